@@ -1,0 +1,114 @@
+//! Hardware config files (`hw_configs/*.toml`): the architecture `sim` models, plus the energy
+//! table and sparsity rules the estimator applies.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use ember_sim::error::{line_of_key, toml_error, Location, SimError};
+use ember_sim::hw::{ArraySpec, CoreSpec, DramSpec, GlbSpec, NocSpec, PeSpec};
+use ember_sim::{Dataflow, HwConfig};
+
+use crate::sparsity::{SparsityRules, SparsitySpec};
+use crate::table::EnergyTable;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HwFile {
+    name: String,
+    description: String,
+    #[serde(default = "rs")]
+    dataflow: Dataflow,
+    array: ArraySpec,
+    pe: PeSpec,
+    glb: GlbSpec,
+    noc: NocSpec,
+    dram: DramSpec,
+    core: CoreSpec,
+    energy: EnergyTable,
+    #[serde(default)]
+    sparsity: SparsitySpec,
+}
+
+fn rs() -> Dataflow {
+    Dataflow::RowStationary
+}
+
+/// A loaded hardware config.
+#[derive(Debug, Clone)]
+pub struct Hardware {
+    pub arch: HwConfig,
+    pub description: String,
+    pub energy: EnergyTable,
+    pub sparsity: SparsityRules,
+    /// Where it was loaded from, and its text, so later errors can point at a key's line.
+    pub path: PathBuf,
+    text: String,
+}
+
+impl Hardware {
+    pub fn load(path: &Path) -> Result<Hardware, SimError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Hardware::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Hardware, SimError> {
+        let file: HwFile = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+        let arch = HwConfig {
+            name: file.name,
+            dataflow: file.dataflow,
+            array: file.array,
+            pe: file.pe,
+            glb: file.glb,
+            noc: file.noc,
+            dram: file.dram,
+            core: file.core,
+        };
+        let hw = Hardware {
+            arch,
+            description: file.description,
+            energy: file.energy,
+            sparsity: SparsityRules::from_spec(&file.sparsity),
+            path: path.to_path_buf(),
+            text: text.to_string(),
+        };
+        if let Err((key, rule, fix)) =
+            ember_sim::hw::check(&hw.arch).and_then(|_| hw.energy.check())
+        {
+            return Err(hw.invalid(&key, rule, fix));
+        }
+        Ok(hw)
+    }
+
+    /// An error located at `key` (dotted `table.key`) of this file.
+    pub fn invalid(&self, key: &str, rule: String, fix: String) -> SimError {
+        let (table, field) = key.split_once('.').unwrap_or(("", key));
+        let header = format!("[{table}]");
+        let from = if table.is_empty() {
+            0
+        } else {
+            self.text.find(&header).unwrap_or(0)
+        };
+        SimError::Invalid {
+            at: Location {
+                file: self.path.clone(),
+                line: Some(line_of_key(&self.text, from, field)),
+                key: Some(key.to_string()),
+            },
+            rule,
+            fix,
+        }
+    }
+
+    /// The embedded Eyeriss chip config (the default of `ember`).
+    pub fn eyeriss_v1() -> Hardware {
+        Hardware::parse(Path::new("hw_configs/eyeriss-v1.toml"), EYERISS_V1)
+            .expect("the embedded eyeriss-v1 config is valid (tested)")
+    }
+}
+
+/// `hw_configs/eyeriss-v1.toml`, embedded so `ember` runs from anywhere.
+pub const EYERISS_V1: &str = include_str!("../../hw_configs/eyeriss-v1.toml");

@@ -1,0 +1,16 @@
+//! `ember-estimator`: energy per layer from `sim`'s access counts.
+//!
+//! Owns the energy tables, the sparsity and bit-width rules and the hardware config file format;
+//! composes `sim`'s mapper with the energy objective into a whole-network run.
+
+pub mod energy;
+pub mod hardware;
+pub mod run;
+pub mod sparsity;
+pub mod table;
+
+pub use energy::{estimate, Context, EffectiveCounts, LayerEnergy};
+pub use hardware::Hardware;
+pub use run::{LayerResult, NetworkResult};
+pub use sparsity::{Preset, SparsityRules};
+pub use table::{EnergyTable, Units};

@@ -1,0 +1,151 @@
+//! Energy per access of each memory level and per MAC, with the source of every number.
+
+use serde::{Deserialize, Serialize};
+
+use ember_sim::Level;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Units {
+    /// Relative to one 16-bit MAC (ISCA 2016).
+    #[serde(rename = "normalized")]
+    Normalized,
+    #[serde(rename = "pJ")]
+    Picojoules,
+}
+
+impl Units {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Units::Normalized => "normalized (1 = one 16-bit MAC)",
+            Units::Picojoules => "pJ",
+        }
+    }
+    pub fn key(&self) -> &'static str {
+        match self {
+            Units::Normalized => "normalized",
+            Units::Picojoules => "pJ",
+        }
+    }
+}
+
+/// How energy scales when the word width differs from the table's reference width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scaling {
+    None,
+    Linear,
+    Quadratic,
+}
+
+impl Scaling {
+    fn factor(&self, ratio: f64) -> f64 {
+        match self {
+            Scaling::None => 1.0,
+            Scaling::Linear => ratio,
+            Scaling::Quadratic => ratio * ratio,
+        }
+    }
+}
+
+/// The `[energy]` table of a hardware config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnergyTable {
+    pub units: Units,
+    pub mac: f64,
+    pub rf: f64,
+    pub array: f64,
+    pub glb: f64,
+    pub dram: f64,
+    /// Word width the numbers were measured or derived at.
+    #[serde(default = "sixteen")]
+    pub reference_bits: usize,
+    #[serde(default = "quadratic")]
+    pub mac_scaling: Scaling,
+    #[serde(default = "linear")]
+    pub memory_scaling: Scaling,
+    /// Where the numbers come from.
+    pub source: String,
+    /// Static (leakage and clock) power of the chip, in mW, for absolute tables; it adds
+    /// power x time to a layer's energy.
+    #[serde(default)]
+    pub static_mw: f64,
+}
+
+fn sixteen() -> usize {
+    16
+}
+fn quadratic() -> Scaling {
+    Scaling::Quadratic
+}
+fn linear() -> Scaling {
+    Scaling::Linear
+}
+
+impl EnergyTable {
+    /// The ISCA 2016 normalised table (65 nm, 16-bit, relative to one MAC).
+    pub fn isca16() -> EnergyTable {
+        EnergyTable {
+            units: Units::Normalized,
+            mac: 1.0,
+            rf: 1.0,
+            array: 2.0,
+            glb: 6.0,
+            dram: 200.0,
+            reference_bits: 16,
+            mac_scaling: Scaling::Quadratic,
+            memory_scaling: Scaling::Linear,
+            source: "Chen, Emer, Sze, ISCA 2016, normalised energy cost per access (65 nm, relative to one 16-bit MAC)".into(),
+            static_mw: 0.0,
+        }
+    }
+
+    /// Energy per access at `level` for words of `bits`.
+    pub fn access(&self, level: Level, bits: usize) -> f64 {
+        let base = match level {
+            Level::Dram => self.dram,
+            Level::Glb => self.glb,
+            Level::Array => self.array,
+            Level::Rf => self.rf,
+        };
+        base * self
+            .memory_scaling
+            .factor(bits as f64 / self.reference_bits as f64)
+    }
+
+    /// Energy per MAC for operands of `bits`.
+    pub fn mac(&self, bits: usize) -> f64 {
+        self.mac
+            * self
+                .mac_scaling
+                .factor(bits as f64 / self.reference_bits as f64)
+    }
+
+    /// Why the table is unusable, as (key, rule, fix).
+    pub fn check(&self) -> Result<(), (String, String, String)> {
+        for (key, v) in [
+            ("energy.mac", self.mac),
+            ("energy.rf", self.rf),
+            ("energy.array", self.array),
+            ("energy.glb", self.glb),
+            ("energy.dram", self.dram),
+            ("energy.static_mw", self.static_mw),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return Err((
+                    key.into(),
+                    format!("`{key}` = {v} must be a finite, non-negative energy"),
+                    "give the energy per access".into(),
+                ));
+            }
+        }
+        if self.reference_bits == 0 {
+            return Err((
+                "energy.reference_bits".into(),
+                "reference_bits must be at least 1".into(),
+                "give the word width of the table, e.g. 16".into(),
+            ));
+        }
+        Ok(())
+    }
+}

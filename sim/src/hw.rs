@@ -1,0 +1,142 @@
+//! The accelerator's architecture: PE array, spads, global buffer, buses, DRAM link, clock.
+//!
+//! Prices are not here: `sim` counts, the estimator prices (see ARCHITECTURE.md).
+
+use serde::{Deserialize, Serialize};
+
+use crate::dataflow::Dataflow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArraySpec {
+    pub rows: usize,
+    pub cols: usize,
+}
+
+/// Per-PE scratchpads (register file), in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeSpec {
+    pub filter_spad_words: usize,
+    pub ifmap_spad_words: usize,
+    pub psum_spad_words: usize,
+    /// Pipeline depth; a pass pays it once to fill.
+    #[serde(default = "default_pipeline")]
+    pub pipeline_stages: usize,
+}
+
+fn default_pipeline() -> usize {
+    1
+}
+
+/// The global buffer. `words` holds ifmaps and psums; `filter_words` is a separate filter
+/// staging buffer (Eyeriss: 8 kB), 0 when filters share `words`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlbSpec {
+    pub words: usize,
+    #[serde(default)]
+    pub filter_words: usize,
+    pub banks: usize,
+    pub bank_width_bits: usize,
+}
+
+/// Network-on-chip bus widths, bits per core cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NocSpec {
+    pub filter_bus_bits: usize,
+    pub ifmap_bus_bits: usize,
+    pub psum_bus_bits: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DramSpec {
+    pub bus_bits: usize,
+    pub clock_mhz: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoreSpec {
+    pub clock_mhz: f64,
+    pub word_bits: usize,
+}
+
+/// Architecture of one accelerator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HwConfig {
+    pub name: String,
+    pub dataflow: Dataflow,
+    pub array: ArraySpec,
+    pub pe: PeSpec,
+    pub glb: GlbSpec,
+    pub noc: NocSpec,
+    pub dram: DramSpec,
+    pub core: CoreSpec,
+}
+
+impl HwConfig {
+    pub fn pes(&self) -> usize {
+        self.array.rows * self.array.cols
+    }
+    /// Words the DRAM link moves per core cycle.
+    pub fn dram_words_per_cycle(&self) -> f64 {
+        (self.dram.bus_bits as f64 / self.core.word_bits as f64) * self.dram.clock_mhz
+            / self.core.clock_mhz
+    }
+    /// Bytes a word occupies off-chip (for MB figures).
+    pub fn word_bytes(&self) -> f64 {
+        self.core.word_bits as f64 / 8.0
+    }
+    /// On-chip storage in words: GLB, filter buffer and all spads.
+    pub fn storage_words(&self) -> usize {
+        self.glb.words
+            + self.glb.filter_words
+            + self.pes()
+                * (self.pe.filter_spad_words + self.pe.ifmap_spad_words + self.pe.psum_spad_words)
+    }
+}
+
+/// Checks a config for values no mapping could use; returns (key, rule, fix).
+pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
+    let positive = [
+        ("array.rows", hw.array.rows),
+        ("array.cols", hw.array.cols),
+        ("pe.filter_spad_words", hw.pe.filter_spad_words),
+        ("pe.ifmap_spad_words", hw.pe.ifmap_spad_words),
+        ("pe.psum_spad_words", hw.pe.psum_spad_words),
+        ("pe.pipeline_stages", hw.pe.pipeline_stages),
+        ("glb.words", hw.glb.words),
+        ("glb.banks", hw.glb.banks),
+        ("glb.bank_width_bits", hw.glb.bank_width_bits),
+        ("noc.filter_bus_bits", hw.noc.filter_bus_bits),
+        ("noc.ifmap_bus_bits", hw.noc.ifmap_bus_bits),
+        ("noc.psum_bus_bits", hw.noc.psum_bus_bits),
+        ("dram.bus_bits", hw.dram.bus_bits),
+        ("core.word_bits", hw.core.word_bits),
+    ];
+    for (key, v) in positive {
+        if v == 0 {
+            return Err((
+                key.into(),
+                format!("`{key}` is 0 but must be at least 1"),
+                "give a positive size".into(),
+            ));
+        }
+    }
+    for (key, v) in [
+        ("dram.clock_mhz", hw.dram.clock_mhz),
+        ("core.clock_mhz", hw.core.clock_mhz),
+    ] {
+        if !(v > 0.0 && v.is_finite()) {
+            return Err((
+                key.into(),
+                format!("`{key}` = {v} must be a positive frequency"),
+                "give the clock in MHz".into(),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! `ember-sim`: an Eyeriss-class spatial accelerator model.
+//!
+//! Owns the workload (`Layer`, `Network`), the architecture (`HwConfig`), dataflows and their
+//! mappings, and the access counts and cycles a mapping produces. It never prices an access:
+//! the mapper minimises a cost closure handed in by the caller (the estimator's energy, usually).
+
+pub mod counts;
+pub mod dataflow;
+pub mod error;
+pub mod hw;
+pub mod mapping;
+pub mod rs;
+pub mod tiles;
+pub mod workload;
+
+pub use counts::{AccessCounts, DataType, Level, PerDataType, ReadWrite};
+pub use dataflow::Dataflow;
+pub use error::{Location, SimError};
+pub use hw::HwConfig;
+pub use mapping::Mapping;
+pub use workload::{Layer, LayerKind, Network, Pool};
+
+use serde::Serialize;
+
+/// What one mapping of one layer costs in accesses and time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub mapping: Mapping,
+    pub counts: AccessCounts,
+    /// Dense MACs: the layer's arithmetic.
+    pub macs: u64,
+    /// Processing cycles: Σ over passes of the busiest PE's MACs.
+    pub cycles: u64,
+    /// PEs busy in a full pass.
+    pub active_pes: usize,
+}
+
+impl Evaluation {
+    /// MACs / (cycles x all PEs).
+    pub fn utilization(&self, hw: &HwConfig) -> f64 {
+        self.macs as f64 / (self.cycles as f64 * hw.pes() as f64)
+    }
+}
+
+/// Find the cheapest mapping of `layer` on `hw` for `batch` images under `dataflow`.
+pub fn map_layer(
+    layer: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    dataflow: Dataflow,
+    cost: &dyn Fn(&Evaluation) -> f64,
+) -> Result<Evaluation, SimError> {
+    let no_mapping = |reason: String, fix: String, key: Option<String>| SimError::NoMapping {
+        layer: layer.name.clone(),
+        dataflow: dataflow.to_string(),
+        reason,
+        fix,
+        key,
+    };
+    if batch == 0 {
+        return Err(no_mapping(
+            "batch is 0".into(),
+            "use a batch of at least 1".into(),
+            None,
+        ));
+    }
+    match dataflow {
+        Dataflow::RowStationary => {
+            if let Some((key, rule, fix)) = rs::fit_problem(layer, hw) {
+                return Err(no_mapping(rule, fix, Some(key)));
+            }
+            rs::search(layer, hw, batch, cost).ok_or_else(|| {
+                no_mapping(
+                    "no combination of PE set, replication and GLB tiling fits the spads and GLB"
+                        .into(),
+                    "enlarge glb.words / glb.filter_words or the spads".into(),
+                    None,
+                )
+            })
+        }
+    }
+}
+
+/// Evaluate a given mapping (replay), checking every capacity.
+pub fn evaluate_mapping(
+    layer: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    mapping: &Mapping,
+) -> Result<Evaluation, SimError> {
+    match mapping.dataflow {
+        Dataflow::RowStationary => {
+            rs::evaluate(layer, hw, batch, mapping).map_err(|reason| SimError::NoMapping {
+                layer: layer.name.clone(),
+                dataflow: mapping.dataflow.to_string(),
+                reason,
+                fix: "choose mapping parameters within the capacities".into(),
+                key: None,
+            })
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! A mapping: plain data that fixes how one layer runs on the array. Any result can be replayed
+//! from its mapping (`sim::evaluate`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::dataflow::Dataflow;
+
+/// Row-stationary mapping parameters, named as in Chen et al. (ISCA 2016, JSSC 2017):
+///
+/// - a PE set is R rows x `e` columns (strip-mined to `e` <= E ofmap rows; folded into
+///   ceil(e / cols) segments stacked vertically when wider than the array);
+/// - `r` x `t` sets are replicated: `r` channel groups accumulate their psums in the array, `t`
+///   filter groups share ifmap rows;
+/// - a PE interleaves `p` filters and `q` channels;
+/// - a processing pass covers `n` images, q·r channels, p·t filters and `e` ofmap rows;
+/// - the GLB holds the psums of `m` ofmap channels (a multiple of p·t) while the channel loop
+///   runs, and, if `ifmap_resident`, the ifmap strip of every channel so that it is fetched from
+///   DRAM once rather than once per chunk of `m` channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    pub dataflow: Dataflow,
+    pub n: usize,
+    pub p: usize,
+    pub q: usize,
+    pub r: usize,
+    pub t: usize,
+    pub e: usize,
+    pub m: usize,
+    pub ifmap_resident: bool,
+}

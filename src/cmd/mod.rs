@@ -1,0 +1,3 @@
+//! One module per subcommand: load, map, simulate, estimate, report.
+
+pub mod sim;

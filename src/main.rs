@@ -1,0 +1,36 @@
+//! `ember`: the command line. It parses arguments, loads files, runs the pipeline and prints;
+//! the models live in the library crates.
+
+mod cmd;
+mod output;
+mod report;
+
+use clap::{Parser, Subcommand};
+
+/// Energy of CNNs on Eyeriss-class spatial accelerators.
+///
+/// With no command, prints AlexNet (batch 4) on the Eyeriss chip: `ember sim`.
+#[derive(Parser, Debug)]
+#[command(name = "ember", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Map every layer of a network at minimum energy and report accesses, cycles and energy.
+    Sim(cmd::sim::SimArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => cmd::sim::run(&cmd::sim::SimArgs::default()),
+        Some(Command::Sim(args)) => cmd::sim::run(&args),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,303 @@
+//! Rendering a `NetworkResult`: a terminal table, JSON (keys documented in the README) and CSV.
+
+use serde_json::{json, Map, Value};
+
+use ember_estimator::{Hardware, LayerEnergy, NetworkResult};
+use ember_sim::{DataType, Level};
+
+fn accesses_json(e: &LayerEnergy) -> Value {
+    let mut levels = Map::new();
+    for l in Level::ALL {
+        let mut types = Map::new();
+        for d in DataType::ALL {
+            let (r, w) = e.accesses.get(l, d);
+            types.insert(
+                d.key().into(),
+                json!({"reads": r.round() as u64, "writes": w.round() as u64}),
+            );
+        }
+        levels.insert(l.key().into(), Value::Object(types));
+    }
+    Value::Object(levels)
+}
+
+fn energy_json(e: &LayerEnergy) -> Value {
+    let mut by_level = Map::new();
+    for l in Level::ALL {
+        by_level.insert(l.key().into(), json!(e.level(l)));
+    }
+    let mut by_type = Map::new();
+    for d in DataType::ALL {
+        by_type.insert(d.key().into(), json!(e.data_type(d)));
+    }
+    json!({
+        "total": e.total,
+        "mac": e.mac,
+        "static": e.leakage,
+        "by_level": by_level,
+        "by_data_type": by_type,
+    })
+}
+
+/// The JSON document of `ember sim --format json`.
+pub fn to_json(res: &NetworkResult, hw: &Hardware) -> Value {
+    let layers: Vec<Value> = res
+        .layers
+        .iter()
+        .map(|l| {
+            json!({
+                "name": l.layer.name,
+                "macs": l.eval.macs,
+                "effective_macs": l.energy.effective_macs.round() as u64,
+                "active_pes": l.eval.active_pes,
+                "cycles": l.eval.cycles,
+                "utilization": l.eval.utilization(&hw.arch),
+                "mapping": serde_json::to_value(l.eval.mapping).unwrap_or(Value::Null),
+                "accesses": accesses_json(&l.energy),
+                "energy": energy_json(&l.energy),
+            })
+        })
+        .collect();
+    json!({
+        "network": res.network,
+        "hardware": res.hardware,
+        "batch": res.batch,
+        "dataflow": res.dataflow.code(),
+        "units": {
+            "energy": hw.energy.units.key(),
+            "accesses": format!("words of {} bits", hw.arch.core.word_bits),
+            "cycles": format!("core cycles at {} MHz", hw.arch.core.clock_mhz),
+        },
+        "layers": layers,
+        "total": {
+            "macs": res.macs(),
+            "effective_macs": res.total.effective_macs.round() as u64,
+            "cycles": res.cycles(),
+            "accesses": accesses_json(&res.total),
+            "energy": energy_json(&res.total),
+        },
+    })
+}
+
+/// CSV: one row per layer plus a total row.
+pub fn to_csv(res: &NetworkResult, hw: &Hardware) -> String {
+    let mut head = vec![
+        "layer",
+        "macs",
+        "effective_macs",
+        "active_pes",
+        "cycles",
+        "utilization",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
+    for l in Level::ALL {
+        for d in DataType::ALL {
+            head.push(format!("{}_{}_reads", l.key(), d.key()));
+            head.push(format!("{}_{}_writes", l.key(), d.key()));
+        }
+    }
+    head.push("energy_mac".into());
+    for l in Level::ALL {
+        head.push(format!("energy_{}", l.key()));
+    }
+    for d in DataType::ALL {
+        head.push(format!("energy_{}", d.key()));
+    }
+    head.push("energy_total".into());
+    let mut out = head.join(",") + "\n";
+    let row = |name: &str, macs: u64, pes: String, cycles: u64, util: String, e: &LayerEnergy| {
+        let mut v = vec![
+            name.to_string(),
+            macs.to_string(),
+            format!("{}", e.effective_macs.round() as u64),
+            pes,
+            cycles.to_string(),
+            util,
+        ];
+        for l in Level::ALL {
+            for d in DataType::ALL {
+                let (r, w) = e.accesses.get(l, d);
+                v.push(format!("{}", r.round() as u64));
+                v.push(format!("{}", w.round() as u64));
+            }
+        }
+        v.push(format!("{}", e.mac));
+        for l in Level::ALL {
+            v.push(format!("{}", e.level(l)));
+        }
+        for d in DataType::ALL {
+            v.push(format!("{}", e.data_type(d)));
+        }
+        v.push(format!("{}", e.total));
+        v.join(",") + "\n"
+    };
+    for l in &res.layers {
+        out += &row(
+            &l.layer.name,
+            l.eval.macs,
+            l.eval.active_pes.to_string(),
+            l.eval.cycles,
+            format!("{:.4}", l.eval.utilization(&hw.arch)),
+            &l.energy,
+        );
+    }
+    let util = res.macs() as f64 / (res.cycles() as f64 * hw.arch.pes() as f64);
+    out += &row(
+        "total",
+        res.macs(),
+        String::new(),
+        res.cycles(),
+        format!("{util:.4}"),
+        &res.total,
+    );
+    out
+}
+
+/// A fixed-width text table.
+struct Table {
+    head: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn render(&self) -> String {
+        let cols = self.head.len();
+        let mut width = vec![0; cols];
+        for r in std::iter::once(&self.head).chain(&self.rows) {
+            for (i, c) in r.iter().enumerate() {
+                width[i] = width[i].max(c.chars().count());
+            }
+        }
+        let line = |r: &Vec<String>| {
+            r.iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i == 0 {
+                        format!("{c:<w$}", w = width[i])
+                    } else {
+                        format!("{c:>w$}", w = width[i])
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+                + "\n"
+        };
+        let rule = width
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  ")
+            + "\n";
+        let mut out = line(&self.head) + &rule;
+        let n = self.rows.len();
+        for (i, r) in self.rows.iter().enumerate() {
+            if i + 1 == n {
+                out += &rule;
+            }
+            out += &line(r);
+        }
+        out
+    }
+}
+
+fn m(x: f64) -> String {
+    format!("{:.2}", x / 1e6)
+}
+
+/// The human table of `ember sim`.
+pub fn to_table(res: &NetworkResult, hw: &Hardware) -> String {
+    let units = hw.energy.units;
+    let mut out = format!(
+        "{} on {} ({}), batch {}, {}\n\n",
+        res.network, res.hardware, hw.description, res.batch, res.dataflow
+    );
+    let mut t1 = Table {
+        head: [
+            "layer",
+            "MACs (M)",
+            "active PEs",
+            "cycles (k)",
+            "util",
+            "DRAM",
+            "GLB",
+            "array",
+            "RF",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![],
+    };
+    let acc = |e: &LayerEnergy, l: Level| {
+        DataType::ALL
+            .iter()
+            .map(|&d| {
+                let (r, w) = e.accesses.get(l, d);
+                r + w
+            })
+            .sum::<f64>()
+    };
+    for l in &res.layers {
+        let mut row = vec![
+            l.layer.name.clone(),
+            m(l.eval.macs as f64),
+            l.eval.active_pes.to_string(),
+            format!("{:.1}", l.eval.cycles as f64 / 1e3),
+            format!("{:.0}%", 100.0 * l.eval.utilization(&hw.arch)),
+        ];
+        row.extend(Level::ALL.iter().map(|&lv| m(acc(&l.energy, lv))));
+        t1.rows.push(row);
+    }
+    let util = res.macs() as f64 / (res.cycles() as f64 * hw.arch.pes() as f64);
+    let mut row = vec![
+        "total".into(),
+        m(res.macs() as f64),
+        String::new(),
+        format!("{:.1}", res.cycles() as f64 / 1e3),
+        format!("{:.0}%", 100.0 * util),
+    ];
+    row.extend(Level::ALL.iter().map(|&lv| m(acc(&res.total, lv))));
+    t1.rows.push(row);
+    out += &format!(
+        "Accesses (M words of {} bits, after zero gating and run-length coding: {:?} rules)\n",
+        hw.arch.core.word_bits, hw.sparsity.preset
+    );
+    out += &t1.render();
+
+    let scale = match units {
+        ember_estimator::Units::Normalized => 1e6,
+        ember_estimator::Units::Picojoules => 1e6,
+    };
+    let unit_label = match units {
+        ember_estimator::Units::Normalized => "x10^6, 1 = one 16-bit MAC".to_string(),
+        ember_estimator::Units::Picojoules => "uJ".to_string(),
+    };
+    let mut t2 = Table {
+        head: [
+            "layer", "MAC", "DRAM", "GLB", "array", "RF", "weights", "ifmaps", "psums", "total",
+            "share",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![],
+    };
+    let f = |x: f64| format!("{:.2}", x / scale);
+    let energy_row = |name: &str, e: &LayerEnergy| {
+        let mut row = vec![name.to_string(), f(e.mac)];
+        row.extend(Level::ALL.iter().map(|&l| f(e.level(l))));
+        row.extend(DataType::ALL.iter().map(|&d| f(e.data_type(d))));
+        row.push(f(e.total));
+        row.push(format!("{:.1}%", 100.0 * e.total / res.total.total));
+        row
+    };
+    for l in &res.layers {
+        t2.rows.push(energy_row(&l.layer.name, &l.energy));
+    }
+    t2.rows.push(energy_row("total", &res.total));
+    out += &format!("\nEnergy ({unit_label})\n");
+    out += &t2.render();
+    out
+}
