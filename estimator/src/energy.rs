@@ -82,67 +82,129 @@ pub struct Context<'a> {
     pub seconds_per_cycle: f64,
 }
 
+/// What the sparsity rules leave of each dense count: effective = dense x factor, per level,
+/// data type and direction, and per MAC. Zero gating and run-length coding both scale a count
+/// by a factor that depends only on the layer's densities, so one table serves every mapping.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Factors {
+    pub mac: f64,
+    /// [level][data type] = (reads, writes).
+    pub cell: [[(f64, f64); 3]; 4],
+}
+
+impl Factors {
+    pub fn new(layer: &Layer, cx: &Context) -> Factors {
+        let r = cx.rules;
+        let (dw, di, dof) = (
+            layer.weight_density,
+            layer.ifmap_density,
+            layer.ofmap_density,
+        );
+        let gate = r.mac_fraction(dw, di);
+        let mut f = Factors {
+            mac: gate,
+            cell: [[(1.0, 1.0); 3]; 4],
+        };
+        let rf = Level::Rf as usize;
+        let (w, i, p) = (
+            DataType::Weights as usize,
+            DataType::Ifmaps as usize,
+            DataType::Psums as usize,
+        );
+        // Gating: a gated MAC skips the other operand's RF read, or all of its RF accesses.
+        match r.gated_rf {
+            GatedRf::WeightRead => {
+                f.cell[rf][w].0 = if r.gate_zero_ifmaps { di } else { 1.0 };
+                f.cell[rf][i].0 = if r.gate_zero_weights { dw } else { 1.0 };
+            }
+            GatedRf::All => {
+                f.cell[rf][w].0 = gate;
+                f.cell[rf][i].0 = gate;
+                f.cell[rf][p] = (gate, gate);
+            }
+        }
+        // Run-length coding of DRAM traffic.
+        let dram = Level::Dram as usize;
+        let bits = cx.word_bits;
+        if r.rlc_fmaps {
+            if !cx.first_layer || r.rlc_first_input {
+                f.cell[dram][i].0 = rlc_ratio(di, bits);
+            }
+            f.cell[dram][p].1 = rlc_ratio(dof, bits);
+        }
+        if r.rlc_weights {
+            f.cell[dram][w].0 = rlc_ratio(dw, bits);
+        }
+        f
+    }
+}
+
 /// Accesses that really happen under the sparsity rules.
 pub fn effective(layer: &Layer, ev: &Evaluation, cx: &Context) -> (f64, EffectiveCounts) {
-    let r = cx.rules;
-    let (dw, di, dof) = (
-        layer.weight_density,
-        layer.ifmap_density,
-        layer.ofmap_density,
-    );
-    let gate = r.mac_fraction(dw, di);
+    let f = Factors::new(layer, cx);
     let mut out = EffectiveCounts::default();
     for l in Level::ALL {
         for d in DataType::ALL {
             let rw = ev.counts.get(l, d);
-            out.set(l, d, (rw.reads as f64, rw.writes as f64));
+            let (fr, fw) = f.cell[l as usize][d as usize];
+            out.set(l, d, (rw.reads as f64 * fr, rw.writes as f64 * fw));
         }
     }
-    // Gating: a gated MAC skips the other operand's RF read, or all of its RF accesses.
-    let rf = |d| out.get(Level::Rf, d);
-    let (wr, ww) = rf(DataType::Weights);
-    let (ir, iw) = rf(DataType::Ifmaps);
-    let (pr, pw) = rf(DataType::Psums);
-    match r.gated_rf {
-        GatedRf::WeightRead => {
-            let wgate = if r.gate_zero_ifmaps { di } else { 1.0 };
-            let igate = if r.gate_zero_weights { dw } else { 1.0 };
-            out.set(Level::Rf, DataType::Weights, (wr * wgate, ww));
-            out.set(Level::Rf, DataType::Ifmaps, (ir * igate, iw));
+    (ev.macs as f64 * f.mac, out)
+}
+
+/// A layer's energy as a linear function of its dense counts: the mapper's objective, cheap
+/// enough to evaluate for every candidate mapping. Equal to `estimate(..).total`.
+#[derive(Debug, Clone, Copy)]
+pub struct EnergyObjective {
+    mac: f64,
+    cycle: f64,
+    /// [level][data type] = (per read, per write).
+    cell: [[(f64, f64); 3]; 4],
+}
+
+impl EnergyObjective {
+    pub fn new(layer: &Layer, cx: &Context) -> EnergyObjective {
+        let f = Factors::new(layer, cx);
+        let mut cell = f.cell;
+        for l in Level::ALL {
+            let price = cx.table.access(l, cx.word_bits);
+            for c in &mut cell[l as usize] {
+                c.0 *= price;
+                c.1 *= price;
+            }
         }
-        GatedRf::All => {
-            out.set(Level::Rf, DataType::Weights, (wr * gate, ww));
-            out.set(Level::Rf, DataType::Ifmaps, (ir * gate, iw));
-            out.set(Level::Rf, DataType::Psums, (pr * gate, pw * gate));
+        EnergyObjective {
+            mac: f.mac * cx.table.mac(cx.word_bits),
+            cycle: static_per_cycle(cx),
+            cell,
         }
     }
-    // Run-length coding of DRAM traffic.
-    let bits = cx.word_bits;
-    if r.rlc_fmaps {
-        let (ir, iw) = out.get(Level::Dram, DataType::Ifmaps);
-        if !cx.first_layer || r.rlc_first_input {
-            out.set(
-                Level::Dram,
-                DataType::Ifmaps,
-                (ir * rlc_ratio(di, bits), iw),
-            );
+
+    pub fn energy(&self, ev: &Evaluation) -> f64 {
+        let mut e = self.mac * ev.macs as f64 + self.cycle * ev.cycles as f64;
+        let levels = [
+            &ev.counts.dram,
+            &ev.counts.glb,
+            &ev.counts.array,
+            &ev.counts.rf,
+        ];
+        for (l, per) in levels.iter().enumerate() {
+            let c = &self.cell[l];
+            e += c[0].0 * per.weights.reads as f64
+                + c[0].1 * per.weights.writes as f64
+                + c[1].0 * per.ifmaps.reads as f64
+                + c[1].1 * per.ifmaps.writes as f64
+                + c[2].0 * per.psums.reads as f64
+                + c[2].1 * per.psums.writes as f64;
         }
-        let (pr, pw) = out.get(Level::Dram, DataType::Psums);
-        out.set(
-            Level::Dram,
-            DataType::Psums,
-            (pr, pw * rlc_ratio(dof, bits)),
-        );
+        e
     }
-    if r.rlc_weights {
-        let (wr, ww) = out.get(Level::Dram, DataType::Weights);
-        out.set(
-            Level::Dram,
-            DataType::Weights,
-            (wr * rlc_ratio(dw, bits), ww),
-        );
-    }
-    (ev.macs as f64 * gate, out)
+}
+
+/// Static energy per cycle: mW x s = mJ = 1e9 pJ (absolute tables only).
+fn static_per_cycle(cx: &Context) -> f64 {
+    cx.table.static_mw * cx.seconds_per_cycle * 1e9
 }
 
 /// Energy of one layer under one mapping.
@@ -164,8 +226,7 @@ pub fn estimate(layer: &Layer, ev: &Evaluation, cx: &Context) -> LayerEnergy {
             e.by_data_type[d as usize] += v;
         }
     }
-    // Static power only means something in absolute units: mW x s = mJ = 1e9 pJ.
-    e.leakage = cx.table.static_mw * ev.cycles as f64 * cx.seconds_per_cycle * 1e9;
+    e.leakage = static_per_cycle(cx) * ev.cycles as f64;
     e.total = e.mac + e.by_level.iter().sum::<f64>() + e.leakage;
     e
 }

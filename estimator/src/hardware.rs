@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use ember_sim::error::{line_of_key, toml_error, Location, SimError};
-use ember_sim::hw::{ArraySpec, CoreSpec, DramSpec, GlbSpec, NocSpec, PeSpec};
+use ember_sim::hw::{ArraySpec, CoreSpec, DramSpec, GlbSpec, MapperSpec, NocSpec, PeSpec};
 use ember_sim::{Dataflow, HwConfig};
 
 use crate::sparsity::{SparsityRules, SparsitySpec};
@@ -28,6 +28,8 @@ struct HwFile {
     energy: EnergyTable,
     #[serde(default)]
     sparsity: SparsitySpec,
+    #[serde(default)]
+    mapper: MapperSpec,
 }
 
 fn rs() -> Dataflow {
@@ -66,6 +68,7 @@ impl Hardware {
             noc: file.noc,
             dram: file.dram,
             core: file.core,
+            mapper: file.mapper,
         };
         let hw = Hardware {
             arch,

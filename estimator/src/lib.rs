@@ -9,7 +9,7 @@ pub mod run;
 pub mod sparsity;
 pub mod table;
 
-pub use energy::{estimate, Context, EffectiveCounts, LayerEnergy};
+pub use energy::{estimate, Context, EffectiveCounts, EnergyObjective, Factors, LayerEnergy};
 pub use hardware::Hardware;
 pub use run::{LayerResult, NetworkResult};
 pub use sparsity::{Preset, SparsityRules};

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use ember_sim::{map_layer, Dataflow, Evaluation, Layer, Network, SimError};
 
-use crate::energy::{estimate, Context, LayerEnergy};
+use crate::energy::{estimate, Context, EnergyObjective, LayerEnergy};
 use crate::hardware::Hardware;
 
 /// One layer's result.
@@ -55,7 +55,8 @@ impl Hardware {
         first_layer: bool,
     ) -> Result<LayerResult, SimError> {
         let cx = self.context(first_layer);
-        let cost = |ev: &Evaluation| estimate(layer, ev, &cx).total;
+        let objective = EnergyObjective::new(layer, &cx);
+        let cost = |ev: &Evaluation| objective.energy(ev);
         let eval =
             map_layer(layer, &self.arch, batch, dataflow, &cost).map_err(|e| self.locate(e))?;
         let energy = estimate(layer, &eval, &cx);

@@ -95,7 +95,11 @@ pub fn line_of_key(text: &str, from: usize, key: &str) -> usize {
 /// Turn a `toml` deserialisation error into a located parse error.
 pub fn toml_error(path: &std::path::Path, text: &str, err: toml::de::Error) -> SimError {
     let line = err.span().map(|s| line_of(text, s.start));
-    let message = err.message().trim().to_string();
+    let message = err
+        .message()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let fix = if message.starts_with("unknown field") {
         "remove or rename the key; the accepted keys are listed above".to_string()
     } else if message.starts_with("missing field") {

@@ -64,6 +64,28 @@ pub struct CoreSpec {
     pub word_bits: usize,
 }
 
+/// How the row-stationary mapper may fit a PE set onto the array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SetFitting {
+    /// The Eyeriss chip's policy (JSSC 2017 §III-C; design brief §3): a set wider than the
+    /// array is segmented (folded) whenever the folded set fits, and strip-mined only when it
+    /// does not, into strips that tile the array width (e divides `cols`) so that replicas fill
+    /// it. AlexNet CONV2 5x27 -> 5x14 + 5x13; CONV1 11x55 -> strips of 14 (or 7, replicated).
+    #[default]
+    Eyeriss,
+    /// Any strip width 1..=E: the whole space, for exploring other control policies.
+    Free,
+}
+
+/// Knobs of the mapping search that belong to the hardware's control, not its storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapperSpec {
+    #[serde(default)]
+    pub set_fitting: SetFitting,
+}
+
 /// Architecture of one accelerator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HwConfig {
@@ -75,6 +97,7 @@ pub struct HwConfig {
     pub noc: NocSpec,
     pub dram: DramSpec,
     pub core: CoreSpec,
+    pub mapper: MapperSpec,
 }
 
 impl HwConfig {

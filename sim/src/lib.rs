@@ -9,6 +9,7 @@ pub mod dataflow;
 pub mod error;
 pub mod hw;
 pub mod mapping;
+pub mod passes;
 pub mod rs;
 pub mod tiles;
 pub mod workload;

@@ -21,7 +21,7 @@
 
 use crate::counts::AccessCounts;
 use crate::dataflow::Dataflow;
-use crate::hw::HwConfig;
+use crate::hw::{HwConfig, SetFitting};
 use crate::mapping::Mapping;
 use crate::tiles::{balanced, Tiles};
 use crate::workload::Layer;
@@ -157,6 +157,24 @@ pub(crate) fn set_capacity(l: &Layer, hw: &HwConfig, e: usize) -> Option<usize> 
     }
     let across = if fold == 1 { hw.array.cols / e } else { 1 };
     Some(across * (hw.array.rows / tall))
+}
+
+/// The strip widths `e` the search tries under the config's set-fitting policy.
+pub fn strip_widths(l: &Layer, hw: &HwConfig) -> Vec<usize> {
+    match hw.mapper.set_fitting {
+        SetFitting::Free => balanced(l.e()),
+        SetFitting::Eyeriss => {
+            if set_capacity(l, hw, l.e()).is_some() {
+                vec![l.e()]
+            } else {
+                let cols = hw.array.cols.min(l.e());
+                (1..=cols)
+                    .rev()
+                    .filter(|&e| hw.array.cols.is_multiple_of(e))
+                    .collect()
+            }
+        }
+    }
 }
 
 /// Why a mapping does not fit, if it does not.
@@ -358,7 +376,7 @@ pub fn search(
     let (cg, mg) = (l.cg(), l.mg());
     let mut best: Option<(f64, Evaluation)> = None;
     let qmax = (hw.pe.ifmap_spad_words / l.s).min(cg);
-    for e in balanced(l.e()) {
+    for e in strip_widths(l, hw) {
         let Some(cap) = set_capacity(l, hw, e) else {
             continue;
         };

@@ -1,0 +1,180 @@
+//! Fashion-MNIST as train / validation / test splits.
+//!
+//! The validation split is carved off the end of the training file, so model
+//! selection and pruning decisions can be made without ever looking at the
+//! test split; [`crate::train::train`] reads only `train` and `val`.
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array4, Axis};
+
+use super::idx::{read_idx, IdxArray};
+use crate::error::{PrunerError, Result};
+
+/// Where Debian's `dataset-fashion-mnist` installs the files.
+pub const DEFAULT_DATA_DIR: &str = "/usr/share/datasets/fashion-mnist";
+
+/// 5,000 of the 60,000 training images, the usual Fashion-MNIST hold-out.
+pub const DEFAULT_VAL_FRACTION: f64 = 5000.0 / 60000.0;
+
+pub const CLASS_NAMES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+/// Images as NHWC `[N, H, W, 1]` scaled to `[0, 1]`, labels `0..10`.
+#[derive(Debug, Clone)]
+pub struct Split {
+    pub images: Array4<f32>,
+    pub labels: Vec<u8>,
+}
+
+impl Split {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Copies the samples at `idx`, in that order (a training batch).
+    pub fn gather(&self, idx: &[usize]) -> (Array4<f32>, Vec<u8>) {
+        let images = self.images.select(Axis(0), idx);
+        let labels = idx.iter().map(|&i| self.labels[i]).collect();
+        (images, labels)
+    }
+
+    fn split_off_end(mut self, n_tail: usize) -> (Split, Split) {
+        let keep = self.len() - n_tail;
+        let tail_images = self.images.slice_axis(Axis(0), (keep..).into()).to_owned();
+        let tail_labels = self.labels.split_off(keep);
+        let head_images = self.images.slice_axis(Axis(0), (..keep).into()).to_owned();
+        (
+            Split {
+                images: head_images,
+                labels: self.labels,
+            },
+            Split {
+                images: tail_images,
+                labels: tail_labels,
+            },
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub train: Split,
+    pub val: Split,
+    pub test: Split,
+}
+
+/// The four files of an MNIST-style set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataFiles {
+    pub train_images: PathBuf,
+    pub train_labels: PathBuf,
+    pub test_images: PathBuf,
+    pub test_labels: PathBuf,
+}
+
+const STEMS: [&str; 4] = [
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+];
+
+impl DataFiles {
+    /// Finds the files in `dir` under their usual names, gzipped or not.
+    pub fn find(dir: &Path) -> Result<Self> {
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for stem in STEMS {
+            let hit = [format!("{stem}.gz"), stem.to_string()]
+                .into_iter()
+                .map(|n| dir.join(n))
+                .find(|p| p.is_file());
+            match hit {
+                Some(p) => found.push(p),
+                None => missing.push(format!("{stem}[.gz]")),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(PrunerError::DatasetNotFound {
+                dir: dir.to_path_buf(),
+                missing: missing.join(", "),
+            });
+        }
+        let mut it = found.into_iter();
+        let mut next = || it.next().expect("four files found");
+        Ok(DataFiles {
+            train_images: next(),
+            train_labels: next(),
+            test_images: next(),
+            test_labels: next(),
+        })
+    }
+}
+
+impl Dataset {
+    /// Loads the set in `dir`, holding out the last `val_fraction` of the
+    /// training images (rounded) as the validation split.
+    pub fn load(dir: &Path, val_fraction: f64) -> Result<Self> {
+        if !(0.0..1.0).contains(&val_fraction) {
+            return Err(PrunerError::Config(format!(
+                "validation fraction {val_fraction} must be in [0, 1)"
+            )));
+        }
+        let files = DataFiles::find(dir)?;
+        let train = load_split(&files.train_images, &files.train_labels)?;
+        let test = load_split(&files.test_images, &files.test_labels)?;
+        let n_val = (train.len() as f64 * val_fraction).round() as usize;
+        if n_val >= train.len() {
+            return Err(PrunerError::Dataset {
+                path: files.train_images,
+                reason: format!("{} images leave none for training", train.len()),
+            });
+        }
+        let (train, val) = train.split_off_end(n_val);
+        Ok(Dataset { train, val, test })
+    }
+}
+
+/// Reads one images/labels pair into a [`Split`].
+pub fn load_split(images: &Path, labels: &Path) -> Result<Split> {
+    let img = read_idx(images)?;
+    let lab = read_idx(labels)?;
+    let bad = |path: &Path, reason: String| PrunerError::Dataset {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let IdxArray { dims, data } = img;
+    let [n, h, w] = dims[..] else {
+        return Err(bad(
+            images,
+            format!("expected 3 dimensions (N, H, W), got {dims:?}"),
+        ));
+    };
+    if lab.dims.len() != 1 || lab.dims[0] != n {
+        return Err(bad(labels, format!("{:?} labels for {n} images", lab.dims)));
+    }
+    if let Some(&l) = lab.data.iter().find(|&&l| l >= 10) {
+        return Err(bad(labels, format!("label {l} outside 0..10")));
+    }
+    let pixels: Vec<f32> = data.iter().map(|&b| f32::from(b) / 255.0).collect();
+    let images = Array4::from_shape_vec((n, h, w, 1), pixels).expect("length checked by read_idx");
+    Ok(Split {
+        images,
+        labels: lab.data,
+    })
+}

@@ -1,0 +1,58 @@
+//! One error type for the whole crate, so callers (the CLI) can match on the
+//! kind of failure and every message names the file it is about.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in `ember-pruner`.
+#[derive(Debug, thiserror::Error)]
+pub enum PrunerError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A malformed MNIST-format (IDX) file: wrong magic, truncated, bad dims.
+    #[error("{}: invalid IDX file: {reason}", path.display())]
+    Idx { path: PathBuf, reason: String },
+
+    #[error(
+        "no Fashion-MNIST files found in {} (looked for {missing}); \
+         install them with `apt-get install dataset-fashion-mnist` or pass `--data DIR`",
+        dir.display()
+    )]
+    DatasetNotFound { dir: PathBuf, missing: String },
+
+    /// Images and labels of one split disagree, or a split is too small.
+    #[error("{}: inconsistent data set: {reason}", path.display())]
+    Dataset { path: PathBuf, reason: String },
+
+    #[error("{}: invalid architecture: {reason}", path.display())]
+    ArchFile { path: PathBuf, reason: String },
+
+    /// An architecture that cannot be built (shapes do not chain, zero sizes).
+    #[error("invalid architecture: {0}")]
+    Arch(String),
+
+    #[error("{}: invalid safetensors file: {reason}", path.display())]
+    Safetensors { path: PathBuf, reason: String },
+
+    /// A tensor handed to the API has the wrong shape or contents.
+    #[error("tensor {name}: {reason}")]
+    Tensor { name: String, reason: String },
+
+    #[error("invalid training configuration: {0}")]
+    Config(String),
+}
+
+pub type Result<T, E = PrunerError> = std::result::Result<T, E>;
+
+impl PrunerError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        PrunerError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

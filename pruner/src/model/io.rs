@@ -1,0 +1,141 @@
+//! Model directories: `model.toml` (architecture), `model.safetensors`
+//! (PyTorch state-dict names and layouts, f32 little endian) and, for a
+//! pruned model, `masks.safetensors` (`NAME_mask` entries, like the buffers
+//! of `torch.nn.utils.prune`). Kept separate so that
+//! `model.load_state_dict(safetensors.torch.load_file(...))` works unchanged.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use ndarray::{ArrayD, IxDyn};
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+
+use super::arch::Architecture;
+use crate::atomic::write_atomic;
+use crate::error::{PrunerError, Result};
+use crate::nn::Network;
+
+pub const ARCH_FILE: &str = "model.toml";
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+pub const MASKS_FILE: &str = "masks.safetensors";
+const MASK_SUFFIX: &str = "_mask";
+
+/// Writes the model into `dir` (created if needed). Each file is replaced
+/// atomically, so a crash leaves either the old or the new file.
+pub fn save_model(net: &Network, dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir).map_err(|e| PrunerError::io(dir, e))?;
+    write_atomic(&dir.join(ARCH_FILE), net.arch().to_toml()?.as_bytes())?;
+
+    let params = net.params();
+    let weights: Vec<(String, &ArrayD<f32>)> =
+        params.iter().map(|(n, p)| (n.clone(), p.value())).collect();
+    write_atomic(
+        &dir.join(WEIGHTS_FILE),
+        &serialize(&weights, &dir.join(WEIGHTS_FILE))?,
+    )?;
+
+    let masks: Vec<(String, &ArrayD<f32>)> = params
+        .iter()
+        .filter_map(|(n, p)| p.mask().map(|m| (format!("{n}{MASK_SUFFIX}"), m)))
+        .collect();
+    let masks_path = dir.join(MASKS_FILE);
+    if masks.is_empty() {
+        // A stale mask file would re-prune the model on the next load.
+        match fs::remove_file(&masks_path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(PrunerError::io(&masks_path, e)),
+        }
+    } else {
+        write_atomic(&masks_path, &serialize(&masks, &masks_path)?)?;
+    }
+    Ok(())
+}
+
+/// Reads a model written by [`save_model`] (or by PyTorch with the same
+/// names and shapes). Missing, extra or mis-shaped tensors are errors.
+pub fn load_model(dir: &Path) -> Result<Network> {
+    let arch_path = dir.join(ARCH_FILE);
+    let text = fs::read_to_string(&arch_path).map_err(|e| PrunerError::io(&arch_path, e))?;
+    let arch = Architecture::from_toml(&text, &arch_path)?;
+    let mut net = Network::new(arch, 0)?;
+
+    let wpath = dir.join(WEIGHTS_FILE);
+    let mut tensors = read_tensors(&wpath)?;
+    for (name, p) in net.params_mut() {
+        let value = tensors
+            .remove(&name)
+            .ok_or_else(|| st_err(&wpath, format!("missing tensor {name}")))?;
+        p.set_value(&name, value)
+            .map_err(|e| st_err(&wpath, e.to_string()))?;
+    }
+    if let Some(extra) = tensors.keys().next() {
+        return Err(st_err(&wpath, format!("unexpected tensor {extra}")));
+    }
+
+    let mpath = dir.join(MASKS_FILE);
+    if mpath.exists() {
+        let masks = read_tensors(&mpath)?;
+        let known: BTreeSet<String> = net.params().into_iter().map(|(n, _)| n).collect();
+        for (key, mask) in masks {
+            let name = key
+                .strip_suffix(MASK_SUFFIX)
+                .filter(|n| known.contains(*n))
+                .ok_or_else(|| st_err(&mpath, format!("{key} is not the mask of a parameter")))?;
+            net.set_mask(name, Some(mask))
+                .map_err(|e| st_err(&mpath, e.to_string()))?;
+        }
+    }
+    Ok(net)
+}
+
+fn st_err(path: &Path, reason: String) -> PrunerError {
+    PrunerError::Safetensors {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+fn serialize(tensors: &[(String, &ArrayD<f32>)], path: &Path) -> Result<Vec<u8>> {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(n, a)| {
+            let data = a.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (n.clone(), a.shape().to_vec(), data)
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(n, shape, data)| {
+            TensorView::new(Dtype::F32, shape.clone(), data)
+                .map(|v| (n.clone(), v))
+                .map_err(|e| st_err(path, e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, None).map_err(|e| st_err(path, e.to_string()))
+}
+
+fn read_tensors(path: &Path) -> Result<std::collections::BTreeMap<String, ArrayD<f32>>> {
+    let buf = fs::read(path).map_err(|e| PrunerError::io(path, e))?;
+    let st = SafeTensors::deserialize(&buf).map_err(|e| st_err(path, e.to_string()))?;
+    let mut out = std::collections::BTreeMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != Dtype::F32 {
+            return Err(st_err(
+                path,
+                format!("tensor {name} is {:?}, expected F32", view.dtype()),
+            ));
+        }
+        let shape = view.shape().to_vec();
+        let data: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let arr = ArrayD::from_shape_vec(IxDyn(&shape), data)
+            .map_err(|e| st_err(path, format!("tensor {name}: {e}")))?;
+        out.insert(name, arr);
+    }
+    Ok(out)
+}

@@ -1,0 +1,51 @@
+//! Per-layer geometry of the compute layers, in the vocabulary of the
+//! accelerator model (C in, M out, H x W input, R x S kernel), so the caller
+//! can turn a trained network into simulator layers without knowing this
+//! crate's internals.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LayerKind {
+    Conv,
+    /// Fully connected; described as a 1x1 convolution on a 1x1 input.
+    Fc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerShape {
+    pub name: String,
+    pub kind: LayerKind,
+    /// Input channels C (features for fc).
+    pub c_in: usize,
+    /// Output channels M (features for fc).
+    pub m_out: usize,
+    /// Input height H (1 for fc).
+    pub h_in: usize,
+    /// Input width W (1 for fc).
+    pub w_in: usize,
+    /// Kernel height R (1 for fc).
+    pub r: usize,
+    /// Kernel width S (1 for fc).
+    pub s: usize,
+    pub stride: usize,
+    pub pad: usize,
+    pub groups: usize,
+}
+
+impl LayerShape {
+    pub fn h_out(&self) -> usize {
+        (self.h_in + 2 * self.pad - self.r) / self.stride + 1
+    }
+    pub fn w_out(&self) -> usize {
+        (self.w_in + 2 * self.pad - self.s) / self.stride + 1
+    }
+    /// Multiply-accumulates of one inference on one image (dense).
+    pub fn macs(&self) -> usize {
+        self.m_out * self.h_out() * self.w_out() * (self.c_in / self.groups) * self.r * self.s
+    }
+    /// Number of weights (without bias).
+    pub fn weights(&self) -> usize {
+        self.m_out * (self.c_in / self.groups) * self.r * self.s
+    }
+}

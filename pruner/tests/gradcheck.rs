@@ -1,0 +1,391 @@
+//! Finite-difference checks of every layer's backward pass.
+//!
+//! The engine is f32, so the checks are arranged to make f32 central
+//! differences trustworthy:
+//! * conv, fc and flatten are affine in each single input/weight, so for the
+//!   test loss `L = sum(y * G)` (G fixed, random) the central difference is
+//!   exact apart from rounding, even with a large step `h = 0.5`; rounding of
+//!   L (accumulated in f64 from f32 outputs of size ~1) is ~1e-5, far below
+//!   the 2e-3 tolerance.
+//! * max-pool and ReLU are piecewise linear: inputs are spaced so that a step
+//!   of `h` cannot change an argmax or a sign, which makes them affine too.
+//! * softmax cross-entropy is smooth: with `h = 1e-2` the truncation error
+//!   (~h^2/6 * |f'''|) and rounding error (~6e-8 * |L| / h) are both ~1e-5.
+
+use ndarray::{Array, ArrayD, IxDyn};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use ember_pruner::nn::{softmax_cross_entropy, Conv2d, Flatten, Linear, MaxPool2d, Relu};
+
+const TOL: f64 = 2e-3;
+
+fn random(shape: &[usize], rng: &mut ChaCha8Rng) -> ArrayD<f32> {
+    Array::from_shape_fn(IxDyn(shape), |_| rng.random_range(-1.0f32..1.0))
+}
+
+fn dot(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| f64::from(x) * f64::from(y))
+        .sum()
+}
+
+fn assert_close(what: &str, i: usize, analytic: f64, numeric: f64) {
+    let err = (analytic - numeric).abs();
+    assert!(
+        err <= TOL * (1.0 + analytic.abs().max(numeric.abs())),
+        "{what}[{i}]: analytic {analytic} vs numeric {numeric}"
+    );
+}
+
+/// Central difference of `loss` with respect to every entry of `x`.
+fn numeric_grad(x: &ArrayD<f32>, h: f32, mut loss: impl FnMut(&ArrayD<f32>) -> f64) -> Vec<f64> {
+    (0..x.len())
+        .map(|i| {
+            let mut p = x.clone();
+            p.as_slice_mut().unwrap()[i] += h;
+            let mut m = x.clone();
+            m.as_slice_mut().unwrap()[i] -= h;
+            (loss(&p) - loss(&m)) / (2.0 * f64::from(h))
+        })
+        .collect()
+}
+
+fn check(what: &str, analytic: &ArrayD<f32>, numeric: &[f64]) {
+    assert_eq!(analytic.len(), numeric.len());
+    for (i, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
+        assert_close(what, i, f64::from(a), n);
+    }
+}
+
+fn conv_case(stride: usize, pad: usize, groups: usize) {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let (c, m) = (4, 6);
+    let mut conv = Conv2d::new("c", c, m, (3, 2), stride, pad, groups, &mut rng);
+    conv.bias
+        .set_value("c.bias", random(&[m], &mut rng))
+        .unwrap();
+    let x = random(&[2, 7, 6, c], &mut rng);
+    let y = conv.forward(x.clone(), true);
+    let g = random(y.shape(), &mut rng);
+    let dx = conv.backward(g.clone(), true).unwrap();
+    let (dw, db) = (conv.weight.grad().clone(), conv.bias.grad().clone());
+    let h = 0.5;
+
+    let num = numeric_grad(&x, h, |xp| {
+        dot(&conv.clone().forward(xp.clone(), false), &g)
+    });
+    check("conv dx", &dx, &num);
+
+    let w0 = conv.weight.value().clone();
+    let num = numeric_grad(&w0, h, |wp| {
+        let mut c2 = conv.clone();
+        c2.weight.set_value("w", wp.clone()).unwrap();
+        dot(&c2.forward(x.clone(), false), &g)
+    });
+    check("conv dw", &dw, &num);
+
+    let b0 = conv.bias.value().clone();
+    let num = numeric_grad(&b0, h, |bp| {
+        let mut c2 = conv.clone();
+        c2.bias.set_value("b", bp.clone()).unwrap();
+        dot(&c2.forward(x.clone(), false), &g)
+    });
+    check("conv db", &db, &num);
+}
+
+#[test]
+fn conv_plain() {
+    conv_case(1, 0, 1);
+}
+
+#[test]
+fn conv_stride_padding_groups() {
+    conv_case(2, 1, 2);
+}
+
+#[test]
+fn conv_depthwise_padding() {
+    // groups == channels: the depthwise case of MobileNet-like layers.
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut conv = Conv2d::new("d", 4, 4, (3, 3), 1, 2, 4, &mut rng);
+    let x = random(&[1, 5, 5, 4], &mut rng);
+    let y = conv.forward(x.clone(), true);
+    let g = random(y.shape(), &mut rng);
+    let dx = conv.backward(g.clone(), true).unwrap();
+    let dw = conv.weight.grad().clone();
+    let num = numeric_grad(&x, 0.5, |xp| {
+        dot(&conv.clone().forward(xp.clone(), false), &g)
+    });
+    check("dw-conv dx", &dx, &num);
+    let w0 = conv.weight.value().clone();
+    let num = numeric_grad(&w0, 0.5, |wp| {
+        let mut c2 = conv.clone();
+        c2.weight.set_value("w", wp.clone()).unwrap();
+        dot(&c2.forward(x.clone(), false), &g)
+    });
+    check("dw-conv dw", &dw, &num);
+}
+
+#[test]
+fn linear() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut fc = Linear::new("f", 7, 5, &mut rng);
+    fc.bias.set_value("b", random(&[5], &mut rng)).unwrap();
+    let x = random(&[3, 7], &mut rng);
+    let y = fc.forward(x.clone(), true);
+    let g = random(y.shape(), &mut rng);
+    let dx = fc.backward(g.clone(), true).unwrap();
+    let (dw, db) = (fc.weight.grad().clone(), fc.bias.grad().clone());
+    check(
+        "fc dx",
+        &dx,
+        &numeric_grad(&x, 0.5, |xp| {
+            dot(&fc.clone().forward(xp.clone(), false), &g)
+        }),
+    );
+    let w0 = fc.weight.value().clone();
+    let num = numeric_grad(&w0, 0.5, |wp| {
+        let mut f2 = fc.clone();
+        f2.weight.set_value("w", wp.clone()).unwrap();
+        dot(&f2.forward(x.clone(), false), &g)
+    });
+    check("fc dw", &dw, &num);
+    let b0 = fc.bias.value().clone();
+    let num = numeric_grad(&b0, 0.5, |bp| {
+        let mut f2 = fc.clone();
+        f2.bias.set_value("b", bp.clone()).unwrap();
+        dot(&f2.forward(x.clone(), false), &g)
+    });
+    check("fc db", &db, &num);
+}
+
+/// Distinct values 1 apart, shuffled: a step of 0.25 never changes a winner
+/// or the sign of a value.
+fn spaced(shape: &[usize], rng: &mut ChaCha8Rng) -> ArrayD<f32> {
+    let n: usize = shape.iter().product();
+    let mut v: Vec<f32> = (0..n).map(|i| i as f32 - (n / 2) as f32 + 0.5).collect();
+    rand::seq::SliceRandom::shuffle(&mut v[..], rng);
+    ArrayD::from_shape_vec(IxDyn(shape), v).unwrap()
+}
+
+#[test]
+fn max_pool() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for (k, s) in [(2, 2), (3, 2)] {
+        let mut pool = MaxPool2d::new(k, s);
+        let x = spaced(&[2, 7, 7, 3], &mut rng);
+        let y = pool.forward(x.clone(), true);
+        let g = random(y.shape(), &mut rng);
+        let dx = pool.backward(g.clone());
+        let num = numeric_grad(&x, 0.25, |xp| {
+            dot(&pool.clone().forward(xp.clone(), false), &g)
+        });
+        check("pool dx", &dx, &num);
+    }
+}
+
+#[test]
+fn relu_and_flatten() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let x = spaced(&[2, 3, 4, 5], &mut rng);
+    let mut relu = Relu::default();
+    let y = relu.forward(x.clone(), true);
+    let g = random(y.shape(), &mut rng);
+    let dx = relu.backward(g.clone());
+    check(
+        "relu dx",
+        &dx,
+        &numeric_grad(&x, 0.25, |xp| {
+            dot(&Relu::default().forward(xp.clone(), false), &g)
+        }),
+    );
+
+    let mut flat = Flatten::default();
+    let y = flat.forward(x.clone());
+    assert_eq!(y.shape(), &[2, 60]);
+    let g = random(y.shape(), &mut rng);
+    let dx = flat.backward(g.clone());
+    check(
+        "flatten dx",
+        &dx,
+        &numeric_grad(&x, 0.5, |xp| {
+            dot(&Flatten::default().forward(xp.clone()), &g)
+        }),
+    );
+}
+
+#[test]
+fn flatten_uses_pytorch_chw_order() {
+    // NHWC element (h=1, w=2, c=3) of a 1x2x3x4 tensor lands at c*H*W + h*W + w.
+    let x = ArrayD::from_shape_fn(IxDyn(&[1, 2, 3, 4]), |i| {
+        (i[1] * 100 + i[2] * 10 + i[3]) as f32
+    });
+    let y = Flatten::default().forward(x);
+    assert_eq!(y[[0, 3 * 6 + 3 + 2]], 123.0);
+}
+
+#[test]
+fn softmax_cross_entropy_gradient() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let z = random(&[4, 10], &mut rng).mapv(|v| 3.0 * v);
+    let labels = [3u8, 0, 9, 3];
+    let z2 = z.clone().into_dimensionality::<ndarray::Ix2>().unwrap();
+    let (_, grad) = softmax_cross_entropy(z2.view(), &labels);
+    let num = numeric_grad(&z, 1e-2, |zp| {
+        let zp = zp.clone().into_dimensionality::<ndarray::Ix2>().unwrap();
+        f64::from(softmax_cross_entropy(zp.view(), &labels).0)
+    });
+    check("ce dz", &grad.into_dyn(), &num);
+}
+
+#[test]
+fn softmax_cross_entropy_is_stable_for_huge_logits() {
+    let z = ndarray::array![[1000.0f32, 0.0], [0.0, -1000.0]];
+    let (loss, grad) = softmax_cross_entropy(z.view(), &[0, 0]);
+    assert!(loss.is_finite() && grad.iter().all(|g| g.is_finite()));
+    assert!(loss < 1e-6);
+}
+
+/// The forward pass against the textbook definition with PyTorch's OIHW
+/// weight semantics (the gradient checks only prove backward matches forward).
+#[test]
+fn conv_matches_direct_definition() {
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let (c, m, g, r, s, st, p) = (6, 4, 2, 3, 2, 2, 1);
+    let mut conv = Conv2d::new("c", c, m, (r, s), st, p, g, &mut rng);
+    conv.bias.set_value("b", random(&[m], &mut rng)).unwrap();
+    let (n, h, w) = (2, 6, 7);
+    let x = random(&[n, h, w, c], &mut rng);
+    let y = conv.forward(x.clone(), false);
+    let (oh, ow) = ((h + 2 * p - r) / st + 1, (w + 2 * p - s) / st + 1);
+    assert_eq!(y.shape(), &[n, oh, ow, m]);
+    let (wt, b) = (conv.weight.value(), conv.bias.value());
+    let (cg, mg) = (c / g, m / g);
+    for ni in 0..n {
+        for mo in 0..m {
+            let gi = mo / mg;
+            for yo in 0..oh {
+                for xo in 0..ow {
+                    let mut acc = f64::from(b[[mo]]);
+                    for ci in 0..cg {
+                        for i in 0..r {
+                            for j in 0..s {
+                                let (yy, xx) = (
+                                    (yo * st + i) as isize - p as isize,
+                                    (xo * st + j) as isize - p as isize,
+                                );
+                                if yy < 0 || xx < 0 || yy >= h as isize || xx >= w as isize {
+                                    continue;
+                                }
+                                let xv = x[[ni, yy as usize, xx as usize, gi * cg + ci]];
+                                acc += f64::from(wt[[mo, ci, i, j]]) * f64::from(xv);
+                            }
+                        }
+                    }
+                    let got = f64::from(y[[ni, yo, xo, mo]]);
+                    assert!(
+                        (got - acc).abs() < 1e-5,
+                        "y[{ni},{yo},{xo},{mo}] = {got}, expected {acc}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// End to end through a small network (conv with groups, ReLU, pool, fc, CE):
+/// the directional derivative along a random direction of all parameters.
+/// The ReLU/max kinks make this only approximately affine, hence h = 1e-3
+/// (a kink crossed within h changes the slope over a stretch of at most h)
+/// and the looser 1e-2 relative tolerance.
+#[test]
+fn whole_network_directional_derivative() {
+    use ember_pruner::model::{Architecture, InputShape, LayerSpec};
+    use ember_pruner::Network;
+    let arch = Architecture {
+        name: "tiny".into(),
+        num_classes: 3,
+        input: InputShape {
+            channels: 2,
+            height: 8,
+            width: 8,
+        },
+        layers: vec![
+            LayerSpec::Conv2d {
+                name: "conv1".into(),
+                in_channels: 2,
+                out_channels: 4,
+                kernel_size: [3, 3],
+                stride: 1,
+                padding: 1,
+                groups: 2,
+            },
+            LayerSpec::Relu,
+            LayerSpec::MaxPool2d {
+                kernel_size: 2,
+                stride: 2,
+            },
+            LayerSpec::Conv2d {
+                name: "conv2".into(),
+                in_channels: 4,
+                out_channels: 4,
+                kernel_size: [3, 3],
+                stride: 2,
+                padding: 1,
+                groups: 1,
+            },
+            LayerSpec::Relu,
+            LayerSpec::Flatten,
+            LayerSpec::Linear {
+                name: "fc".into(),
+                in_features: 16,
+                out_features: 3,
+            },
+        ],
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let mut net = Network::new(arch, 1).unwrap();
+    let x = random(&[3, 8, 8, 2], &mut rng)
+        .into_dimensionality::<ndarray::Ix4>()
+        .unwrap();
+    let labels = [0u8, 2, 1];
+    let logits = net.forward(x.clone(), true).unwrap();
+    let (_, dl) = softmax_cross_entropy(logits.view(), &labels);
+    net.backward(dl);
+    let names: Vec<String> = net.params().into_iter().map(|(n, _)| n).collect();
+    let dirs: Vec<ArrayD<f32>> = net
+        .params()
+        .iter()
+        .map(|(_, p)| random(p.shape(), &mut rng))
+        .collect();
+    let analytic: f64 = net
+        .params()
+        .iter()
+        .zip(&dirs)
+        .map(|((_, p), d)| dot(p.grad(), d))
+        .sum();
+    let base: Vec<ArrayD<f32>> = net
+        .params()
+        .iter()
+        .map(|(_, p)| p.value().clone())
+        .collect();
+    let h = 1e-3f32;
+    let loss_at = |t: f32| {
+        let mut n2 = net.clone();
+        for ((name, b), d) in names.iter().zip(&base).zip(&dirs) {
+            n2.param_mut(name)
+                .unwrap()
+                .set_value(name, b + &d.mapv(|v| v * t))
+                .unwrap();
+        }
+        let z = n2.forward(x.clone(), false).unwrap();
+        f64::from(softmax_cross_entropy(z.view(), &labels).0)
+    };
+    let numeric = (loss_at(h) - loss_at(-h)) / (2.0 * f64::from(h));
+    assert!(
+        (analytic - numeric).abs() <= 1e-2 * (1.0 + analytic.abs()),
+        "directional derivative: analytic {analytic} vs numeric {numeric}"
+    );
+}

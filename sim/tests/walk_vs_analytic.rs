@@ -1,0 +1,140 @@
+//! The analytic counts (`rs::evaluate`, per-dimension sums) against the literal pass-by-pass
+//! walk (`passes::walk`) of the same mapping: two derivations that must agree on every count
+//! and on cycles, for random layers and random mappings that fit.
+
+use ember_sim::hw::{ArraySpec, CoreSpec, DramSpec, GlbSpec, MapperSpec, NocSpec, PeSpec};
+use ember_sim::passes::walk;
+use ember_sim::{evaluate_mapping, Dataflow, HwConfig, Layer, Mapping};
+use proptest::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COMPARED: AtomicUsize = AtomicUsize::new(0);
+
+fn hw(rows: usize, cols: usize, glb: usize, filter_words: usize) -> HwConfig {
+    HwConfig {
+        name: "test".into(),
+        dataflow: Dataflow::RowStationary,
+        array: ArraySpec { rows, cols },
+        pe: PeSpec {
+            filter_spad_words: 224,
+            ifmap_spad_words: 12,
+            psum_spad_words: 24,
+            pipeline_stages: 1,
+        },
+        glb: GlbSpec {
+            words: glb,
+            filter_words,
+            banks: 25,
+            bank_width_bits: 64,
+        },
+        noc: NocSpec {
+            filter_bus_bits: 64,
+            ifmap_bus_bits: 16,
+            psum_bus_bits: 64,
+        },
+        dram: DramSpec {
+            bus_bits: 64,
+            clock_mhz: 60.0,
+        },
+        core: CoreSpec {
+            clock_mhz: 200.0,
+            word_bits: 16,
+        },
+        mapper: MapperSpec::default(),
+    }
+}
+
+prop_compose! {
+    fn layer()(r in 1usize..6, extra in 0usize..12, pad in 0usize..3, stride_pick in 0usize..3,
+               groups in 1usize..4, cpg in 1usize..9, mpg in 1usize..13) -> Layer {
+        let stride = 1 + stride_pick % r;
+        let h = (r + extra).saturating_sub(2 * pad).max(1).max(r.saturating_sub(2 * pad));
+        let mut l = Layer::conv("L", cpg * groups, h, h, mpg * groups, r, r);
+        l.stride = stride;
+        l.pad = pad;
+        l.groups = groups;
+        l
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+    #[test]
+    fn walk_equals_analytic(l in layer(), batch in 1usize..5, n in 1usize..5, p in 1usize..6,
+                            q in 1usize..4, r in 1usize..4, t in 1usize..4, e in 1usize..20,
+                            mk in 1usize..4, resident in any::<bool>()) {
+        prop_assume!(l.r <= l.hp() && l.stride <= l.r);
+        let hw = hw(16, 16, 1 << 20, 0);
+        let mp = Mapping {
+            dataflow: Dataflow::RowStationary,
+            n: n.min(batch),
+            p: p.min(l.mg()),
+            q: q.min(l.cg()),
+            r,
+            t,
+            e: e.min(l.e()),
+            m: p.min(l.mg()) * t * mk,
+            ifmap_resident: resident,
+        };
+        let Ok(ev) = evaluate_mapping(&l, &hw, batch, &mp) else {
+            return Ok(()); // does not fit: nothing to compare
+        };
+        COMPARED.fetch_add(1, Ordering::Relaxed);
+        let (counts, cycles) = walk(&l, batch, &mp);
+        prop_assert_eq!(ev.counts, counts);
+        prop_assert_eq!(ev.cycles, cycles);
+        prop_assert_eq!(ev.macs, l.macs(batch));
+    }
+}
+
+#[test]
+fn most_random_mappings_fit() {
+    walk_equals_analytic();
+    // The generator is meant to produce mostly mappings that fit, so the comparison above is
+    // not vacuous.
+    let n = COMPARED.load(Ordering::Relaxed);
+    assert!(n >= 200, "only {n} of 400 random mappings fit");
+}
+
+/// AlexNet CONV1 with the chip's documented mapping (JSSC 2017: 11x7 sets, t = 2, p = 16):
+/// counts worked out by hand from the loop nest.
+#[test]
+fn conv1_counts_by_hand() {
+    let mut l = Layer::conv("CONV1", 3, 227, 227, 96, 11, 11);
+    l.stride = 4;
+    let hw = hw(12, 14, 51200, 4096);
+    let mp = Mapping {
+        dataflow: Dataflow::RowStationary,
+        n: 1,
+        p: 16,
+        q: 1,
+        r: 1,
+        t: 2,
+        e: 7,
+        m: 32,
+        ifmap_resident: true,
+    };
+    let ev = evaluate_mapping(&l, &hw, 4, &mp).expect("the chip's mapping fits the chip");
+    // 55 ofmap rows in strips of 7: 7 strips of 7 and one of 6 -> 8 strips.
+    // Filters: 96 x 3 x 11 x 11 = 34,848 words, fetched once per (image, strip): x 4 x 8.
+    assert_eq!(ev.counts.dram.weights.reads, 34_848 * 32);
+    // Each weight reaches the e PEs of its row: 34,848 x 4 images x 55 rows.
+    assert_eq!(ev.counts.array.weights.reads, 34_848 * 4 * 55);
+    // Ifmap rows per strip: 7 strips read (7-1)*4+11 = 35 rows, the last (6 rows) 31:
+    // 7*35 + 31 = 276 rows x 227 columns x 3 channels x 4 images, fetched once (resident).
+    assert_eq!(ev.counts.dram.ifmaps.reads, 276 * 227 * 3 * 4);
+    // ... and read from the GLB once per filter chunk: ceil(96 / 32) = 3.
+    assert_eq!(ev.counts.glb.ifmaps.reads, 276 * 227 * 3 * 4 * 3);
+    // Ofmaps 96 x 55 x 55 x 4 leave once; psums are written to the GLB once per channel chunk
+    // (3 chunks of q·r = 1 channel) and read back for the 2 later chunks plus the drain.
+    let ofmaps = 96 * 55 * 55 * 4;
+    assert_eq!(ev.counts.dram.psums.writes, ofmaps);
+    assert_eq!(ev.counts.glb.psums.writes, ofmaps * 3);
+    assert_eq!(ev.counts.glb.psums.reads, ofmaps * 3);
+    // Vertical accumulation: 11 PEs -> 10 hops, plus 1 reload for the 2 later chunks.
+    assert_eq!(ev.counts.array.psums.reads, ofmaps * (3 * 10 + 2));
+    // Cycles: per pass a PE does n·p·q·F·S = 1·16·1·55·11 MACs; passes = 4 images x 8 strips x
+    // 3 filter chunks (32, 32, 32) x 3 channels.
+    assert_eq!(ev.cycles, 16 * 55 * 11 * 4 * 8 * 3 * 3);
+    assert_eq!(ev.active_pes, 154);
+}

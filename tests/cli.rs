@@ -1,0 +1,248 @@
+//! End-to-end tests of the `ember` binary: the default run, the output formats, and a clear
+//! error (file, line or key, and a fix; non-zero exit; no panic) for each kind of bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn ember(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs")
+}
+
+fn scratch(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ember-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Runs with the given args, expects failure, returns stderr.
+fn fails(args: &[&str]) -> String {
+    let out = ember(args);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "expected failure for {args:?}");
+    assert!(!err.contains("panicked"), "panic for {args:?}: {err}");
+    assert!(err.contains("fix:"), "no fix in: {err}");
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "one error line expected: {err}"
+    );
+    err
+}
+
+const CONV: &str = "name = \"t\"\nsource = \"test\"\n\n[[layer]]\nname = \"L1\"\nc = 3\nh = 8\nw = 8\nm = 4\nr = 3\n";
+
+fn trace_with(line: &str) -> String {
+    format!("{CONV}{line}\n")
+}
+
+#[test]
+fn default_run_prints_alexnet_table() {
+    let out = ember(&[]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("AlexNet on eyeriss-v1"));
+    for l in ["CONV1", "CONV5", "FC8", "total"] {
+        assert!(text.contains(l), "{l} missing");
+    }
+    // `ember` alone is `ember sim` with the embedded defaults.
+    let sim = ember(&[
+        "sim",
+        "--net",
+        "traces/alexnet.toml",
+        "--hw",
+        "hw_configs/eyeriss-v1.toml",
+    ]);
+    assert_eq!(String::from_utf8(sim.stdout).unwrap(), text);
+}
+
+#[test]
+fn json_schema_keys() {
+    let out = ember(&["sim", "--format", "json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in [
+        "network", "hardware", "batch", "dataflow", "units", "layers", "total",
+    ] {
+        assert!(v.get(k).is_some(), "top-level {k}");
+    }
+    assert_eq!(v["batch"], 4);
+    let l = &v["layers"][0];
+    for k in [
+        "name",
+        "macs",
+        "effective_macs",
+        "active_pes",
+        "cycles",
+        "utilization",
+        "mapping",
+        "accesses",
+        "energy",
+    ] {
+        assert!(l.get(k).is_some(), "layer {k}");
+    }
+    assert_eq!(l["macs"], 421_660_800u64);
+    for lv in ["dram", "glb", "array", "rf"] {
+        for d in ["weights", "ifmaps", "psums"] {
+            assert!(l["accesses"][lv][d]["reads"].is_u64(), "{lv}.{d}");
+            assert!(l["accesses"][lv][d]["writes"].is_u64(), "{lv}.{d}");
+        }
+        assert!(l["energy"]["by_level"][lv].is_number());
+    }
+    for d in ["weights", "ifmaps", "psums"] {
+        assert!(l["energy"]["by_data_type"][d].is_number());
+    }
+    // The total is the sum of the layers.
+    let sum: f64 = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["energy"]["total"].as_f64().unwrap())
+        .sum();
+    let total = v["total"]["energy"]["total"].as_f64().unwrap();
+    assert!((sum - total).abs() <= 1e-9 * total);
+    // Σ of the eight per-layer MAC counts of the foundation issue.
+    assert_eq!(v["total"]["macs"], 2_897_627_264u64);
+}
+
+#[test]
+fn csv_and_atomic_out() {
+    let dir = std::env::temp_dir().join(format!("ember-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("alexnet.csv");
+    let o = ember(&["sim", "--format", "csv", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 1 + 8 + 1);
+    assert!(text.lines().next().unwrap().starts_with("layer,macs,"));
+    // Nothing else left behind (the temp file was renamed).
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    // A folder that does not exist: an error, and no file.
+    let bad = dir.join("missing").join("x.csv");
+    let err = fails(&["sim", "--format", "csv", "--out", bad.to_str().unwrap()]);
+    assert!(err.contains("x.csv"));
+    assert!(!bad.exists());
+}
+
+#[test]
+fn malformed_toml() {
+    let p = scratch("malformed.toml", "name = \"t\"\nsource = \n");
+    let err = fails(&["sim", "--net", p.to_str().unwrap()]);
+    assert!(err.contains("malformed.toml:2"), "{err}");
+}
+
+#[test]
+fn unknown_key_in_trace() {
+    let p = scratch("unknown.toml", &trace_with("colour = 3"));
+    let err = fails(&["sim", "--net", p.to_str().unwrap()]);
+    assert!(
+        err.contains("unknown.toml:11") && err.contains("unknown field `colour`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_key_in_hw() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("hw_configs/eyeriss-v1.toml"),
+    )
+    .unwrap()
+    .replace("cols = 14", "cols = 14\ncolumns = 14");
+    let p = scratch("hw-unknown.toml", &text);
+    let err = fails(&["sim", "--hw", p.to_str().unwrap()]);
+    assert!(
+        err.contains("hw-unknown.toml:") && err.contains("unknown field `columns`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn zero_dimension() {
+    let p = scratch("zero.toml", &CONV.replace("m = 4", "m = 0"));
+    let err = fails(&["sim", "--net", p.to_str().unwrap()]);
+    assert!(
+        err.contains("zero.toml:9") && err.contains("layer[0].m"),
+        "{err}"
+    );
+}
+
+#[test]
+fn filter_larger_than_padded_input() {
+    let p = scratch("big-filter.toml", &CONV.replace("r = 3", "r = 11"));
+    let err = fails(&["sim", "--net", p.to_str().unwrap()]);
+    assert!(
+        err.contains("big-filter.toml:10") && err.contains("larger than the padded input"),
+        "{err}"
+    );
+}
+
+#[test]
+fn stride_skips_input() {
+    let p = scratch("stride.toml", &trace_with("stride = 4"));
+    let err = fails(&["sim", "--net", p.to_str().unwrap()]);
+    assert!(
+        err.contains("stride.toml:11") && err.contains("never be read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn rf_too_small_for_a_filter_row() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("hw_configs/eyeriss-v1.toml"),
+    )
+    .unwrap()
+    .replace("ifmap_spad_words = 12 ", "ifmap_spad_words = 8 ");
+    let p = scratch("small-rf.toml", &text);
+    let err = fails(&["sim", "--hw", p.to_str().unwrap()]);
+    // AlexNet CONV1 has 11-wide filter rows.
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("ifmap_spad_words"))
+        .unwrap()
+        + 1;
+    assert!(err.contains(&format!("small-rf.toml:{line}")), "{err}");
+    assert!(
+        err.contains("pe.ifmap_spad_words") && err.contains("CONV1") && err.contains("at least 11"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_file() {
+    let err = fails(&["sim", "--net", "traces/no-such-net.toml"]);
+    assert!(
+        err.contains("traces/no-such-net.toml") && err.contains("cannot read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_trace_runs_on_every_config() {
+    for net in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("traces")).unwrap() {
+        let net = net.unwrap().path();
+        if net.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let out = ember(&[
+            "sim",
+            "--net",
+            net.to_str().unwrap(),
+            "--batch",
+            "1",
+            "--format",
+            "csv",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            net.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
