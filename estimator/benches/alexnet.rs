@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ember_estimator::Hardware;
+use ember_estimator::{estimate, EnergyObjective, Hardware};
 use ember_sim::{Dataflow, Network};
 
 fn load() -> (Network, Hardware) {
@@ -19,6 +19,20 @@ fn alexnet(c: &mut Criterion) {
     let (net, hw) = load();
     c.bench_function("alexnet_eyeriss_v1_batch4", |b| {
         b.iter(|| hw.run(&net, 4, Dataflow::RowStationary).expect("runs"))
+    });
+    // Baseline in the same run: the same mapping space with every candidate evaluated.
+    c.bench_function("alexnet_eyeriss_v1_batch4_exhaustive", |b| {
+        b.iter(|| {
+            let mut total = 0.0;
+            for (i, l) in net.layers.iter().enumerate() {
+                let cx = hw.context(i == 0);
+                let obj = EnergyObjective::new(l, &cx);
+                let ev = ember_sim::rs::search_reference(l, &hw.arch, 4, &|ev| obj.energy(ev))
+                    .expect("maps");
+                total += estimate(l, &ev, &cx).total;
+            }
+            total
+        })
     });
     let isca = Hardware::load(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../hw_configs/eyeriss-isca16-256.toml"),

@@ -138,3 +138,25 @@ fn objective_equals_estimate() {
         }
     });
 }
+
+/// The pruned search returns exactly what evaluating every candidate returns, for the energy
+/// objective (monotone in every count), on every layer of every trace x config, at two batches.
+#[test]
+fn search_equals_exhaustive_reference() {
+    each(|net, hw| {
+        for batch in [1, 3] {
+            for (i, l) in net.layers.iter().enumerate() {
+                let cx = hw.context(i == 0);
+                let obj = ember_estimator::EnergyObjective::new(l, &cx);
+                let cost = |ev: &ember_sim::Evaluation| obj.energy(ev);
+                let fast = ember_sim::rs::search(l, &hw.arch, batch, &cost);
+                let slow = ember_sim::rs::search_reference(l, &hw.arch, batch, &cost);
+                assert_eq!(
+                    fast, slow,
+                    "{} / {} / {} / batch {batch}",
+                    net.name, hw.arch.name, l.name
+                );
+            }
+        }
+    });
+}

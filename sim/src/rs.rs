@@ -364,9 +364,204 @@ pub fn fit_problem(l: &Layer, hw: &HwConfig) -> Option<(String, String, String)>
     None
 }
 
-/// Exhaustive search over the row-stationary mapping space; the cheapest mapping by `cost`
-/// wins, ties broken by fewer cycles, then by the smaller mapping tuple.
+/// Order of two candidates: cost, then cycles, then resident ifmaps first, then larger `n`,
+/// then the mapping tuple. Preferring resident ifmaps and larger `n` on ties is what lets
+/// `search` skip candidates that can only tie or lose.
+fn better(c: f64, ev: &Evaluation, bc: f64, b: &Evaluation) -> bool {
+    let key = |m: &Mapping| (!m.ifmap_resident, std::cmp::Reverse(m.n), *m);
+    c.total_cmp(&bc)
+        .then(ev.cycles.cmp(&b.cycles))
+        .then(key(&ev.mapping).cmp(&key(&b.mapping)))
+        .is_lt()
+}
+
+/// Whether even the lower-bound sums `floor` cost more than the incumbent (strictly: a tie
+/// could still win on the tie-break).
+fn beaten(
+    best: &Option<(f64, Evaluation)>,
+    d: &Dims,
+    floor: &Sums,
+    cost: &dyn Fn(&Evaluation) -> f64,
+) -> bool {
+    let Some((bc, b)) = best else {
+        return false;
+    };
+    let (counts, cycles) = assemble(d, floor);
+    let probe = Evaluation {
+        mapping: b.mapping,
+        counts,
+        macs: d.macs,
+        cycles,
+        active_pes: 0,
+    };
+    cost(&probe) > *bc
+}
+
+fn keep_better(best: &mut Option<(f64, Evaluation)>, c: f64, ev: Evaluation) {
+    let replace = match best {
+        None => true,
+        Some((bc, b)) => better(c, &ev, *bc, b),
+    };
+    if replace {
+        *best = Some((c, ev));
+    }
+}
+
+/// Exhaustive search over the row-stationary mapping space: the cheapest mapping by `cost`
+/// wins, ties broken as in `better`.
+///
+/// `cost` must depend only on the counts, MACs and cycles, and must not decrease when any of
+/// them increases (true of energy: prices and sparsity factors are non-negative). Under that
+/// contract the search skips, without changing the result (tested against
+/// `search_reference`): subtrees whose lower-bound counts already cost more than the best so
+/// far, and two families of candidates that can only tie or lose:
+/// - for resident ifmaps, every `n` but the largest that fits (a smaller `n` only adds filter
+///   fetches);
+/// - non-resident ifmaps at an `n` where resident ifmaps also fit (same counts, except at
+///   least as many ifmap fetches).
 pub fn search(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    cost: &dyn Fn(&Evaluation) -> f64,
+) -> Option<Evaluation> {
+    let d = Dims::new(l, batch);
+    let (cg, mg) = (l.cg(), l.mg());
+    let mut best: Option<(f64, Evaluation)> = None;
+    let qmax = (hw.pe.ifmap_spad_words / l.s).min(cg);
+    let ns: Vec<(usize, u64)> = balanced(batch)
+        .into_iter()
+        .map(|n| (n, Tiles::new(batch, n).count()))
+        .collect();
+    let glb = hw.glb.words as u64;
+    // Candidate replication counts, largest first, computed once per layer.
+    let p_top = (hw.pe.filter_spad_words / l.s)
+        .min(hw.pe.psum_spad_words)
+        .min(mg);
+    let t_lists: Vec<Vec<usize>> = (0..=p_top)
+        .map(|p| balanced(mg.div_ceil(p.max(1))))
+        .collect();
+    let r_lists: Vec<Vec<usize>> = (0..=qmax)
+        .map(|q| balanced(cg.div_ceil(q.max(1))))
+        .collect();
+    let filter_words = hw.glb.filter_words;
+    for e in strip_widths(l, hw) {
+        let Some(cap) = set_capacity(l, hw, e) else {
+            continue;
+        };
+        let (e_count, e_rows, e_rows_max) = e_sums(l, e);
+        let strip_per_channel = e_rows_max * l.w as u64;
+        let psum_per_filter = (e * l.f()) as u64;
+        for (q, r_list) in r_lists.iter().enumerate().skip(1).rev() {
+            let pmax = (hw.pe.filter_spad_words / (q * l.s))
+                .min(hw.pe.psum_spad_words)
+                .min(mg);
+            for &r in r_list.iter().skip_while(|&&r| r > cap) {
+                let (c_count, r_used, q_max) = chunk_sums(d.c, q as u64, r as u64);
+                let qr = (q * r).min(cg) as u64;
+                let t_cap = (cap / r).max(1) as u64;
+                // Bound: the cheapest any (p, t) below could be (every m-side sum at its
+                // floor); a monotone cost lets the whole subtree go if even that loses.
+                let floor = |p_hi: u64| Sums {
+                    n_count: 1,
+                    e_count,
+                    e_rows,
+                    m_count: d.m.div_ceil(p_hi * t_cap),
+                    t_used: d.m.div_ceil(p_hi),
+                    p_max: d.m.div_ceil(t_cap),
+                    c_count,
+                    r_used,
+                    q_max,
+                    ifmap_fetches: 1,
+                };
+                if beaten(&best, &d, &floor(pmax as u64), cost) {
+                    continue;
+                }
+                for (p, t_list) in t_lists.iter().enumerate().take(pmax + 1).skip(1).rev() {
+                    if beaten(&best, &d, &floor(p as u64), cost) {
+                        continue;
+                    }
+                    // Lists run from the largest t down; the sets that fit and the filter
+                    // buffer both bound t from above.
+                    let staged = |t: usize| (p * t).min(mg) as u64 * qr * (l.r * l.s) as u64;
+                    let too_big = |t: usize| {
+                        r * t > cap || (filter_words > 0 && staged(t) > filter_words as u64)
+                    };
+                    for &t in t_list.iter().skip_while(|&&t| too_big(t)) {
+                        let pt = p * t;
+                        let filters = staged(t);
+                        let shared = if hw.glb.filter_words > 0 { 0 } else { filters };
+                        let (m_count, t_used, p_max) = chunk_sums(d.m, p as u64, t as u64);
+                        let mut consider = |n: usize, n_count: u64, resident: bool, m: usize| {
+                            let mp = Mapping {
+                                dataflow: Dataflow::RowStationary,
+                                n,
+                                p,
+                                q,
+                                r,
+                                t,
+                                e,
+                                m,
+                                ifmap_resident: resident,
+                            };
+                            let sums = Sums {
+                                n_count,
+                                e_count,
+                                e_rows,
+                                m_count,
+                                t_used,
+                                p_max,
+                                c_count,
+                                r_used,
+                                q_max,
+                                ifmap_fetches: if resident { 1 } else { d.m.div_ceil(m as u64) },
+                            };
+                            let (counts, cycles) = assemble(&d, &sums);
+                            let ev = Evaluation {
+                                mapping: mp,
+                                counts,
+                                macs: d.macs,
+                                cycles,
+                                active_pes: active_pes(l, &mp),
+                            };
+                            let c = cost(&ev);
+                            keep_better(&mut best, c, ev);
+                        };
+                        // Resident: the GLB holds every channel's strip and p·t filters' psums.
+                        let resident_need = |n: u64| {
+                            shared
+                                + n * (cg as u64 * strip_per_channel + pt as u64 * psum_per_filter)
+                        };
+                        let resident_n = ns.iter().find(|&&(n, _)| resident_need(n as u64) <= glb);
+                        if let Some(&(n, n_count)) = resident_n {
+                            consider(n, n_count, true, pt);
+                        }
+                        // Not resident: only at an n too large for resident ifmaps; the most
+                        // psums that fit cut the ifmap refetches.
+                        let limit = resident_n.map_or(0, |&(n, _)| n);
+                        for &(n, n_count) in ns.iter().filter(|&&(n, _)| n > limit) {
+                            let ifmaps = n as u64 * qr * strip_per_channel;
+                            let Some(free) = glb.checked_sub(shared + ifmaps) else {
+                                continue;
+                            };
+                            let fit = (free / (n as u64 * psum_per_filter)) as usize / pt * pt;
+                            if fit < pt {
+                                continue;
+                            }
+                            consider(n, n_count, false, fit.min(mg.div_ceil(pt) * pt));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    best.map(|(_, ev)| ev)
+}
+
+/// The plain exhaustive search, every candidate evaluated: the oracle `search` is tested
+/// against (it skips only candidates that a monotone cost cannot prefer).
+#[doc(hidden)]
+pub fn search_reference(
     l: &Layer,
     hw: &HwConfig,
     batch: usize,
@@ -453,17 +648,7 @@ pub fn search(
                                     active_pes: active_pes(l, &mp),
                                 };
                                 let c = cost(&ev);
-                                let better = match &best {
-                                    None => true,
-                                    Some((bc, b)) => c
-                                        .total_cmp(bc)
-                                        .then(ev.cycles.cmp(&b.cycles))
-                                        .then(ev.mapping.cmp(&b.mapping))
-                                        .is_lt(),
-                                };
-                                if better {
-                                    best = Some((c, ev));
-                                }
+                                keep_better(&mut best, c, ev);
                             }
                         }
                     }

@@ -1,0 +1,78 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong reading an ONNX model. Never a panic: malformed, truncated or
+/// hostile files end in one of these.
+#[derive(Debug, thiserror::Error)]
+pub enum OnnxError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{name}: not a valid ONNX model (protobuf decoding failed: {source}); is the file truncated or not an .onnx file?")]
+    Decode {
+        name: String,
+        #[source]
+        source: prost::DecodeError,
+    },
+
+    #[error("{name}: the model has no graph")]
+    NoGraph { name: String },
+
+    /// Operators the importer does not know, each with the names of the nodes that use it.
+    #[error("{name}: unsupported ONNX operators: {}", list_ops(.ops))]
+    Unsupported {
+        name: String,
+        /// (op type with its domain if not the default one, node names)
+        ops: Vec<(String, Vec<String>)>,
+    },
+
+    /// The graph's input cannot be given a static N x C x H x W shape.
+    #[error("{name}: input: {reason}")]
+    Input { name: String, reason: String },
+
+    /// A node whose shapes cannot be inferred, or that uses a supported operator in a way the
+    /// importer cannot express (dilation, non-constant reshape shape, ...).
+    #[error("{name}: node `{node}` ({op}): {reason}")]
+    Node {
+        name: String,
+        node: String,
+        op: String,
+        reason: String,
+    },
+
+    /// A tensor whose stored data does not fit its declared type and shape.
+    #[error("{name}: tensor `{tensor}`: {reason}")]
+    Tensor {
+        name: String,
+        tensor: String,
+        reason: String,
+    },
+
+    /// The nodes form a cycle or read a value that nothing produces.
+    #[error("{name}: graph: {reason}")]
+    Graph { name: String, reason: String },
+
+    #[error(
+        "{name}: the graph has no Conv, Gemm or MatMul node: nothing for the accelerator to run"
+    )]
+    NoLayers { name: String },
+
+    /// The imported network breaks a rule of the simulator's trace format (a bug in the importer
+    /// if it ever happens; reported rather than hidden).
+    #[error("{name}: the imported network is not a valid trace: {source}")]
+    Invalid {
+        name: String,
+        #[source]
+        source: Box<ember_sim::SimError>,
+    },
+}
+
+fn list_ops(ops: &[(String, Vec<String>)]) -> String {
+    ops.iter()
+        .map(|(op, nodes)| format!("{op} (nodes: {})", nodes.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
