@@ -1,3 +1,5 @@
 //! One module per subcommand: load, map, simulate, estimate, report.
 
+pub mod import;
+pub mod net;
 pub mod sim;

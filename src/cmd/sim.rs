@@ -11,9 +11,6 @@ use ember_sim::{Dataflow, Network};
 use crate::output::emit;
 use crate::report;
 
-/// The embedded default workload, so `ember` runs from any directory.
-pub const ALEXNET: &str = include_str!("../../traces/alexnet.toml");
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum Format {
     #[default]
@@ -24,7 +21,8 @@ pub enum Format {
 
 #[derive(Args, Debug)]
 pub struct SimArgs {
-    /// Workload trace (TOML); default: the embedded traces/alexnet.toml.
+    /// Workload: a trace (TOML) or an ONNX model (.onnx); default: the embedded
+    /// traces/alexnet.toml.
     #[arg(long, value_name = "FILE")]
     pub net: Option<PathBuf>,
     /// Hardware config (TOML); default: the embedded hw_configs/eyeriss-v1.toml.
@@ -54,12 +52,9 @@ impl Default for SimArgs {
     }
 }
 
-/// Load a trace, or the embedded AlexNet.
+/// Load a trace or ONNX model, or the embedded AlexNet (see `cmd::net`).
 pub fn load_net(path: Option<&Path>) -> Result<Network> {
-    Ok(match path {
-        Some(p) => Network::load(p)?,
-        None => Network::parse(Path::new("traces/alexnet.toml"), ALEXNET)?,
-    })
+    crate::cmd::net::load_net(path)
 }
 
 /// Load a hardware config, or the embedded Eyeriss chip.
