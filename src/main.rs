@@ -3,6 +3,7 @@
 
 mod cmd;
 mod output;
+mod plot;
 mod report;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,12 @@ enum Command {
     Sim(cmd::sim::SimArgs),
     /// Convert an ONNX model into an editable trace file.
     Import(cmd::import::ImportArgs),
+    /// Compare the simulator with chip measurements (JSSC 2017 Table V by default).
+    Validate(cmd::validate::ValidateArgs),
+    /// Compare configs or dataflows on one network: energy, cycles, utilisation and ratios.
+    Compare(cmd::compare::CompareArgs),
+    /// Evaluate a grid of configs in parallel (resumable, shardable); mark the Pareto front.
+    Sweep(cmd::sweep::SweepArgs),
 }
 
 fn main() {
@@ -38,6 +45,9 @@ fn main() {
         None => cmd::sim::run(&cmd::sim::SimArgs::default()),
         Some(Command::Sim(args)) => cmd::sim::run(&args),
         Some(Command::Import(args)) => cmd::import::run(&args),
+        Some(Command::Validate(args)) => cmd::validate::run(&args),
+        Some(Command::Compare(args)) => cmd::compare::run(&args),
+        Some(Command::Sweep(args)) => cmd::sweep::run(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -301,3 +301,145 @@ pub fn to_table(res: &NetworkResult, hw: &Hardware) -> String {
     out += &t2.render();
     out
 }
+
+// ---- cycle mode ---------------------------------------------------------------------------
+
+use ember_sim::cycle::CycleStats;
+
+fn timing_json(c: &CycleStats, hw: &Hardware) -> Value {
+    let ms = |x: u64| x as f64 / hw.arch.core.clock_mhz / 1e3;
+    json!({
+        "mode": "cycle",
+        "mac_cycles": c.mac_cycles,
+        "processing_cycles": c.processing_cycles,
+        "total_cycles": c.total_cycles,
+        "processing_latency_ms": ms(c.processing_cycles),
+        "total_latency_ms": ms(c.total_cycles),
+        "passes": c.passes,
+        "stalls": c.stalls,
+    })
+}
+
+fn sum_cycles(cycles: &[CycleStats]) -> CycleStats {
+    let mut t = cycles[0].clone();
+    for c in &cycles[1..] {
+        t.mac_cycles += c.mac_cycles;
+        t.processing_cycles += c.processing_cycles;
+        t.total_cycles += c.total_cycles;
+        t.passes += c.passes;
+        t.stalls.filter_load += c.stalls.filter_load;
+        t.stalls.ifmap_bus += c.stalls.ifmap_bus;
+        t.stalls.psum_bus += c.stalls.psum_bus;
+        t.stalls.pipeline += c.stalls.pipeline;
+        t.stalls.dram += c.stalls.dram;
+        t.counts += c.counts;
+        t.dram_words += c.dram_words;
+    }
+    t
+}
+
+/// `to_json` in cycle mode: `cycles` is the total (DRAM included) and `timing` details it.
+pub fn to_json_cycles(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) -> Value {
+    let mut v = to_json(res, hw);
+    if let Some(layers) = v["layers"].as_array_mut() {
+        for (l, c) in layers.iter_mut().zip(cycles) {
+            l["cycles"] = json!(c.total_cycles);
+            l["utilization"] = json!(
+                l["macs"].as_f64().unwrap_or(0.0) / (c.total_cycles as f64 * hw.arch.pes() as f64)
+            );
+            l["timing"] = timing_json(c, hw);
+        }
+    }
+    if !cycles.is_empty() {
+        let t = sum_cycles(cycles);
+        v["total"]["cycles"] = json!(t.total_cycles);
+        v["total"]["timing"] = timing_json(&t, hw);
+    }
+    v
+}
+
+/// `to_csv` in cycle mode: the timing columns appended.
+pub fn to_csv_cycles(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) -> String {
+    let base = to_csv(res, hw);
+    let mut rows: Vec<CycleStats> = cycles.to_vec();
+    if !cycles.is_empty() {
+        rows.push(sum_cycles(cycles));
+    }
+    let mut out = String::new();
+    for (i, line) in base.lines().enumerate() {
+        out += line;
+        if i == 0 {
+            out += ",mac_cycles,processing_cycles,total_cycles,stall_filter_load,stall_ifmap_bus,stall_psum_bus,stall_pipeline,stall_dram";
+        } else if let Some(c) = rows.get(i - 1) {
+            let s = &c.stalls;
+            out += &format!(
+                ",{},{},{},{},{},{},{},{}",
+                c.mac_cycles,
+                c.processing_cycles,
+                c.total_cycles,
+                s.filter_load,
+                s.ifmap_bus,
+                s.psum_bus,
+                s.pipeline,
+                s.dram
+            );
+        }
+        out += "\n";
+    }
+    out
+}
+
+/// The timing table printed under `to_table` in cycle mode.
+pub fn cycle_table(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) -> String {
+    let mut t = Table {
+        head: [
+            "layer",
+            "MAC (k)",
+            "processing (k)",
+            "total (k)",
+            "ms",
+            "util",
+            "filter",
+            "ifmap bus",
+            "psum bus",
+            "pipeline",
+            "DRAM",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: vec![],
+    };
+    let k = |x: u64| format!("{:.1}", x as f64 / 1e3);
+    let row = |name: &str, macs: u64, c: &CycleStats| {
+        vec![
+            name.to_string(),
+            k(c.mac_cycles),
+            k(c.processing_cycles),
+            k(c.total_cycles),
+            format!(
+                "{:.2}",
+                c.total_cycles as f64 / hw.arch.core.clock_mhz / 1e3
+            ),
+            format!(
+                "{:.0}%",
+                100.0 * macs as f64 / (c.total_cycles as f64 * hw.arch.pes() as f64)
+            ),
+            k(c.stalls.filter_load),
+            k(c.stalls.ifmap_bus),
+            k(c.stalls.psum_bus),
+            k(c.stalls.pipeline),
+            k(c.stalls.dram),
+        ]
+    };
+    for (l, c) in res.layers.iter().zip(cycles) {
+        t.rows.push(row(&l.layer.name, l.eval.macs, c));
+    }
+    if !cycles.is_empty() {
+        t.rows.push(row("total", res.macs(), &sum_cycles(cycles)));
+    }
+    format!(
+        "\nCycle mode (core cycles at {} MHz; stalls by cause, in k cycles)\n{}",
+        hw.arch.core.clock_mhz,
+        t.render()
+    )
+}

@@ -246,3 +246,85 @@ fn every_trace_runs_on_every_config() {
         );
     }
 }
+
+#[test]
+fn cycle_mode_and_trace() {
+    let dir = std::env::temp_dir().join(format!("ember-cycle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("passes.csv");
+    let out = ember(&[
+        "sim",
+        "--mode",
+        "cycle",
+        "--format",
+        "json",
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let l = &v["layers"][0];
+    for k in [
+        "mac_cycles",
+        "processing_cycles",
+        "total_cycles",
+        "stalls",
+        "passes",
+    ] {
+        assert!(l["timing"].get(k).is_some(), "timing.{k}");
+    }
+    assert_eq!(l["cycles"], l["timing"]["total_cycles"]);
+    // One CSV record per pass of every layer, plus the header.
+    let passes: u64 = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["timing"]["passes"].as_u64().unwrap())
+        .sum();
+    let csv = std::fs::read_to_string(&trace).unwrap();
+    assert_eq!(csv.lines().count() as u64, passes + 1);
+    assert!(csv.starts_with("layer,pass,start_cycle,end_cycle,"));
+    // --trace without cycle mode is a clear error.
+    let err = fails(&["sim", "--trace", trace.to_str().unwrap()]);
+    assert!(err.contains("--mode cycle"));
+}
+
+#[test]
+fn validate_reports_every_metric() {
+    let out = ember(&["validate", "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 5);
+    for l in layers {
+        for m in [
+            "active_pes",
+            "processing_latency_ms",
+            "total_latency_ms",
+            "dram_mb",
+            "glb_mb",
+            "power_mw",
+        ] {
+            let c = &l["metrics"][m];
+            assert!(
+                c["measured"].is_number()
+                    && c["simulated"].is_number()
+                    && c["error_pct"].is_number(),
+                "{m}"
+            );
+        }
+        // JSSC 2017 Table V active PEs are reproduced exactly.
+        assert_eq!(l["metrics"]["active_pes"]["error_pct"], 0.0);
+    }
+    assert!(v["summary"]["dram_mb"]["mean_abs_error_pct"].is_number());
+    let table = ember(&["validate"]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("processing_latency_ms"));
+}

@@ -26,6 +26,8 @@ struct HwFile {
     dram: DramSpec,
     core: CoreSpec,
     energy: EnergyTable,
+    /// An absolute (pJ) table beside a normalised default, for power figures.
+    energy_pj: Option<EnergyTable>,
     #[serde(default)]
     sparsity: SparsitySpec,
     #[serde(default)]
@@ -42,6 +44,8 @@ pub struct Hardware {
     pub arch: HwConfig,
     pub description: String,
     pub energy: EnergyTable,
+    /// Optional absolute table (`[energy_pj]`), used for power (`ember validate`).
+    pub energy_pj: Option<EnergyTable>,
     pub sparsity: SparsityRules,
     /// Where it was loaded from, and its text, so later errors can point at a key's line.
     pub path: PathBuf,
@@ -74,6 +78,7 @@ impl Hardware {
             arch,
             description: file.description,
             energy: file.energy,
+            energy_pj: file.energy_pj,
             sparsity: SparsityRules::from_spec(&file.sparsity),
             path: path.to_path_buf(),
             text: text.to_string(),

@@ -3,11 +3,13 @@
 //! Owns the energy tables, the sparsity and bit-width rules and the hardware config file format;
 //! composes `sim`'s mapper with the energy objective into a whole-network run.
 
+pub mod cycles;
 pub mod energy;
 pub mod hardware;
 pub mod run;
 pub mod sparsity;
 pub mod table;
+pub mod validate;
 
 pub use energy::{estimate, Context, EffectiveCounts, EnergyObjective, Factors, LayerEnergy};
 pub use hardware::Hardware;

@@ -23,6 +23,10 @@ pub struct PeSpec {
     /// Pipeline depth; a pass pays it once to fill.
     #[serde(default = "default_pipeline")]
     pub pipeline_stages: usize,
+    /// The PE skips the cycle of a gated (zero-operand) MAC, not only its energy. The Eyeriss
+    /// chip does not: gating saves power, cycles are unchanged (JSSC 2017 §V-C).
+    #[serde(default)]
+    pub skip_zero_cycles: bool,
 }
 
 fn default_pipeline() -> usize {

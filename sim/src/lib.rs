@@ -5,7 +5,9 @@
 //! the mapper minimises a cost closure handed in by the caller (the estimator's energy, usually).
 
 pub mod counts;
+pub mod cycle;
 pub mod dataflow;
+pub mod dataflows;
 pub mod error;
 pub mod hw;
 pub mod mapping;
@@ -79,6 +81,20 @@ pub fn map_layer(
                 )
             })
         }
+        other => {
+            let found = match other {
+                Dataflow::WeightStationary => dataflows::ws::search_ws(layer, hw, batch, cost),
+                Dataflow::OutputStationary => dataflows::os::search(layer, hw, batch, cost),
+                _ => dataflows::nlr::search(layer, hw, batch, cost),
+            };
+            found.ok_or_else(|| {
+                no_mapping(
+                    format!("no {other} tiling fits the array, RF and GLB"),
+                    "enlarge glb.words or the array".into(),
+                    None,
+                )
+            })
+        }
     }
 }
 
@@ -94,6 +110,20 @@ pub fn evaluate_mapping(
             rs::evaluate(layer, hw, batch, mapping).map_err(|reason| SimError::NoMapping {
                 layer: layer.name.clone(),
                 dataflow: mapping.dataflow.to_string(),
+                reason,
+                fix: "choose mapping parameters within the capacities".into(),
+                key: None,
+            })
+        }
+        other => {
+            let r = match other {
+                Dataflow::WeightStationary => dataflows::ws::evaluate_ws(layer, hw, batch, mapping),
+                Dataflow::OutputStationary => dataflows::os::evaluate(layer, hw, batch, mapping),
+                _ => dataflows::nlr::evaluate(layer, hw, batch, mapping),
+            };
+            r.map_err(|reason| SimError::NoMapping {
+                layer: layer.name.clone(),
+                dataflow: other.to_string(),
                 reason,
                 fix: "choose mapping parameters within the capacities".into(),
                 key: None,

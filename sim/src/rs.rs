@@ -62,7 +62,7 @@ impl Dims {
 }
 
 /// Unpadded input rows that ofmap rows [e0, e0 + len) read.
-pub(crate) fn strip_rows(l: &Layer, e0: usize, len: usize) -> u64 {
+pub fn strip_rows(l: &Layer, e0: usize, len: usize) -> u64 {
     let lo = e0 * l.stride;
     let hi = (e0 + len - 1) * l.stride + l.r; // exclusive, padded coordinates
     let lo = lo.max(l.pad);
@@ -252,13 +252,13 @@ pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> Result<(),
     Ok(())
 }
 
-pub(crate) struct GlbNeed {
+pub struct GlbNeed {
     pub filters: u64,
     pub ifmaps: u64,
     pub psums: u64,
 }
 
-pub(crate) fn glb_need(l: &Layer, batch: usize, mp: &Mapping) -> GlbNeed {
+pub fn glb_need(l: &Layer, batch: usize, mp: &Mapping) -> GlbNeed {
     let (cg, mg) = (l.cg(), l.mg());
     let (_, _, rows_max) = e_sums(l, mp.e);
     glb_need_with(l, batch.min(mp.n), mp, rows_max, cg, mg)

@@ -20,6 +20,7 @@ fn hw(rows: usize, cols: usize, glb: usize, filter_words: usize) -> HwConfig {
             ifmap_spad_words: 12,
             psum_spad_words: 24,
             pipeline_stages: 1,
+            skip_zero_cycles: false,
         },
         glb: GlbSpec {
             words: glb,

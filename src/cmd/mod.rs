@@ -1,5 +1,8 @@
 //! One module per subcommand: load, map, simulate, estimate, report.
 
+pub mod compare;
 pub mod import;
 pub mod net;
 pub mod sim;
+pub mod sweep;
+pub mod validate;

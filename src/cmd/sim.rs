@@ -19,6 +19,13 @@ pub enum Format {
     Csv,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Mode {
+    #[default]
+    Analytic,
+    Cycle,
+}
+
 #[derive(Args, Debug)]
 pub struct SimArgs {
     /// Workload: a trace (TOML) or an ONNX model (.onnx); default: the embedded
@@ -37,6 +44,19 @@ pub struct SimArgs {
     /// Write the output to FILE (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// analytic: counts and cycles from the mapping in closed form; cycle: execute the mapping
+    /// pass by pass, cycle by cycle (buses, pipeline, DRAM link), reporting stalls by cause.
+    #[arg(long, value_enum, default_value_t = Mode::Analytic)]
+    pub mode: Mode,
+    /// In cycle mode, write one CSV record per processing pass to FILE.
+    #[arg(long, value_name = "FILE.csv")]
+    pub trace: Option<PathBuf>,
+    /// Dataflow (rs, ws, os, nlr); default: the config's `dataflow` key.
+    #[arg(long, value_name = "DATAFLOW")]
+    pub dataflow: Option<Dataflow>,
+    /// Also draw per-layer energy by level and by data type to FILE.svg.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 impl Default for SimArgs {
@@ -48,6 +68,10 @@ impl Default for SimArgs {
             batch: 4,
             format: Format::Table,
             out: None,
+            mode: Mode::Analytic,
+            trace: None,
+            dataflow: None,
+            plot: None,
         }
     }
 }
@@ -69,12 +93,72 @@ pub fn run(args: &SimArgs) -> Result<()> {
     let net = load_net(args.net.as_deref())?;
     let hw = load_hw(args.hw.as_deref())?;
     let batch = args.batch.max(1) as usize;
-    let dataflow: Dataflow = hw.arch.dataflow;
+    let dataflow: Dataflow = args.dataflow.unwrap_or(hw.arch.dataflow);
     let res = hw.run(&net, batch, dataflow)?;
-    let text = match args.format {
-        Format::Table => report::to_table(&res, &hw),
-        Format::Json => serde_json::to_string_pretty(&report::to_json(&res, &hw))? + "\n",
-        Format::Csv => report::to_csv(&res, &hw),
+    let cycles = match args.mode {
+        Mode::Cycle if res.dataflow != Dataflow::RowStationary => {
+            anyhow::bail!(
+                "--mode cycle executes row-stationary mappings only; {} has no cycle model yet; fix: use --dataflow rs or --mode analytic",
+                res.dataflow
+            )
+        }
+        Mode::Cycle => Some(run_cycles(&res, &hw, args.trace.as_deref())?),
+        Mode::Analytic => {
+            if args.trace.is_some() {
+                anyhow::bail!("--trace needs --mode cycle; fix: add `--mode cycle`");
+            }
+            None
+        }
     };
+    let text = match (args.format, &cycles) {
+        (Format::Table, None) => report::to_table(&res, &hw),
+        (Format::Table, Some(c)) => {
+            report::to_table(&res, &hw) + &report::cycle_table(&res, &hw, c)
+        }
+        (Format::Json, None) => serde_json::to_string_pretty(&report::to_json(&res, &hw))? + "\n",
+        (Format::Json, Some(c)) => {
+            serde_json::to_string_pretty(&report::to_json_cycles(&res, &hw, c))? + "\n"
+        }
+        (Format::Csv, None) => report::to_csv(&res, &hw),
+        (Format::Csv, Some(c)) => report::to_csv_cycles(&res, &hw, c),
+    };
+    if let Some(p) = &args.plot {
+        crate::plot::sim_plot(p, &res, &hw)?;
+    }
     emit(args.out.as_deref(), &text)
+}
+
+/// Cycle mode over every layer, with the per-pass trace written atomically if asked for.
+fn run_cycles(
+    res: &ember_estimator::NetworkResult,
+    hw: &Hardware,
+    trace: Option<&Path>,
+) -> Result<Vec<ember_sim::cycle::CycleStats>> {
+    let mut csv = String::from(
+        "layer,pass,start_cycle,end_cycle,stall_filter_load,stall_ifmap_bus,stall_psum_bus,stall_pipeline,stall_dram,glb_words,dram_words\n",
+    );
+    let mut record = |layer: &str, p: &ember_sim::cycle::PassRecord| {
+        csv += &format!(
+            "{layer},{},{},{},{},{},{},{},{},{},{:.1}\n",
+            p.pass,
+            p.start,
+            p.end,
+            p.filter_load,
+            p.ifmap_bus,
+            p.psum_bus,
+            p.pipeline,
+            p.dram_wait,
+            p.glb_words,
+            p.dram_words
+        );
+    };
+    let stats = if trace.is_some() {
+        hw.simulate_cycles(res, Some(&mut record))
+    } else {
+        hw.simulate_cycles(res, None)
+    };
+    if let Some(path) = trace {
+        crate::output::write_atomic(path, csv.as_bytes())?;
+    }
+    Ok(stats)
 }

@@ -1,0 +1,196 @@
+//! Comparing the simulator with chip measurements (`traces/measurements/*.toml`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use ember_sim::error::{line_of, toml_error, Location, SimError};
+use ember_sim::{DataType, Dataflow, Level, Network};
+
+use crate::energy::estimate;
+use crate::hardware::Hardware;
+
+/// A measurement file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Measurements {
+    pub name: String,
+    pub source: String,
+    /// Name of the network the layers belong to (checked against the trace).
+    pub network: String,
+    pub batch: usize,
+    #[serde(rename = "layer")]
+    pub layers: Vec<MeasuredLayer>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasuredLayer {
+    pub name: String,
+    pub power_mw: Option<f64>,
+    pub total_latency_ms: Option<f64>,
+    pub processing_latency_ms: Option<f64>,
+    pub active_pes: Option<f64>,
+    pub glb_mb: Option<f64>,
+    pub dram_mb: Option<f64>,
+}
+
+/// The metrics, in report order.
+pub const METRICS: [&str; 6] = [
+    "active_pes",
+    "processing_latency_ms",
+    "total_latency_ms",
+    "dram_mb",
+    "glb_mb",
+    "power_mw",
+];
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Compared {
+    pub measured: f64,
+    pub simulated: f64,
+    pub error_pct: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerValidation {
+    pub name: String,
+    pub metrics: BTreeMap<String, Compared>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Validation {
+    pub layers: Vec<LayerValidation>,
+    /// Per metric: mean and largest absolute error (%), and the measured and simulated sums.
+    pub summary: BTreeMap<String, Summary>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Summary {
+    pub mean_abs_error_pct: f64,
+    pub max_abs_error_pct: f64,
+    pub measured_sum: f64,
+    pub simulated_sum: f64,
+    pub sum_error_pct: f64,
+}
+
+impl Measurements {
+    pub fn load(path: &Path) -> Result<Measurements, SimError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Measurements::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Measurements, SimError> {
+        let m: Measurements = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+        if m.batch == 0 || m.layers.is_empty() {
+            return Err(SimError::Invalid {
+                at: Location {
+                    file: path.to_path_buf(),
+                    line: Some(line_of(text, 0)),
+                    key: Some("batch".into()),
+                },
+                rule: "a measurement file needs a batch of at least 1 and one [[layer]]".into(),
+                fix: "give `batch` and the measured layers".into(),
+            });
+        }
+        Ok(m)
+    }
+}
+
+/// Simulate `net` on `hw` (analytic mapping, then cycle mode) and compare with `meas`.
+pub fn validate(hw: &Hardware, net: &Network, meas: &Measurements) -> Result<Validation, SimError> {
+    let res = hw.run(net, meas.batch, Dataflow::RowStationary)?;
+    let cycles = hw.simulate_cycles(&res, None);
+    let ms = |c: u64| c as f64 / hw.arch.core.clock_mhz / 1e3;
+    let bytes = hw.arch.word_bytes();
+    let mut layers = Vec::new();
+    for m in &meas.layers {
+        let Some(i) = res.layers.iter().position(|r| r.layer.name == m.name) else {
+            return Err(SimError::Invalid {
+                at: Location {
+                    file: Path::new(&meas.name).to_path_buf(),
+                    line: None,
+                    key: Some(format!("layer `{}`", m.name)),
+                },
+                rule: format!("no layer `{}` in network `{}`", m.name, net.name),
+                fix: "use the trace's layer names".into(),
+            });
+        };
+        let (r, c) = (&res.layers[i], &cycles[i]);
+        let level_words = |l: Level| {
+            DataType::ALL
+                .iter()
+                .map(|&d| {
+                    let (a, b) = r.energy.accesses.get(l, d);
+                    a + b
+                })
+                .sum::<f64>()
+        };
+        let mut sim: BTreeMap<&str, f64> = BTreeMap::new();
+        sim.insert("active_pes", r.eval.active_pes as f64);
+        sim.insert("processing_latency_ms", ms(c.processing_cycles));
+        sim.insert("total_latency_ms", ms(c.total_cycles));
+        sim.insert("dram_mb", level_words(Level::Dram) * bytes / 1e6);
+        sim.insert("glb_mb", level_words(Level::Glb) * bytes / 1e6);
+        if let Some(table) = &hw.energy_pj {
+            let mut cx = hw.context(i == 0);
+            cx.table = table;
+            let e = estimate(&r.layer, &r.eval, &cx);
+            // Chip power: everything but DRAM, over the whole layer time.
+            let chip_pj = e.total - e.level(Level::Dram);
+            sim.insert("power_mw", chip_pj / ms(c.total_cycles) * 1e-6);
+        }
+        let measured = [
+            ("active_pes", m.active_pes),
+            ("processing_latency_ms", m.processing_latency_ms),
+            ("total_latency_ms", m.total_latency_ms),
+            ("dram_mb", m.dram_mb),
+            ("glb_mb", m.glb_mb),
+            ("power_mw", m.power_mw),
+        ];
+        let mut metrics = BTreeMap::new();
+        for (k, v) in measured {
+            if let (Some(mv), Some(&sv)) = (v, sim.get(k)) {
+                metrics.insert(
+                    k.to_string(),
+                    Compared {
+                        measured: mv,
+                        simulated: sv,
+                        error_pct: 100.0 * (sv - mv) / mv,
+                    },
+                );
+            }
+        }
+        layers.push(LayerValidation {
+            name: m.name.clone(),
+            metrics,
+        });
+    }
+    let mut summary = BTreeMap::new();
+    for k in METRICS {
+        let vals: Vec<&Compared> = layers.iter().filter_map(|l| l.metrics.get(k)).collect();
+        if vals.is_empty() {
+            continue;
+        }
+        let abs: Vec<f64> = vals.iter().map(|c| c.error_pct.abs()).collect();
+        let (ms_, ss) = (
+            vals.iter().map(|c| c.measured).sum::<f64>(),
+            vals.iter().map(|c| c.simulated).sum::<f64>(),
+        );
+        summary.insert(
+            k.to_string(),
+            Summary {
+                mean_abs_error_pct: abs.iter().sum::<f64>() / abs.len() as f64,
+                max_abs_error_pct: abs.iter().cloned().fold(0.0, f64::max),
+                measured_sum: ms_,
+                simulated_sum: ss,
+                sum_error_pct: 100.0 * (ss - ms_) / ms_,
+            },
+        );
+    }
+    Ok(Validation { layers, summary })
+}

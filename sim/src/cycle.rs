@@ -1,0 +1,341 @@
+//! Cycle-level execution of a row-stationary mapping.
+//!
+//! The mapping runs pass by pass in the loop order of `passes`. Inside a pass the model steps
+//! core cycles: the filter bus loads the pass's filters into the spads; then the ifmap bus
+//! streams the strip (image by image, column by column, each column's rows of every channel),
+//! PEs compute one ofmap column at a time in lockstep (p·q·S MACs per column on the busiest
+//! PE) once the columns they read have arrived, psums of a column leave over the psum bus (and,
+//! after the first channel chunk, the previous psums come in over it first), with one column
+//! of slack at the array edge. Passes with the same shape take the same cycles, so each shape
+//! is stepped once and replayed (`Replay::Memo`); a test steps every pass instead and compares.
+//!
+//! Across passes, an event model shares the DRAM link (words per core cycle from the link
+//! width and clock) between input fetches and ofmap drains. A fetch overlaps the previous
+//! pass when the buffer it lands in can hold two tiles (double buffering); otherwise it waits
+//! for the pass to end. Access counts are added pass by pass as the passes execute.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::counts::AccessCounts;
+use crate::hw::HwConfig;
+use crate::mapping::Mapping;
+use crate::passes::{for_each_pass, pass_counts, Pass};
+use crate::rs::glb_need;
+use crate::workload::Layer;
+
+/// What the caller knows about zeros and compression (the estimator's sparsity rules).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CycleParams {
+    /// DRAM words moved per dense word for weights, ifmaps and ofmaps (run-length coding).
+    pub dram_scale: [f64; 3],
+    /// Fraction of MAC cycles spent when the hardware skips gated MACs (1 = it does not).
+    pub mac_cycle_fraction: f64,
+}
+
+impl Default for CycleParams {
+    fn default() -> Self {
+        CycleParams {
+            dram_scale: [1.0; 3],
+            mac_cycle_fraction: 1.0,
+        }
+    }
+}
+
+/// Cycles lost, by cause.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stalls {
+    /// Loading a pass's filters over the filter bus (the spads hold one pass's filters).
+    pub filter_load: u64,
+    /// PEs waiting for ifmap columns on the ifmap bus.
+    pub ifmap_bus: u64,
+    /// PEs waiting for the psum bus (psums in, or the previous column's psums out).
+    pub psum_bus: u64,
+    /// Filling and draining the PE pipeline.
+    pub pipeline: u64,
+    /// Waiting for the DRAM link (not hidden behind processing).
+    pub dram: u64,
+}
+
+impl Stalls {
+    fn add(&mut self, o: &Stalls) {
+        self.filter_load += o.filter_load;
+        self.ifmap_bus += o.ifmap_bus;
+        self.psum_bus += o.psum_bus;
+        self.pipeline += o.pipeline;
+        self.dram += o.dram;
+    }
+}
+
+/// One layer in cycle mode.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CycleStats {
+    /// MAC cycles of the busiest PE, summed over passes (the analytic `cycles`, scaled when
+    /// zeros are skipped).
+    pub mac_cycles: u64,
+    /// On-chip time: filter loads + processing, DRAM assumed hidden.
+    pub processing_cycles: u64,
+    /// Including DRAM waits.
+    pub total_cycles: u64,
+    pub stalls: Stalls,
+    pub passes: u64,
+    /// Every access, counted pass by pass as it happens.
+    pub counts: AccessCounts,
+    /// Dense words over the DRAM link after `dram_scale`, for the bandwidth bound.
+    pub dram_words: f64,
+}
+
+/// One pass as executed, for `--trace`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PassRecord {
+    pub pass: u64,
+    pub start: u64,
+    pub end: u64,
+    pub filter_load: u64,
+    pub ifmap_bus: u64,
+    pub psum_bus: u64,
+    pub pipeline: u64,
+    pub dram_wait: u64,
+    pub glb_words: u64,
+    pub dram_words: f64,
+}
+
+/// How passes of the same shape are timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay {
+    /// Step each distinct pass shape once, replay it for the others.
+    Memo,
+    /// Step every cycle of every pass.
+    StepAll,
+}
+
+/// The on-chip timing of one pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct PassTime {
+    cycles: u64,
+    mac: u64,
+    stalls: Stalls,
+}
+
+/// Everything the stepping of a pass depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Shape {
+    n: usize,
+    e: usize,
+    e0: usize,
+    m: usize,
+    c: usize,
+    p_max: usize,
+    q_max: usize,
+    reload: bool,
+}
+
+fn shape(p: &Pass) -> Shape {
+    Shape {
+        n: p.n,
+        e: p.e,
+        e0: p.e0,
+        m: p.m,
+        c: p.c,
+        p_max: p.p_max,
+        q_max: p.q_max,
+        reload: p.c0 > 0,
+    }
+}
+
+/// Step one pass cycle by cycle.
+fn step_pass(l: &Layer, hw: &HwConfig, s: &Shape, mac_fraction: f64) -> PassTime {
+    let wb = hw.core.word_bits as u64;
+    let mut t = PassTime::default();
+    // Filter load: the pass's filters over the filter bus, nothing else moves meanwhile.
+    let filter_bits = (s.m * s.c * l.r * l.s) as u64 * wb;
+    let mut moved = 0;
+    while moved < filter_bits {
+        moved += hw.noc.filter_bus_bits as u64;
+        t.cycles += 1;
+        t.stalls.filter_load += 1;
+    }
+    // Streaming: ifmap columns arrive, PEs compute column after column, psums move.
+    let rows = crate::rs::strip_rows(l, s.e0, s.e);
+    let col_words = s.c as u64 * rows; // one real ifmap column of the strip
+    let total_ifmap_bits = s.n as u64 * l.w as u64 * col_words * wb;
+    let columns = (s.n * l.f()) as u64;
+    let psum_col_bits = (s.m * s.e) as u64 * wb;
+    let per_col = ((s.p_max * s.q_max * l.s) as f64 * mac_fraction)
+        .ceil()
+        .max(1.0) as u64;
+    let (mut ifmap_bits, mut started, mut done) = (0u64, 0u64, 0u64);
+    let mut busy = 0u64;
+    let mut out_bits = 0u64; // psums of finished columns still to leave
+    let mut in_bits = 0u64; // psums of the next column already in
+                            // Columns of image `i` needed before ofmap column `x` can start.
+    let need_bits = |col: u64| {
+        let (img, x) = (col / l.f() as u64, (col % l.f() as u64) as usize);
+        let last = (x * l.stride + l.s).saturating_sub(l.pad).min(l.w) as u64;
+        (img * l.w as u64 + last) * col_words * wb
+    };
+    // Each cycle the PEs act on what arrived in earlier cycles; then the buses move data that
+    // existed at the start of the cycle.
+    while done < columns || out_bits > 0 {
+        t.cycles += 1;
+        let mut produced = 0;
+        if busy > 0 {
+            busy -= 1;
+            t.mac += 1;
+            if busy == 0 {
+                done += 1;
+                produced = psum_col_bits;
+            }
+        } else if started < columns {
+            if ifmap_bits < need_bits(started) {
+                t.stalls.ifmap_bus += 1;
+            } else if (s.reload && in_bits < psum_col_bits) || out_bits > psum_col_bits {
+                t.stalls.psum_bus += 1;
+            } else {
+                // Start the column; this cycle is its first MAC.
+                started += 1;
+                in_bits = 0;
+                t.mac += 1;
+                busy = per_col - 1;
+                if busy == 0 {
+                    done += 1;
+                    produced = psum_col_bits;
+                }
+            }
+        }
+        if ifmap_bits < total_ifmap_bits {
+            ifmap_bits = (ifmap_bits + hw.noc.ifmap_bus_bits as u64).min(total_ifmap_bits);
+        }
+        // The psum bus drains finished psums first, then brings in the next column's.
+        let mut budget = hw.noc.psum_bus_bits as u64;
+        let out = budget.min(out_bits);
+        out_bits -= out;
+        budget -= out;
+        if s.reload && started < columns && in_bits < psum_col_bits {
+            in_bits = (in_bits + budget).min(psum_col_bits);
+        }
+        out_bits += produced;
+    }
+    let fill = hw.pe.pipeline_stages.saturating_sub(1) as u64;
+    t.cycles += fill;
+    t.stalls.pipeline += fill;
+    t
+}
+
+/// Words of a pass (its `counts`) that cross the DRAM link: (inputs before it, ofmaps drained
+/// after it), after compression.
+fn dram_words(scale: &[f64; 3], counts: &AccessCounts) -> (f64, f64) {
+    let inputs =
+        counts.dram.weights.reads as f64 * scale[0] + counts.dram.ifmaps.reads as f64 * scale[1];
+    let drain = counts.dram.psums.writes as f64 * scale[2];
+    (inputs, drain)
+}
+
+/// Run `mp` on `l` for `batch` images, cycle by cycle.
+pub fn simulate(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    mp: &Mapping,
+    params: &CycleParams,
+    replay: Replay,
+    mut trace: Option<&mut dyn FnMut(&PassRecord)>,
+) -> CycleStats {
+    let mut memo: HashMap<Shape, PassTime> = HashMap::new();
+    let mut counts = AccessCounts::default();
+    let mut stats = CycleStats {
+        mac_cycles: 0,
+        processing_cycles: 0,
+        total_cycles: 0,
+        stalls: Stalls::default(),
+        passes: 0,
+        counts: AccessCounts::default(),
+        dram_words: 0.0,
+    };
+    // Double buffering: can the next tile land while this one is in use?
+    let need = glb_need(l, batch, mp);
+    let (glb, fbuf) = (hw.glb.words as u64, hw.glb.filter_words as u64);
+    let (fil_db, fmap_glb) = if fbuf > 0 {
+        (2 * need.filters <= fbuf, glb)
+    } else {
+        (true, glb.saturating_sub(2 * need.filters))
+    };
+    let ifmap_db = 2 * need.ifmaps + need.psums <= fmap_glb;
+    let psum_db = need.ifmaps + 2 * need.psums <= fmap_glb;
+    let link = hw.dram_words_per_cycle();
+    // Event times in core cycles (f64: the link moves a fractional number of words a cycle).
+    let (mut link_free, mut chip_free, mut prev_start) = (0.0f64, 0.0f64, 0.0f64);
+    let mut index = 0u64;
+    for_each_pass(l, batch, mp, |p| {
+        let before = counts;
+        pass_counts(l, mp, p, &mut counts);
+        let mut delta = counts;
+        subtract(&mut delta, &before);
+        let key = shape(p);
+        let time = match replay {
+            Replay::Memo => *memo
+                .entry(key)
+                .or_insert_with(|| step_pass(l, hw, &key, params.mac_cycle_fraction)),
+            Replay::StepAll => step_pass(l, hw, &key, params.mac_cycle_fraction),
+        };
+        let (inputs, drain) = dram_words(&params.dram_scale, &delta);
+        // Inputs: the filters (and a fetched ifmap strip) may stream in during the previous
+        // pass when their buffers double-buffer.
+        let fetches_ifmaps = delta.dram.ifmaps.reads > 0;
+        let early = fil_db && (!fetches_ifmaps || ifmap_db);
+        let in_start = link_free.max(if early { prev_start } else { chip_free });
+        let in_end = in_start + inputs / link;
+        let ready = chip_free;
+        let start = chip_free.max(in_end);
+        let end = start + time.cycles as f64;
+        prev_start = start;
+        chip_free = end;
+        link_free = in_end;
+        if drain > 0.0 {
+            let out_start = link_free.max(end);
+            link_free = out_start + drain / link;
+            if !psum_db {
+                chip_free = link_free;
+            }
+        }
+        stats.mac_cycles += time.mac;
+        stats.processing_cycles += time.cycles;
+        stats.stalls.add(&time.stalls);
+        stats.dram_words += inputs + drain;
+        if let Some(f) = trace.as_deref_mut() {
+            f(&PassRecord {
+                pass: index,
+                start: start.ceil() as u64,
+                end: end.ceil() as u64,
+                filter_load: time.stalls.filter_load,
+                ifmap_bus: time.stalls.ifmap_bus,
+                psum_bus: time.stalls.psum_bus,
+                pipeline: time.stalls.pipeline,
+                dram_wait: (start - ready).ceil() as u64,
+                glb_words: delta.glb.weights.total()
+                    + delta.glb.ifmaps.total()
+                    + delta.glb.psums.total(),
+                dram_words: inputs + drain,
+            });
+        }
+        index += 1;
+    });
+    stats.passes = index;
+    stats.total_cycles = (chip_free.max(link_free)).ceil() as u64;
+    stats.stalls.dram = stats.total_cycles.saturating_sub(stats.processing_cycles);
+    stats.counts = counts;
+    stats
+}
+
+fn subtract(a: &mut AccessCounts, b: &AccessCounts) {
+    use crate::counts::{DataType, Level};
+    for l in Level::ALL {
+        for d in DataType::ALL {
+            let (x, y) = (a.get(l, d), b.get(l, d));
+            let rw = a.level_mut(l).get_mut(d);
+            rw.reads = x.reads - y.reads;
+            rw.writes = x.writes - y.writes;
+        }
+    }
+}

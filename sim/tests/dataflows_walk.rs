@@ -1,0 +1,250 @@
+//! The closed-form counts of the comparison dataflows (WS, OS, NLR: `dataflows::*::evaluate`)
+//! against the literal pass-by-pass walk of the same mapping (`dataflows::walk`): two
+//! derivations that must agree on every count and on cycles, for random layers and random
+//! mappings that fit. Same approach as `walk_vs_analytic.rs` for row-stationary.
+
+use ember_sim::dataflows::walk;
+use ember_sim::hw::{ArraySpec, CoreSpec, DramSpec, GlbSpec, MapperSpec, NocSpec, PeSpec};
+use ember_sim::{evaluate_mapping, Dataflow, HwConfig, Layer, Mapping};
+use proptest::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COMPARED: [AtomicUsize; 3] = [
+    AtomicUsize::new(0),
+    AtomicUsize::new(0),
+    AtomicUsize::new(0),
+];
+
+fn hw(rows: usize, cols: usize) -> HwConfig {
+    HwConfig {
+        name: "test".into(),
+        dataflow: Dataflow::RowStationary,
+        array: ArraySpec { rows, cols },
+        pe: PeSpec {
+            filter_spad_words: 224,
+            ifmap_spad_words: 12,
+            psum_spad_words: 24,
+            pipeline_stages: 1,
+            skip_zero_cycles: false,
+        },
+        glb: GlbSpec {
+            words: 1 << 20,
+            filter_words: 0,
+            banks: 25,
+            bank_width_bits: 64,
+        },
+        noc: NocSpec {
+            filter_bus_bits: 64,
+            ifmap_bus_bits: 16,
+            psum_bus_bits: 64,
+        },
+        dram: DramSpec {
+            bus_bits: 64,
+            clock_mhz: 60.0,
+        },
+        core: CoreSpec {
+            clock_mhz: 200.0,
+            word_bits: 16,
+        },
+        mapper: MapperSpec::default(),
+    }
+}
+
+prop_compose! {
+    fn layer()(r in 1usize..6, s_extra in 0usize..2, extra in 0usize..12, pad in 0usize..3,
+               stride_pick in 0usize..3, groups in 1usize..4, cpg in 1usize..9,
+               mpg in 1usize..13) -> Layer {
+        let s = r + s_extra;
+        let stride = 1 + stride_pick % r;
+        let h = (s + extra).saturating_sub(2 * pad).max(1).max(s.saturating_sub(2 * pad));
+        let mut l = Layer::conv("L", cpg * groups, h, h + 1, mpg * groups, r, s);
+        l.stride = stride;
+        l.pad = pad;
+        l.groups = groups;
+        l
+    }
+}
+
+fn compare(which: usize, l: &Layer, batch: usize, mp: &Mapping) -> Result<(), TestCaseError> {
+    let hw = hw(8, 8);
+    let Ok(ev) = evaluate_mapping(l, &hw, batch, mp) else {
+        return Ok(()); // does not fit: nothing to compare
+    };
+    COMPARED[which].fetch_add(1, Ordering::Relaxed);
+    let (counts, cycles) = walk(l, batch, mp);
+    prop_assert_eq!(ev.counts, counts, "{:?}", mp);
+    prop_assert_eq!(ev.cycles, cycles);
+    prop_assert_eq!(ev.macs, l.macs(batch));
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn ws_and_nlr_walk_equals_closed_form(l in layer(), batch in 1usize..5, n in 1usize..5,
+            k in 1usize..5, cc in 1usize..9, mc in 1usize..9, e in 1usize..20, mk in 1usize..4,
+            resident in any::<bool>(), nlr in any::<bool>()) {
+        prop_assume!(l.r <= l.hp() && l.s <= l.wp() && l.stride <= l.r);
+        let k = if nlr { 1 } else { k.min(l.mg()) };
+        let mc = mc.min(l.mg().div_ceil(k));
+        let mp = Mapping {
+            dataflow: if nlr { Dataflow::NoLocalReuse } else { Dataflow::WeightStationary },
+            n: n.min(batch),
+            p: 1,
+            q: k,
+            r: cc.min(l.cg()),
+            t: mc,
+            e: e.min(l.e()),
+            m: mc * k * mk,
+            ifmap_resident: resident,
+        };
+        compare(usize::from(nlr), &l, batch, &mp)?;
+    }
+
+    #[test]
+    fn os_walk_equals_closed_form(l in layer(), batch in 1usize..5, n in 1usize..5,
+            e in 1usize..9, q in 1usize..9, t in 1usize..9) {
+        prop_assume!(l.r <= l.hp() && l.s <= l.wp() && l.stride <= l.r);
+        let t = t.min(l.mg());
+        let mp = Mapping {
+            dataflow: Dataflow::OutputStationary,
+            n: n.min(batch),
+            p: 1,
+            q: q.min(l.f()),
+            r: 1,
+            t,
+            e: e.min(l.e()),
+            m: t,
+            ifmap_resident: true,
+        };
+        compare(2, &l, batch, &mp)?;
+    }
+}
+
+#[test]
+fn most_random_mappings_fit() {
+    ws_and_nlr_walk_equals_closed_form();
+    os_walk_equals_closed_form();
+    let n: Vec<usize> = COMPARED.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    assert!(
+        n[0] >= 60 && n[1] >= 60 && n[2] >= 120,
+        "too few random mappings fit: {n:?}"
+    );
+}
+
+/// Every mapping a search returns replays to the same evaluation, and its walk agrees.
+#[test]
+fn searched_mappings_replay_and_walk() {
+    let hw = hw(16, 16);
+    let mut l = Layer::conv("C", 16, 13, 13, 24, 3, 3);
+    l.pad = 1;
+    for df in [
+        Dataflow::WeightStationary,
+        Dataflow::OutputStationary,
+        Dataflow::NoLocalReuse,
+    ] {
+        let cost = |ev: &ember_sim::Evaluation| {
+            ev.counts.dram.weights.reads as f64 * 200.0 + ev.cycles as f64
+        };
+        let ev = ember_sim::map_layer(&l, &hw, 3, df, &cost).expect("maps");
+        assert_eq!(ev.mapping.dataflow, df);
+        let again = evaluate_mapping(&l, &hw, 3, &ev.mapping).expect("replays");
+        assert_eq!(again, ev);
+        assert_eq!(walk(&l, 3, &ev.mapping), (ev.counts, ev.cycles));
+    }
+}
+
+/// A positive linear price of every count and of cycles, like the estimator's objective.
+fn price(seed: u64) -> impl Fn(&ember_sim::Evaluation) -> f64 {
+    move |ev: &ember_sim::Evaluation| {
+        let mut x = seed;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            1.0 + (x >> 40) as f64 / (1u64 << 24) as f64 * 100.0
+        };
+        let mut e = next() * ev.cycles as f64;
+        for l in ember_sim::Level::ALL {
+            for d in ember_sim::DataType::ALL {
+                let rw = ev.counts.get(l, d);
+                e += next() * rw.reads as f64 + next() * rw.writes as f64;
+            }
+        }
+        e
+    }
+}
+
+/// The searches (balanced chunk sizes, the most psums that fit, bound pruning) find a mapping
+/// as cheap as brute force over every parameter value, for prices that never reward a count.
+#[test]
+fn searches_match_brute_force() {
+    let mut hw = hw(4, 4);
+    let mut layers = [
+        Layer::conv("A", 5, 7, 7, 6, 3, 3),
+        Layer::conv("B", 3, 6, 6, 7, 2, 2),
+    ];
+    layers[0].pad = 1;
+    layers[1].stride = 2;
+    for (glb, (li, l)) in [300, 1500]
+        .into_iter()
+        .flat_map(|g| layers.iter().enumerate().map(move |x| (g, x)))
+    {
+        // Storage partitions move the spads' words into the GLB: shrink the spads' share.
+        hw.glb.words = glb;
+        hw.pe.filter_spad_words = 2;
+        hw.pe.ifmap_spad_words = 2;
+        hw.pe.psum_spad_words = 2;
+        for batch in [1, 3] {
+            for df in [
+                Dataflow::WeightStationary,
+                Dataflow::OutputStationary,
+                Dataflow::NoLocalReuse,
+            ] {
+                let cost = price(li as u64 * 7 + batch as u64);
+                let found = ember_sim::map_layer(l, &hw, batch, df, &cost);
+                let mut brute = f64::INFINITY;
+                let (cg, mg) = (l.cg(), l.mg());
+                for n in 1..=batch {
+                    for e in 1..=l.e() {
+                        for q in 1..=mg.max(l.f()) {
+                            for r in 1..=cg {
+                                for t in 1..=mg {
+                                    for m in 1..=2 * mg {
+                                        for res in [true, false] {
+                                            let mp = Mapping {
+                                                dataflow: df,
+                                                n,
+                                                p: 1,
+                                                q,
+                                                r,
+                                                t,
+                                                e,
+                                                m,
+                                                ifmap_resident: res,
+                                            };
+                                            if let Ok(ev) = evaluate_mapping(l, &hw, batch, &mp) {
+                                                brute = brute.min(cost(&ev));
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                let Ok(found) = found else {
+                    assert!(brute.is_infinite(), "{} {df}: search found nothing", l.name);
+                    continue;
+                };
+                let c = cost(&found);
+                assert!(
+                    (c - brute).abs() <= 1e-9 * brute,
+                    "{} {df} batch {batch}: search {c} vs brute force {brute} ({:?})",
+                    l.name,
+                    found.mapping
+                );
+            }
+        }
+    }
+}

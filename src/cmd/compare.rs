@@ -1,0 +1,295 @@
+//! `ember compare`: one network on several candidates (hardware configs, or dataflows on one
+//! config), per layer and in total, each with its ratio to the first candidate.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use serde_json::{json, Value};
+
+use ember_estimator::{Hardware, NetworkResult};
+use ember_sim::{Dataflow, Level};
+
+use crate::cmd::sim::{load_hw, load_net, Format};
+use crate::output::emit;
+use crate::report;
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Workload trace (TOML); default: the embedded traces/alexnet.toml.
+    #[arg(long, value_name = "FILE")]
+    pub net: Option<PathBuf>,
+    /// Hardware config (TOML), repeatable; default: the embedded eyeriss-v1.
+    #[arg(long, value_name = "FILE")]
+    pub hw: Vec<PathBuf>,
+    /// Dataflows to compare, comma-separated (rs,ws,os,nlr); default: each config's own.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub dataflow: Vec<Dataflow>,
+    /// Images per batch.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the output to FILE (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Also draw grouped per-layer energy bars to FILE.svg.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+}
+
+/// One evaluated candidate.
+pub struct Candidate {
+    pub hw: Hardware,
+    pub label: String,
+    pub result: NetworkResult,
+}
+
+/// Every (config, dataflow) candidate, in argument order (configs outer, dataflows inner).
+pub fn run_candidates(args: &CompareArgs) -> Result<Vec<Candidate>> {
+    let net = load_net(args.net.as_deref())?;
+    let batch = args.batch.max(1) as usize;
+    let hws: Vec<Hardware> = if args.hw.is_empty() {
+        vec![load_hw(None)?]
+    } else {
+        args.hw
+            .iter()
+            .map(|p| load_hw(Some(p)))
+            .collect::<Result<_>>()?
+    };
+    let mut out = Vec::new();
+    for hw in hws {
+        let dfs = if args.dataflow.is_empty() {
+            vec![hw.arch.dataflow]
+        } else {
+            args.dataflow.clone()
+        };
+        for df in dfs {
+            let result = hw.run(&net, batch, df)?;
+            let label = format!("{} {}", hw.arch.name, df.code());
+            out.push(Candidate {
+                hw: hw.clone(),
+                label,
+                result,
+            });
+        }
+    }
+    if out.len() < 2 {
+        bail!("compare needs at least two candidates: give several --hw, or --dataflow with several dataflows");
+    }
+    Ok(out)
+}
+
+pub fn run(args: &CompareArgs) -> Result<()> {
+    let cands = run_candidates(args)?;
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&to_json(&cands))? + "\n",
+        Format::Csv => to_csv(&cands),
+        Format::Table => to_table(&cands),
+    };
+    if let Some(p) = &args.plot {
+        let first = &cands[0];
+        let (unit, div) = crate::plot::energy_unit(&first.hw);
+        let layers: Vec<String> = first
+            .result
+            .layers
+            .iter()
+            .map(|l| l.layer.name.clone())
+            .collect();
+        let labels: Vec<String> = cands.iter().map(|c| c.label.clone()).collect();
+        let energy: Vec<Vec<f64>> = cands
+            .iter()
+            .map(|c| {
+                c.result
+                    .layers
+                    .iter()
+                    .map(|l| l.energy.total / div)
+                    .collect()
+            })
+            .collect();
+        let title = format!(
+            "{}, batch {}: energy per layer",
+            first.result.network, first.result.batch
+        );
+        crate::plot::compare_plot(p, &title, unit, &layers, &labels, &energy)?;
+    }
+    emit(args.out.as_deref(), &text)
+}
+
+/// `{"candidates": [{"hardware", "dataflow", "result"}]}`, `result` = `ember sim`'s JSON.
+pub fn to_json(cands: &[Candidate]) -> Value {
+    let list: Vec<Value> = cands
+        .iter()
+        .map(|c| {
+            json!({
+                "hardware": c.hw.arch.name,
+                "dataflow": c.result.dataflow.code(),
+                "result": report::to_json(&c.result, &c.hw),
+            })
+        })
+        .collect();
+    json!({ "candidates": list })
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        f64::NAN
+    } else {
+        a / b
+    }
+}
+
+/// Rows of (name, energy total, energy by level, cycles, utilisation): per layer, then total.
+fn rows(c: &Candidate) -> Vec<(String, f64, [f64; 5], u64, f64)> {
+    let pes = c.hw.arch.pes() as f64;
+    let lv = |e: &ember_estimator::LayerEnergy| {
+        [
+            e.mac + e.leakage,
+            e.level(Level::Dram),
+            e.level(Level::Glb),
+            e.level(Level::Array),
+            e.level(Level::Rf),
+        ]
+    };
+    let mut out: Vec<_> = c
+        .result
+        .layers
+        .iter()
+        .map(|l| {
+            (
+                l.layer.name.clone(),
+                l.energy.total,
+                lv(&l.energy),
+                l.eval.cycles,
+                l.eval.utilization(&c.hw.arch),
+            )
+        })
+        .collect();
+    let cycles = c.result.cycles();
+    out.push((
+        "total".into(),
+        c.result.total.total,
+        lv(&c.result.total),
+        cycles,
+        c.result.macs() as f64 / (cycles as f64 * pes),
+    ));
+    out
+}
+
+/// CSV: one row per candidate x layer (and total).
+pub fn to_csv(cands: &[Candidate]) -> String {
+    let mut out = String::from(
+        "candidate,hardware,dataflow,layer,energy_total,energy_mac,energy_dram,energy_glb,energy_array,energy_rf,cycles,utilization,energy_ratio,cycles_ratio\n",
+    );
+    let base = rows(&cands[0]);
+    for (ci, c) in cands.iter().enumerate() {
+        for (i, (name, e, lv, cyc, util)) in rows(c).into_iter().enumerate() {
+            let (be, bc) = (base[i].1, base[i].3 as f64);
+            out += &format!(
+                "{ci},{},{},{name},{e},{},{},{},{},{},{cyc},{util:.4},{:.4},{:.4}\n",
+                c.hw.arch.name,
+                c.result.dataflow.code(),
+                lv[0],
+                lv[1],
+                lv[2],
+                lv[3],
+                lv[4],
+                ratio(e, be),
+                ratio(cyc as f64, bc),
+            );
+        }
+    }
+    out
+}
+
+/// The human table: energy and ratio per layer; cycles and utilisation; energy by level.
+pub fn to_table(cands: &[Candidate]) -> String {
+    let first = &cands[0];
+    let (unit, div) = crate::plot::energy_unit(&first.hw);
+    let mut out = format!(
+        "{}, batch {}: {} candidates (ratios to the first, {})\n\n",
+        first.result.network,
+        first.result.batch,
+        cands.len(),
+        cands[0].label
+    );
+    for (i, c) in cands.iter().enumerate() {
+        out += &format!("  [{i}] {} ({})\n", c.label, c.hw.description);
+    }
+    let all: Vec<_> = cands.iter().map(rows).collect();
+    let names: Vec<String> = all[0].iter().map(|r| r.0.clone()).collect();
+    let render = |title: String, cell: &dyn Fn(usize, usize) -> String| {
+        let mut t = format!("\n{title}\n");
+        let mut head = vec!["layer".to_string()];
+        head.extend((0..cands.len()).map(|i| format!("[{i}]")));
+        let mut grid = vec![head];
+        for (r, n) in names.iter().enumerate() {
+            let mut row = vec![n.clone()];
+            row.extend((0..cands.len()).map(|c| cell(c, r)));
+            grid.push(row);
+        }
+        let width: Vec<usize> = (0..grid[0].len())
+            .map(|j| grid.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
+            .collect();
+        for (ri, row) in grid.iter().enumerate() {
+            if ri == 1 || ri + 1 == grid.len() {
+                t += &width
+                    .iter()
+                    .map(|w| "-".repeat(*w))
+                    .collect::<Vec<_>>()
+                    .join("  ");
+                t += "\n";
+            }
+            let line: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(j, c)| {
+                    if j == 0 {
+                        format!("{c:<w$}", w = width[j])
+                    } else {
+                        format!("{c:>w$}", w = width[j])
+                    }
+                })
+                .collect();
+            t += line.join("  ").trim_end();
+            t += "\n";
+        }
+        t
+    };
+    out += &render(format!("Energy: {unit}, ratio to [0]"), &|c, r| {
+        let e = all[c][r].1;
+        if c == 0 {
+            format!("{:.2}", e / div)
+        } else {
+            format!("{:.2} ({:.2}x)", e / div, ratio(e, all[0][r].1))
+        }
+    });
+    out += &render(
+        "Cycles (k; ratio to [0]) and utilisation".into(),
+        &|c, r| {
+            let (cy, u) = (all[c][r].3, all[c][r].4);
+            if c == 0 {
+                format!("{:.1} {:.0}%", cy as f64 / 1e3, 100.0 * u)
+            } else {
+                format!(
+                    "{:.1} ({:.2}x) {:.0}%",
+                    cy as f64 / 1e3,
+                    ratio(cy as f64, all[0][r].3 as f64),
+                    100.0 * u
+                )
+            }
+        },
+    );
+    out += &render(
+        format!("Energy by level, MAC/DRAM/GLB/array/RF: {unit}"),
+        &|c, r| {
+            let lv = all[c][r].2;
+            lv.iter()
+                .map(|v| format!("{:.0}", v / div))
+                .collect::<Vec<_>>()
+                .join("/")
+        },
+    );
+    out
+}

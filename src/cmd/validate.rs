@@ -1,0 +1,122 @@
+//! `ember validate`: the simulator against chip measurements.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+
+use ember_estimator::validate::{validate, Measurements, METRICS};
+
+use crate::cmd::net::load_net;
+use crate::cmd::sim::load_hw;
+use crate::output::emit;
+
+/// The embedded JSSC 2017 Table V measurements.
+pub const JSSC17: &str = include_str!("../../traces/measurements/eyeriss-jssc17-alexnet.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Measurement file; default: the embedded traces/measurements/eyeriss-jssc17-alexnet.toml.
+    #[arg(long, value_name = "FILE")]
+    pub measured: Option<PathBuf>,
+    /// Hardware config; default: the embedded hw_configs/eyeriss-v1.toml.
+    #[arg(long, value_name = "FILE")]
+    pub hw: Option<PathBuf>,
+    /// Workload the measurements belong to; default: the embedded traces/alexnet.toml.
+    #[arg(long, value_name = "FILE")]
+    pub net: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the output to FILE (atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(args: &ValidateArgs) -> Result<()> {
+    let meas = match &args.measured {
+        Some(p) => Measurements::load(p)?,
+        None => Measurements::parse(
+            Path::new("traces/measurements/eyeriss-jssc17-alexnet.toml"),
+            JSSC17,
+        )?,
+    };
+    let hw = load_hw(args.hw.as_deref())?;
+    let net = load_net(args.net.as_deref())?;
+    let v = validate(&hw, &net, &meas)?;
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&v)? + "\n",
+        Format::Table => {
+            let mut out = format!(
+                "{} vs {} on {} (batch {})\nper cell: measured -> simulated (error = (simulated - measured) / measured)\n\n",
+                meas.name, net.name, hw.arch.name, meas.batch
+            );
+            let present: Vec<&str> = METRICS
+                .iter()
+                .copied()
+                .filter(|m| v.summary.contains_key(*m))
+                .collect();
+            let cell = |m: f64, s: f64, e: f64| format!("{m:.1} -> {s:.1} ({e:+.0}%)");
+            let mut rows = vec![];
+            let mut head = vec!["metric".to_string()];
+            head.extend(v.layers.iter().map(|l| l.name.clone()));
+            head.push("sum".into());
+            rows.push(head);
+            for m in &present {
+                let mut row = vec![m.to_string()];
+                for l in &v.layers {
+                    row.push(
+                        l.metrics
+                            .get(*m)
+                            .map_or("-".into(), |c| cell(c.measured, c.simulated, c.error_pct)),
+                    );
+                }
+                let s = &v.summary[*m];
+                row.push(cell(s.measured_sum, s.simulated_sum, s.sum_error_pct));
+                rows.push(row);
+            }
+            let cols = rows[0].len();
+            let width: Vec<usize> = (0..cols)
+                .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+                .collect();
+            for (k, r) in rows.iter().enumerate() {
+                let line: Vec<String> = r
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if i == 0 {
+                            format!("{c:<w$}", w = width[i])
+                        } else {
+                            format!("{c:>w$}", w = width[i])
+                        }
+                    })
+                    .collect();
+                out += line.join("  ").trim_end();
+                out += "\n";
+                if k == 0 {
+                    out += &width
+                        .iter()
+                        .map(|w| "-".repeat(*w))
+                        .collect::<Vec<_>>()
+                        .join("  ");
+                    out += "\n";
+                }
+            }
+            out += "\nmean |error| per layer:";
+            for m in &present {
+                out += &format!(" {m} {:.1}%;", v.summary[*m].mean_abs_error_pct);
+            }
+            out += "\n";
+            if hw.energy_pj.is_none() {
+                out += "(no [energy_pj] table in the config: no power figures)\n";
+            }
+            out
+        }
+    };
+    emit(args.out.as_deref(), &text)
+}

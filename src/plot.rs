@@ -1,0 +1,298 @@
+//! SVG plots (plotters, SVG backend only: text stays `<text>` elements, no font files).
+//!
+//! - `ember sim --plot`: per-layer energy stacked by memory level and by data type;
+//! - `ember compare --plot`: per-layer energy, one bar per candidate, grouped by layer;
+//! - `ember sweep --plot`: energy vs latency of every grid point, the Pareto front marked.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+
+use ember_estimator::{Hardware, LayerEnergy, NetworkResult};
+use ember_sim::{DataType, Level};
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+fn err<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> anyhow::Error + '_ {
+    move |e| anyhow!("{}: cannot draw the plot: {e:?}", path.display())
+}
+
+/// Energy unit label and divisor for a table's units.
+pub fn energy_unit(hw: &Hardware) -> (&'static str, f64) {
+    match hw.energy.units {
+        ember_estimator::Units::Normalized => ("x10^6 MAC-normalised units", 1e6),
+        ember_estimator::Units::Picojoules => ("uJ", 1e6),
+    }
+}
+
+/// One stacked-bar panel: `stacks[layer][segment]`, segments named by `series`.
+#[allow(clippy::too_many_arguments)]
+fn stacked_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    y_label: &str,
+    names: &[String],
+    series: &[&str],
+    stacks: &[Vec<f64>],
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let n = names.len();
+    let top = stacks
+        .iter()
+        .map(|s| s.iter().sum::<f64>())
+        .fold(0.0, f64::max)
+        .max(1e-12)
+        * 1.1;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)?;
+    let labels = names.to_vec();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n.max(2))
+        .x_label_formatter(&move |x| label_at(&labels, *x))
+        .x_desc("layer")
+        .y_desc(y_label)
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .draw()?;
+    for (si, s) in series.iter().enumerate() {
+        let c = color(si);
+        let rects = stacks.iter().enumerate().map(move |(i, st)| {
+            let y0: f64 = st[..si].iter().sum();
+            let y1 = y0 + st[si];
+            let x = i as f64;
+            Rectangle::new([(x - 0.35, y0), (x + 0.35, y1)], c.filled())
+        });
+        chart
+            .draw_series(rects)?
+            .label(*s)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// The layer name at integer x, else nothing.
+fn label_at(names: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
+        names[i as usize].clone()
+    } else {
+        String::new()
+    }
+}
+
+/// `ember sim --plot`: two panels, energy by level and by data type (MAC energy in both).
+pub fn sim_plot(path: &Path, res: &NetworkResult, hw: &Hardware) -> Result<()> {
+    let (unit, div) = energy_unit(hw);
+    let unit = &format!("energy ({unit})");
+    let names: Vec<String> = res.layers.iter().map(|l| l.layer.name.clone()).collect();
+    let by_level: Vec<Vec<f64>> = res
+        .layers
+        .iter()
+        .map(|l| {
+            let e: &LayerEnergy = &l.energy;
+            std::iter::once(e.mac + e.leakage)
+                .chain(Level::ALL.iter().map(|&lv| e.level(lv)))
+                .map(|v| v / div)
+                .collect()
+        })
+        .collect();
+    let by_type: Vec<Vec<f64>> = res
+        .layers
+        .iter()
+        .map(|l| {
+            let e = &l.energy;
+            std::iter::once(e.mac + e.leakage)
+                .chain(DataType::ALL.iter().map(|&d| e.data_type(d)))
+                .map(|v| v / div)
+                .collect()
+        })
+        .collect();
+    let width = (160 + 70 * names.len() as u32).max(800);
+    let root = SVGBackend::new(path, (width, 900)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(path))?;
+    let panels = root.split_evenly((2, 1));
+    let title = format!(
+        "{} on {}, batch {}, {}",
+        res.network, res.hardware, res.batch, res.dataflow
+    );
+    stacked_panel(
+        &panels[0],
+        &format!("{title}: energy by memory level"),
+        unit,
+        &names,
+        &["MAC", "DRAM", "GLB", "array", "RF"],
+        &by_level,
+    )
+    .map_err(err(path))?;
+    stacked_panel(
+        &panels[1],
+        &format!("{title}: energy by data type"),
+        unit,
+        &names,
+        &["MAC", "weights", "ifmaps", "psums"],
+        &by_type,
+    )
+    .map_err(err(path))?;
+    root.present().map_err(err(path))?;
+    Ok(())
+}
+
+/// `ember compare --plot`: grouped bars, per layer, one bar per candidate.
+pub fn compare_plot(
+    path: &Path,
+    title: &str,
+    unit: &str,
+    layers: &[String],
+    candidates: &[String],
+    energy: &[Vec<f64>],
+) -> Result<()> {
+    let n = layers.len();
+    let k = candidates.len().max(1);
+    let top = energy
+        .iter()
+        .flatten()
+        .cloned()
+        .fold(0.0, f64::max)
+        .max(1e-12)
+        * (1.2 + 0.06 * k as f64); // headroom for the legend
+    let width = (200 + (30 * k as u32 + 30) * n as u32).max(900);
+    let root = SVGBackend::new(path, (width, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(path))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)
+        .map_err(err(path))?;
+    let labels = layers.to_vec();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n.max(2))
+        .x_label_formatter(&move |x| label_at(&labels, *x))
+        .x_desc("layer")
+        .y_desc(format!("energy ({unit})"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .draw()
+        .map_err(err(path))?;
+    let w = 0.8 / k as f64;
+    for (ci, name) in candidates.iter().enumerate() {
+        let c = color(ci);
+        let rects = energy[ci].iter().enumerate().map(move |(i, &e)| {
+            let x0 = i as f64 - 0.4 + ci as f64 * w;
+            Rectangle::new([(x0, 0.0), (x0 + w * 0.9, e)], c.filled())
+        });
+        chart
+            .draw_series(rects)
+            .map_err(err(path))?
+            .label(name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err(path))?;
+    root.present().map_err(err(path))?;
+    Ok(())
+}
+
+/// `ember sweep --plot`: (latency cycles, energy) of every feasible point; the Pareto front
+/// (energy, latency, storage) in a second colour.
+pub fn sweep_plot(
+    path: &Path,
+    title: &str,
+    energy_label: &str,
+    points: &[(f64, f64, bool)],
+) -> Result<()> {
+    let root = SVGBackend::new(path, (900, 620)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(path))?;
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, 0f64, f64::MAX, 0f64);
+    for &(x, y, _) in points {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if points.is_empty() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    let pad = |a: f64, b: f64| {
+        let d = (b - a).abs().max(b.abs() * 0.05).max(1e-9) * 0.05;
+        ((a - d).max(0.0), b + d)
+    };
+    let (x0, x1) = pad(x0, x1);
+    let (y0, y1) = pad(y0, y1);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err(path))?;
+    chart
+        .configure_mesh()
+        .x_desc("latency (million core cycles)")
+        .y_desc(energy_label)
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .draw()
+        .map_err(err(path))?;
+    let grey = RGBColor(150, 150, 150);
+    chart
+        .draw_series(
+            points
+                .iter()
+                .filter(|p| !p.2)
+                .map(|&(x, y, _)| Circle::new((x, y), 3, grey.filled())),
+        )
+        .map_err(err(path))?
+        .label("grid point")
+        .legend(move |(x, y)| Circle::new((x + 5, y), 3, grey.filled()));
+    let red = RGBColor(214, 39, 40);
+    chart
+        .draw_series(
+            points
+                .iter()
+                .filter(|p| p.2)
+                .map(|&(x, y, _)| Circle::new((x, y), 5, red.filled())),
+        )
+        .map_err(err(path))?
+        .label("Pareto front (energy, latency, storage)")
+        .legend(move |(x, y)| Circle::new((x + 5, y), 5, red.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err(path))?;
+    root.present().map_err(err(path))?;
+    Ok(())
+}

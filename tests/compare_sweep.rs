@@ -1,0 +1,247 @@
+//! End-to-end tests of `ember compare`, `ember sweep` and the `--plot` / `--dataflow` flags.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn ember(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = ember(args);
+    assert!(
+        out.status.success(),
+        "ember {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn scratch_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ember-cs-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const ISCA: &str = "hw_configs/eyeriss-isca16-256.toml";
+const SPACE: &str = "sweeps/alexnet-1000.toml";
+
+#[test]
+fn compare_json_shape_and_results_equal_sim() {
+    let text = ok(&[
+        "compare",
+        "--hw",
+        ISCA,
+        "--dataflow",
+        "rs,ws,os,nlr",
+        "--batch",
+        "2",
+        "--format",
+        "json",
+    ]);
+    let v: Value = serde_json::from_str(&text).expect("json");
+    let cands = v["candidates"].as_array().expect("candidates");
+    assert_eq!(cands.len(), 4);
+    for (c, df) in cands.iter().zip(["rs", "ws", "os", "nlr"]) {
+        assert_eq!(c.as_object().unwrap().len(), 3, "keys: {c}");
+        assert_eq!(c["hardware"], "eyeriss-isca16-256");
+        assert_eq!(c["dataflow"], df);
+        // `result` is exactly `ember sim --format json` of that candidate.
+        let sim: Value = serde_json::from_str(&ok(&[
+            "sim",
+            "--hw",
+            ISCA,
+            "--dataflow",
+            df,
+            "--batch",
+            "2",
+            "--format",
+            "json",
+        ]))
+        .unwrap();
+        assert_eq!(c["result"], sim);
+        assert_eq!(c["result"]["dataflow"], df);
+        assert_eq!(c["result"]["layers"].as_array().unwrap().len(), 8);
+        assert_eq!(c["result"]["layers"][0]["mapping"]["dataflow"], df);
+    }
+}
+
+#[test]
+fn compare_configs_table_csv_and_plot() {
+    let dir = scratch_dir("compare");
+    let svg = dir.join("cmp.svg");
+    let table = ok(&[
+        "compare",
+        "--hw",
+        "hw_configs/eyeriss-v1.toml",
+        "--hw",
+        ISCA,
+        "--plot",
+        s(&svg),
+    ]);
+    assert!(table.contains("[1] eyeriss-isca16-256 rs"), "{table}");
+    assert!(table.contains("x)"), "ratios: {table}");
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(plot.contains("<svg") && plot.contains("<text") && plot.contains("CONV1"));
+    let csv = ok(&[
+        "compare",
+        "--hw",
+        ISCA,
+        "--dataflow",
+        "rs,nlr",
+        "--format",
+        "csv",
+    ]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 1 + 2 * 9);
+    // The first candidate's ratios are 1.
+    assert!(lines[1].ends_with(",1.0000,1.0000"), "{}", lines[1]);
+    // One candidate only is an error with a fix.
+    let out = ember(&["compare", "--hw", ISCA]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn sim_dataflow_flag_and_plot() {
+    let dir = scratch_dir("sim");
+    let svg = dir.join("sim.svg");
+    let v: Value = serde_json::from_str(&ok(&[
+        "sim",
+        "--hw",
+        ISCA,
+        "--dataflow",
+        "os",
+        "--format",
+        "json",
+        "--plot",
+        s(&svg),
+    ]))
+    .unwrap();
+    assert_eq!(v["dataflow"], "os");
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    for word in [
+        "energy by memory level",
+        "energy by data type",
+        "DRAM",
+        "psums",
+        "FC8",
+    ] {
+        assert!(plot.contains(word), "plot lacks {word}");
+    }
+    let out = ember(&["sim", "--dataflow", "xs"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nlr"));
+}
+
+/// The 1,000-point AlexNet sweep: identical bytes with 1 and 2 threads, and with 2 shards
+/// merged; a run resumed from a partial file gives the same bytes again.
+#[test]
+fn sweep_is_deterministic_shardable_and_resumable() {
+    let dir = scratch_dir("sweep");
+    let one = dir.join("one.csv");
+    let two = dir.join("two.csv");
+    let svg = dir.join("sweep.svg");
+    ok(&[
+        "sweep",
+        "--space",
+        SPACE,
+        "--jobs",
+        "1",
+        "--out",
+        s(&one),
+        "--plot",
+        s(&svg),
+    ]);
+    ok(&["sweep", "--space", SPACE, "--jobs", "2", "--out", s(&two)]);
+    let full = std::fs::read(&one).unwrap();
+    assert_eq!(full, std::fs::read(&two).unwrap(), "1 vs 2 threads");
+    let text = String::from_utf8(full.clone()).unwrap();
+    assert_eq!(text.lines().count(), 1001);
+    let front = text.lines().filter(|l| l.ends_with(",1")).count();
+    assert!((1..1000).contains(&front), "pareto rows: {front}");
+    assert!(text.lines().any(|l| l.contains(",ok,")));
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("Pareto"));
+
+    // Shards, merged.
+    let (a, b, m) = (dir.join("a.csv"), dir.join("b.csv"), dir.join("m.csv"));
+    ok(&["sweep", "--space", SPACE, "--shard", "0/2", "--out", s(&a)]);
+    ok(&["sweep", "--space", SPACE, "--shard", "1/2", "--out", s(&b)]);
+    assert_eq!(std::fs::read_to_string(&a).unwrap().lines().count(), 501);
+    ok(&["sweep", "--merge", s(&a), s(&b), "--out", s(&m)]);
+    assert_eq!(full, std::fs::read(&m).unwrap(), "merged shards");
+
+    // Killed halfway: keep the first 400 rows and half of the next line.
+    let partial = dir.join("partial.csv");
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut cut: String = lines[..401].concat();
+    cut += &lines[401][..lines[401].len() / 2];
+    std::fs::write(&partial, cut).unwrap();
+    let out = ember(&["sweep", "--space", SPACE, "--out", s(&partial)]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("400 rows kept"));
+    assert_eq!(full, std::fs::read(&partial).unwrap(), "resumed");
+}
+
+/// A real kill: spawn the binary with checkpoints after every chunk, kill it, resume.
+#[test]
+fn sweep_killed_and_resumed_gives_the_same_bytes() {
+    let dir = scratch_dir("kill");
+    let out = dir.join("k.csv");
+    let reference = dir.join("ref.csv");
+    let args = ["sweep", "--space", SPACE, "--jobs", "1"];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args(args)
+        .args(["--out", s(&out), "--checkpoint-secs", "0"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawns");
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let _ = child.kill();
+    let _ = child.wait();
+    ok(&[&args[..], &["--out", s(&out)]].concat());
+    ok(&[&args[..], &["--out", s(&reference)]].concat());
+    assert_eq!(
+        std::fs::read(&reference).unwrap(),
+        std::fs::read(&out).unwrap()
+    );
+}
+
+#[test]
+fn sweep_space_errors_are_clear() {
+    let dir = scratch_dir("errors");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        format!(
+            "base = \"{}/{ISCA}\"\n[grid]\nrowz = [4]\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let out = ember(&["sweep", "--space", s(&bad), "--out", s(&dir.join("x.csv"))]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("rowz") && err.contains("fix:"), "{err}");
+    let out = ember(&[
+        "sweep",
+        "--space",
+        SPACE,
+        "--shard",
+        "2/2",
+        "--out",
+        s(&dir.join("y.csv")),
+    ]);
+    assert!(!out.status.success());
+}
