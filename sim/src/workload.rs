@@ -417,7 +417,17 @@ impl Network {
     /// The trace file text of this network (round-trips through `Network::parse`).
     pub fn to_toml(&self) -> String {
         let mut out = String::new();
-        out.push_str(&format!("# {}\n# Source: {}\n\n", self.name, self.source));
+        // The header comment must stay one line each: control characters would end it.
+        let comment = |s: &str| {
+            s.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+        };
+        out.push_str(&format!(
+            "# {}\n# Source: {}\n\n",
+            comment(&self.name),
+            comment(&self.source)
+        ));
         out.push_str(&format!("name = {}\n", toml_str(&self.name)));
         out.push_str(&format!("source = {}\n", toml_str(&self.source)));
         out.push_str(&format!("chain = {}\n", self.chain));

@@ -139,3 +139,21 @@ fn conv1_counts_by_hand() {
     assert_eq!(ev.cycles, 16 * 55 * 11 * 4 * 8 * 3 * 3);
     assert_eq!(ev.active_pes, 154);
 }
+
+/// A trace written by `Network::to_toml` parses back to the same network, even with control
+/// characters in its name (found by the ONNX importer's fuzzing).
+#[test]
+fn to_toml_round_trips() {
+    let mut l = Layer::conv("a\"b", 3, 8, 8, 4, 3, 3);
+    l.pad = 1;
+    l.ifmap_density = 0.5;
+    let net = ember_sim::Network {
+        name: "n\nnet\u{7}".into(),
+        source: "line1\r\nline2".into(),
+        chain: false,
+        layers: vec![l],
+    };
+    let text = net.to_toml();
+    let back = ember_sim::Network::parse(std::path::Path::new("x.toml"), &text).expect("parses");
+    assert_eq!(back, net);
+}
