@@ -9,7 +9,11 @@ fn readme_shows_the_current_default_table() {
         .output()
         .expect("runs");
     let table = String::from_utf8(out.stdout).unwrap();
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    assert!(readme.contains(&table), "README's sample differs from `cargo run --release`; paste the new output");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(&table),
+        "README's sample differs from `cargo run --release`; paste the new output"
+    );
     assert!(readme.contains("cargo test --workspace --release"));
 }
