@@ -14,8 +14,12 @@ pub type PassObserver<'a> = &'a mut dyn FnMut(&str, &PassRecord);
 impl Hardware {
     /// What `sim::cycle` needs to know about zeros for layer `i` of `res`.
     pub fn cycle_params(&self, res: &NetworkResult, i: usize) -> CycleParams {
-        let l = &res.layers[i].layer;
-        let f = Factors::new(l, &self.context(i == 0));
+        self.layer_cycle_params(&res.layers[i].layer, i == 0)
+    }
+
+    /// What `sim::cycle` needs to know about zeros for `l`.
+    pub fn layer_cycle_params(&self, l: &ember_sim::Layer, first_layer: bool) -> CycleParams {
+        let f = Factors::new(l, &self.context(first_layer));
         let dram = Level::Dram as usize;
         CycleParams {
             dram_scale: [

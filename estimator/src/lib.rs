@@ -13,6 +13,6 @@ pub mod validate;
 
 pub use energy::{estimate, Context, EffectiveCounts, EnergyObjective, Factors, LayerEnergy};
 pub use hardware::Hardware;
-pub use run::{LayerResult, NetworkResult};
+pub use run::{LayerResult, NetworkResult, Objective};
 pub use sparsity::{Preset, SparsityRules};
 pub use table::{EnergyTable, Units};

@@ -2,10 +2,36 @@
 
 use serde::Serialize;
 
+use ember_sim::cycle::{simulate, Replay};
 use ember_sim::{map_layer, Dataflow, Evaluation, Layer, Network, SimError};
 
 use crate::energy::{estimate, Context, EnergyObjective, LayerEnergy};
 use crate::hardware::Hardware;
+
+/// What the mapper minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// Energy (the estimator's, with the config's sparsity rules): fast, exact pruned search.
+    #[default]
+    Energy,
+    /// Energy x total latency in cycle mode: every candidate is executed, so a mapping that
+    /// starves on a bus or waits on DRAM pays for it. Row-stationary only; slower.
+    Edp,
+}
+
+impl std::str::FromStr for Objective {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "energy" => Ok(Objective::Energy),
+            "edp" => Ok(Objective::Edp),
+            o => Err(format!(
+                "unknown objective `{o}`; expected `energy` or `edp`"
+            )),
+        }
+    }
+}
 
 /// One layer's result.
 #[derive(Debug, Clone, Serialize)]
@@ -54,11 +80,52 @@ impl Hardware {
         dataflow: Dataflow,
         first_layer: bool,
     ) -> Result<LayerResult, SimError> {
+        self.run_layer_with(layer, batch, dataflow, first_layer, Objective::Energy)
+    }
+
+    /// Map one layer for `objective` and estimate it.
+    pub fn run_layer_with(
+        &self,
+        layer: &Layer,
+        batch: usize,
+        dataflow: Dataflow,
+        first_layer: bool,
+        objective: Objective,
+    ) -> Result<LayerResult, SimError> {
         let cx = self.context(first_layer);
-        let objective = EnergyObjective::new(layer, &cx);
-        let cost = |ev: &Evaluation| objective.energy(ev);
-        let eval =
+        let energy_of = EnergyObjective::new(layer, &cx);
+        let cost = |ev: &Evaluation| energy_of.energy(ev);
+        let mut eval =
             map_layer(layer, &self.arch, batch, dataflow, &cost).map_err(|e| self.locate(e))?;
+        if objective == Objective::Edp {
+            if dataflow != Dataflow::RowStationary {
+                return Err(SimError::NoMapping {
+                    layer: layer.name.clone(),
+                    dataflow: dataflow.to_string(),
+                    reason: "the edp objective times candidates in cycle mode, which runs row-stationary mappings".into(),
+                    fix: "use --dataflow rs or --objective energy".into(),
+                    key: None,
+                });
+            }
+            // Energy x total cycles of cycle mode: not monotone in the counts alone, so every
+            // candidate is evaluated (search_reference) and timed.
+            let params = self.layer_cycle_params(layer, first_layer);
+            let edp = |ev: &Evaluation| {
+                let c = simulate(
+                    layer,
+                    &self.arch,
+                    batch,
+                    &ev.mapping,
+                    &params,
+                    Replay::Memo,
+                    None,
+                );
+                c.total_cycles as f64 * energy_of.energy(ev)
+            };
+            if let Some(ev) = ember_sim::rs::search_reference(layer, &self.arch, batch, &edp) {
+                eval = ev;
+            }
+        }
         let energy = estimate(layer, &eval, &cx);
         Ok(LayerResult {
             layer: layer.clone(),
@@ -67,17 +134,28 @@ impl Hardware {
         })
     }
 
-    /// Map and estimate every layer of `net`.
+    /// Map (at minimum energy) and estimate every layer of `net`.
     pub fn run(
         &self,
         net: &Network,
         batch: usize,
         dataflow: Dataflow,
     ) -> Result<NetworkResult, SimError> {
+        self.run_with(net, batch, dataflow, Objective::Energy)
+    }
+
+    /// Map every layer of `net` for `objective`, and estimate it.
+    pub fn run_with(
+        &self,
+        net: &Network,
+        batch: usize,
+        dataflow: Dataflow,
+        objective: Objective,
+    ) -> Result<NetworkResult, SimError> {
         let mut layers = Vec::with_capacity(net.layers.len());
         let mut total = LayerEnergy::default();
         for (i, layer) in net.layers.iter().enumerate() {
-            let r = self.run_layer(layer, batch, dataflow, i == 0)?;
+            let r = self.run_layer_with(layer, batch, dataflow, i == 0, objective)?;
             total.add(&r.energy);
             layers.push(r);
         }

@@ -9,7 +9,10 @@ use ember_sim::error::{line_of, toml_error, Location, SimError};
 use ember_sim::{DataType, Dataflow, Level, Network};
 
 use crate::energy::estimate;
+use ember_sim::cycle::{simulate, Replay};
+
 use crate::hardware::Hardware;
+use crate::run::Objective;
 
 /// A measurement file.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -101,15 +104,18 @@ impl Measurements {
     }
 }
 
-/// Simulate `net` on `hw` (analytic mapping, then cycle mode) and compare with `meas`.
-pub fn validate(hw: &Hardware, net: &Network, meas: &Measurements) -> Result<Validation, SimError> {
-    let res = hw.run(net, meas.batch, Dataflow::RowStationary)?;
-    let cycles = hw.simulate_cycles(&res, None);
+/// Map `net` on `hw` for `objective`, run it in cycle mode and compare with `meas`.
+pub fn validate(
+    hw: &Hardware,
+    net: &Network,
+    meas: &Measurements,
+    objective: Objective,
+) -> Result<Validation, SimError> {
     let ms = |c: u64| c as f64 / hw.arch.core.clock_mhz / 1e3;
     let bytes = hw.arch.word_bytes();
     let mut layers = Vec::new();
     for m in &meas.layers {
-        let Some(i) = res.layers.iter().position(|r| r.layer.name == m.name) else {
+        let Some(i) = net.layers.iter().position(|l| l.name == m.name) else {
             return Err(SimError::Invalid {
                 at: Location {
                     file: Path::new(&meas.name).to_path_buf(),
@@ -120,7 +126,20 @@ pub fn validate(hw: &Hardware, net: &Network, meas: &Measurements) -> Result<Val
                 fix: "use the trace's layer names".into(),
             });
         };
-        let (r, c) = (&res.layers[i], &cycles[i]);
+        // Only the measured layers are mapped (the edp objective times every candidate).
+        let l = &net.layers[i];
+        let r = hw.run_layer_with(l, meas.batch, Dataflow::RowStationary, i == 0, objective)?;
+        let params = hw.layer_cycle_params(l, i == 0);
+        let c = simulate(
+            l,
+            &hw.arch,
+            meas.batch,
+            &r.eval.mapping,
+            &params,
+            Replay::Memo,
+            None,
+        );
+        let (r, c) = (&r, &c);
         let level_words = |l: Level| {
             DataType::ALL
                 .iter()

@@ -48,6 +48,10 @@ pub struct SimArgs {
     /// pass by pass, cycle by cycle (buses, pipeline, DRAM link), reporting stalls by cause.
     #[arg(long, value_enum, default_value_t = Mode::Analytic)]
     pub mode: Mode,
+    /// What the mapper minimises: energy (default), or edp = energy x cycle-mode latency
+    /// (row-stationary; slower, every candidate is executed).
+    #[arg(long, default_value = "energy", value_name = "energy|edp")]
+    pub objective: ember_estimator::Objective,
     /// In cycle mode, write one CSV record per processing pass to FILE.
     #[arg(long, value_name = "FILE.csv")]
     pub trace: Option<PathBuf>,
@@ -69,6 +73,7 @@ impl Default for SimArgs {
             format: Format::Table,
             out: None,
             mode: Mode::Analytic,
+            objective: ember_estimator::Objective::Energy,
             trace: None,
             dataflow: None,
             plot: None,
@@ -94,7 +99,7 @@ pub fn run(args: &SimArgs) -> Result<()> {
     let hw = load_hw(args.hw.as_deref())?;
     let batch = args.batch.max(1) as usize;
     let dataflow: Dataflow = args.dataflow.unwrap_or(hw.arch.dataflow);
-    let res = hw.run(&net, batch, dataflow)?;
+    let res = hw.run_with(&net, batch, dataflow, args.objective)?;
     let cycles = match args.mode {
         Mode::Cycle if res.dataflow != Dataflow::RowStationary => {
             anyhow::bail!(
