@@ -33,6 +33,10 @@ enum Command {
     Compare(cmd::compare::CompareArgs),
     /// Evaluate a grid of configs in parallel (resumable, shardable); mark the Pareto front.
     Sweep(cmd::sweep::SweepArgs),
+    /// Train a built-in CNN (lenet5, vgg-mini) on Fashion-MNIST.
+    Train(cmd::train::TrainArgs),
+    /// Prune a trained model (energy-aware or magnitude) and report energy before and after.
+    Prune(cmd::prune::PruneArgs),
 }
 
 fn main() {
@@ -48,6 +52,8 @@ fn main() {
         Some(Command::Validate(args)) => cmd::validate::run(&args),
         Some(Command::Compare(args)) => cmd::compare::run(&args),
         Some(Command::Sweep(args)) => cmd::sweep::run(&args),
+        Some(Command::Train(args)) => cmd::train::run(&args),
+        Some(Command::Prune(args)) => cmd::prune::run(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -44,6 +44,14 @@ pub enum PrunerError {
 
     #[error("invalid training configuration: {0}")]
     Config(String),
+
+    /// The accelerator model could not map or estimate a layer.
+    #[error("energy estimate failed: {0}")]
+    Energy(String),
+
+    /// A pruning checkpoint that does not belong to this run or is damaged.
+    #[error("{}: invalid checkpoint: {reason}", path.display())]
+    Checkpoint { path: PathBuf, reason: String },
 }
 
 pub type Result<T, E = PrunerError> = std::result::Result<T, E>;

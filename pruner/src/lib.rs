@@ -1,8 +1,10 @@
 //! Energy-aware pruning for small CNNs.
 //!
-//! Phase 1: a CPU CNN engine with 0/1 weight masks ([`nn`]), Fashion-MNIST
-//! loading ([`data`]), built-in architectures and PyTorch-compatible model
-//! files ([`model`]), and training ([`train`]).
+//! A CPU CNN engine with 0/1 weight masks ([`nn`]), Fashion-MNIST loading
+//! ([`data`]), built-in architectures and PyTorch-compatible model files
+//! ([`model`]), training ([`train`]), the energy of a model on the simulated
+//! accelerator ([`energy`]), and energy-aware and magnitude pruning
+//! ([`prune`]).
 
 pub mod atomic;
 pub mod data;
@@ -16,3 +18,7 @@ pub use error::{PrunerError, Result};
 pub use model::{load_model, save_model, Architecture, LayerKind, LayerShape};
 pub use nn::{Network, OptimizerKind};
 pub use train::{evaluate, train, EpochStats, LrSchedule, Progress, TrainConfig};
+pub mod energy;
+pub use energy::{measure_densities, sim_layers, Densities, EnergyModel, ModelEnergy};
+pub mod prune;
+pub use prune::{prune, Method, PruneConfig, PruneEvent, PruneOutcome};

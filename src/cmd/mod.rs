@@ -3,6 +3,8 @@
 pub mod compare;
 pub mod import;
 pub mod net;
+pub mod prune;
 pub mod sim;
 pub mod sweep;
+pub mod train;
 pub mod validate;

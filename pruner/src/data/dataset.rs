@@ -53,6 +53,22 @@ impl Split {
         (images, labels)
     }
 
+    /// The first `n` samples (all when `n >= len`).
+    pub fn head(&self, n: usize) -> Split {
+        let idx: Vec<usize> = (0..n.min(self.len())).collect();
+        let (images, labels) = self.gather(&idx);
+        Split { images, labels }
+    }
+
+    /// Only the samples whose label is in `classes`, in their order.
+    pub fn filter_classes(&self, classes: &[u8]) -> Split {
+        let idx: Vec<usize> = (0..self.len())
+            .filter(|&i| classes.contains(&self.labels[i]))
+            .collect();
+        let (images, labels) = self.gather(&idx);
+        Split { images, labels }
+    }
+
     fn split_off_end(mut self, n_tail: usize) -> (Split, Split) {
         let keep = self.len() - n_tail;
         let tail_images = self.images.slice_axis(Axis(0), (keep..).into()).to_owned();
@@ -127,6 +143,16 @@ impl DataFiles {
 }
 
 impl Dataset {
+    /// Every split restricted to `classes` (labels keep their values, so a
+    /// 10-way model still scores them).
+    pub fn filter_classes(&self, classes: &[u8]) -> Dataset {
+        Dataset {
+            train: self.train.filter_classes(classes),
+            val: self.val.filter_classes(classes),
+            test: self.test.filter_classes(classes),
+        }
+    }
+
     /// Loads the set in `dir`, holding out the last `val_fraction` of the
     /// training images (rounded) as the validation split.
     pub fn load(dir: &Path, val_fraction: f64) -> Result<Self> {

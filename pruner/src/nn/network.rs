@@ -107,6 +107,37 @@ impl Network {
             .expect("validated: ends in class scores"))
     }
 
+    /// Indices into [`Network::layers`] of the conv/fc layers, in order (the
+    /// order of [`Network::layer_shapes`]).
+    pub fn param_layer_indices(&self) -> Vec<usize> {
+        self.layers
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| matches!(l, Layer::Conv2d(_) | Layer::Linear(_)))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Runs the layers `range` (indices into [`Network::layers`]) on the
+    /// activation `a` in inference mode: the building block for reading the
+    /// input and output of one layer (calibration, least-squares refit).
+    pub fn forward_range(
+        &mut self,
+        mut a: ArrayD<f32>,
+        range: std::ops::Range<usize>,
+    ) -> ArrayD<f32> {
+        for layer in &mut self.layers[range] {
+            a = match layer {
+                Layer::Conv2d(l) => l.forward(a, false),
+                Layer::Relu(l) => l.forward(a, false),
+                Layer::MaxPool2d(l) => l.forward(a, false),
+                Layer::Flatten(l) => l.forward(a),
+                Layer::Linear(l) => l.forward(a, false),
+            };
+        }
+        a
+    }
+
     /// Back-propagates the loss gradient of the last training forward pass
     /// and leaves each parameter's gradient in [`Param::grad`].
     pub fn backward(&mut self, dlogits: Array2<f32>) {

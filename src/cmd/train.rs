@@ -1,0 +1,118 @@
+//! `ember train`: train a built-in CNN on Fashion-MNIST and save it as a model directory.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use ember_pruner::data::{DEFAULT_DATA_DIR, DEFAULT_VAL_FRACTION};
+use ember_pruner::model::zoo;
+use ember_pruner::{
+    evaluate, save_model, train, Dataset, LrSchedule, Network, OptimizerKind, Progress, TrainConfig,
+};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Architecture: lenet5 or vgg-mini.
+    #[arg(long)]
+    pub model: String,
+    /// Folder with the four Fashion-MNIST IDX files (gzipped or not).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Seeds weight initialisation and shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Adam learning rate (cosine decay to 0).
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    #[arg(long, default_value_t = 64)]
+    pub batch_size: usize,
+    /// Model directory to write (model.toml, model.safetensors).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Train on the first N training images only.
+    #[arg(long, hide = true)]
+    pub limit: Option<usize>,
+}
+
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let Some(arch) = zoo::by_name(&args.model) else {
+        bail!(
+            "unknown model {:?}; fix: use one of {:?}",
+            args.model,
+            zoo::MODEL_NAMES
+        );
+    };
+    let mut data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
+    if let Some(n) = args.limit {
+        data.train = data.train.head(n);
+    }
+    eprintln!(
+        "data: {} train / {} val / {} test images",
+        data.train.len(),
+        data.val.len(),
+        data.test.len()
+    );
+    let cfg = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        optimizer: OptimizerKind::adam(),
+        lr_schedule: LrSchedule::Cosine,
+        seed: args.seed,
+    };
+    let mut net = Network::new(arch, args.seed)?;
+    let batches = data.train.len().div_ceil(args.batch_size.max(1));
+    let bar = indicatif::ProgressBar::new((batches * args.epochs) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} batches {msg} (eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let history = train(&mut net, &data, &cfg, |p| match p {
+        Progress::Batch { epoch, loss, .. } => {
+            bar.inc(1);
+            bar.set_message(format!("epoch {epoch} loss {loss:.3}"));
+        }
+        Progress::Epoch(s) => say(
+            &bar,
+            format!(
+                "epoch {}: loss {:.4}, train accuracy {:.4}, val accuracy {:.4} ({:.1} s)",
+                s.epoch,
+                s.train_loss,
+                s.train_accuracy,
+                s.val_accuracy.unwrap_or(f32::NAN),
+                s.seconds
+            ),
+        ),
+    })?;
+    bar.finish_and_clear();
+    let val = history
+        .last()
+        .and_then(|s| s.val_accuracy)
+        .unwrap_or(f32::NAN);
+    let test = evaluate(&mut net, &data.test.images, &data.test.labels)?;
+    save_model(&net, &args.out).with_context(|| format!("saving to {}", args.out.display()))?;
+    println!(
+        "{}: {} epochs, val accuracy {:.4}, test accuracy {:.4}, saved to {}",
+        args.model,
+        history.len(),
+        val,
+        test,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// A line above the progress bar, or plainly on stderr when the bar is hidden (not a terminal).
+fn say(bar: &indicatif::ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}

@@ -1,0 +1,148 @@
+//! `ember train` and `ember prune` on the Fashion-MNIST fixture: report keys, and resumption
+//! after a run stopped after one layer gives the same result as an uninterrupted run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A scratch directory removed on drop (the root package has no `tempfile`).
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("ember-prune-cli-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn ember() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ember"))
+}
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("pruner/tests/fixtures/fashion-mnist-small")
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("ember runs");
+    assert!(
+        out.status.success(),
+        "{:?} failed:\n{}",
+        cmd,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn prune_cmd(model: &Path, out: &Path) -> Command {
+    let mut c = ember();
+    c.args(["prune", "--method", "eap", "--max-rounds", "1"])
+        .args(["--calibration-samples", "64", "--max-accuracy-drop", "0.02"])
+        .arg("--model")
+        .arg(model)
+        .arg("--data")
+        .arg(fixture())
+        .arg("--out")
+        .arg(out);
+    c
+}
+
+#[test]
+fn train_prune_report_and_resume() {
+    let tmp = TempDir::new("train-prune");
+    let model = tmp.path().join("lenet5");
+    let stdout = run(ember()
+        .args(["train", "--model", "lenet5", "--epochs", "3", "--seed", "1"])
+        .arg("--data")
+        .arg(fixture())
+        .arg("--out")
+        .arg(&model));
+    assert!(stdout.contains("test accuracy"), "{stdout}");
+    assert!(model.join("model.safetensors").is_file());
+
+    // Uninterrupted.
+    let full = tmp.path().join("full");
+    let table = run(&mut prune_cmd(&model, &full));
+    assert!(table.contains("total") && table.contains("fc1"), "{table}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(full.join("report.json")).unwrap()).unwrap();
+    for key in [
+        "method",
+        "model",
+        "hardware",
+        "baseline",
+        "pruned",
+        "energy_reduction",
+        "weight_reduction",
+        "layers",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(report["method"], "eap");
+    assert_eq!(report["hardware"], "eyeriss-v1");
+    for side in ["baseline", "pruned"] {
+        for key in ["val_accuracy", "test_accuracy", "energy", "nonzero_weights"] {
+            assert!(report[side][key].is_number(), "{side}.{key}");
+        }
+    }
+    let layers = report["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 5);
+    for l in layers {
+        for key in [
+            "name",
+            "density",
+            "ifmap_density",
+            "energy_before",
+            "energy_after",
+        ] {
+            assert!(l.get(key).is_some(), "layer key {key}");
+        }
+        for key in ["dram", "glb", "array", "rf"] {
+            assert!(l["energy_after_breakdown"]["by_level"][key].is_number());
+        }
+        for key in ["weights", "ifmaps", "psums"] {
+            assert!(l["energy_before_breakdown"]["by_data_type"][key].is_number());
+        }
+    }
+    assert!(report["energy_reduction"].as_f64().unwrap() > 1.0);
+    assert!(report["weight_reduction"].as_f64().unwrap() > 1.0);
+    assert!(full.join("masks.safetensors").is_file());
+
+    // Stopped after one layer, then the same command again.
+    let resumed = tmp.path().join("resumed");
+    run(prune_cmd(&model, &resumed).args(["--stop-after-layers", "1"]));
+    assert!(!resumed.join("report.json").exists());
+    assert!(resumed.join("checkpoint/state.json").is_file());
+    run(prune_cmd(&model, &resumed).args(["--stop-after-layers", "2"]));
+    assert!(!resumed.join("report.json").exists());
+    run(&mut prune_cmd(&model, &resumed));
+    for f in ["model.safetensors", "masks.safetensors"] {
+        assert!(
+            std::fs::read(full.join(f)).unwrap() == std::fs::read(resumed.join(f)).unwrap(),
+            "{f} differs after resuming"
+        );
+    }
+    let r2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(resumed.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["pruned"], r2["pruned"]);
+    assert_eq!(report["layers"], r2["layers"]);
+
+    // A checkpoint from other settings is refused, not silently mixed.
+    let out = prune_cmd(&model, &resumed)
+        .args(["--seed", "5"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checkpoint"));
+}
