@@ -4,7 +4,8 @@
 //! mappings that fit. Same approach as `walk_vs_analytic.rs` for row-stationary.
 
 use ember_sim::dataflows::walk;
-use ember_sim::hw::{ArraySpec, CoreSpec, DramSpec, GlbSpec, MapperSpec, NocSpec, PeSpec};
+mod common;
+
 use ember_sim::{evaluate_mapping, Dataflow, HwConfig, Layer, Mapping};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,38 +17,7 @@ static COMPARED: [AtomicUsize; 3] = [
 ];
 
 fn hw(rows: usize, cols: usize) -> HwConfig {
-    HwConfig {
-        name: "test".into(),
-        dataflow: Dataflow::RowStationary,
-        array: ArraySpec { rows, cols },
-        pe: PeSpec {
-            filter_spad_words: 224,
-            ifmap_spad_words: 12,
-            psum_spad_words: 24,
-            pipeline_stages: 1,
-            skip_zero_cycles: false,
-        },
-        glb: GlbSpec {
-            words: 1 << 20,
-            filter_words: 0,
-            banks: 25,
-            bank_width_bits: 64,
-        },
-        noc: NocSpec {
-            filter_bus_bits: 64,
-            ifmap_bus_bits: 16,
-            psum_bus_bits: 64,
-        },
-        dram: DramSpec {
-            bus_bits: 64,
-            clock_mhz: 60.0,
-        },
-        core: CoreSpec {
-            clock_mhz: 200.0,
-            word_bits: 16,
-        },
-        mapper: MapperSpec::default(),
-    }
+    common::hw(rows, cols, 1 << 20, 0)
 }
 
 prop_compose! {

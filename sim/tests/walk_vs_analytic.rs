@@ -2,48 +2,14 @@
 //! walk (`passes::walk`) of the same mapping: two derivations that must agree on every count
 //! and on cycles, for random layers and random mappings that fit.
 
-use ember_sim::hw::{ArraySpec, CoreSpec, DramSpec, GlbSpec, MapperSpec, NocSpec, PeSpec};
+mod common;
+
 use ember_sim::passes::walk;
-use ember_sim::{evaluate_mapping, Dataflow, HwConfig, Layer, Mapping};
+use ember_sim::{evaluate_mapping, Dataflow, Layer, Mapping};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static COMPARED: AtomicUsize = AtomicUsize::new(0);
-
-fn hw(rows: usize, cols: usize, glb: usize, filter_words: usize) -> HwConfig {
-    HwConfig {
-        name: "test".into(),
-        dataflow: Dataflow::RowStationary,
-        array: ArraySpec { rows, cols },
-        pe: PeSpec {
-            filter_spad_words: 224,
-            ifmap_spad_words: 12,
-            psum_spad_words: 24,
-            pipeline_stages: 1,
-            skip_zero_cycles: false,
-        },
-        glb: GlbSpec {
-            words: glb,
-            filter_words,
-            banks: 25,
-            bank_width_bits: 64,
-        },
-        noc: NocSpec {
-            filter_bus_bits: 64,
-            ifmap_bus_bits: 16,
-            psum_bus_bits: 64,
-        },
-        dram: DramSpec {
-            bus_bits: 64,
-            clock_mhz: 60.0,
-        },
-        core: CoreSpec {
-            clock_mhz: 200.0,
-            word_bits: 16,
-        },
-        mapper: MapperSpec::default(),
-    }
-}
 
 prop_compose! {
     fn layer()(r in 1usize..6, extra in 0usize..12, pad in 0usize..3, stride_pick in 0usize..3,
@@ -65,7 +31,7 @@ proptest! {
                             q in 1usize..4, r in 1usize..4, t in 1usize..4, e in 1usize..20,
                             mk in 1usize..4, resident in any::<bool>()) {
         prop_assume!(l.r <= l.hp() && l.stride <= l.r);
-        let hw = hw(16, 16, 1 << 20, 0);
+        let hw = common::hw(16, 16, 1 << 20, 0);
         let mp = Mapping {
             dataflow: Dataflow::RowStationary,
             n: n.min(batch),
@@ -103,7 +69,7 @@ fn most_random_mappings_fit() {
 fn conv1_counts_by_hand() {
     let mut l = Layer::conv("CONV1", 3, 227, 227, 96, 11, 11);
     l.stride = 4;
-    let hw = hw(12, 14, 51200, 4096);
+    let hw = common::hw(12, 14, 51200, 4096);
     let mp = Mapping {
         dataflow: Dataflow::RowStationary,
         n: 1,

@@ -1,0 +1,39 @@
+//! A hardware config for tests: the Eyeriss chip's spads, buses and link on any array and GLB.
+
+use ember_sim::hw::{ArraySpec, CoreSpec, DramSpec, GlbSpec, MapperSpec, NocSpec, PeSpec};
+use ember_sim::{Dataflow, HwConfig};
+
+pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> HwConfig {
+    HwConfig {
+        name: "test".into(),
+        dataflow: Dataflow::RowStationary,
+        array: ArraySpec { rows, cols },
+        pe: PeSpec {
+            filter_spad_words: 224,
+            ifmap_spad_words: 12,
+            psum_spad_words: 24,
+            pipeline_stages: 1,
+            skip_zero_cycles: false,
+        },
+        glb: GlbSpec {
+            words: glb_words,
+            filter_words,
+            banks: 25,
+            bank_width_bits: 64,
+        },
+        noc: NocSpec {
+            filter_bus_bits: 64,
+            ifmap_bus_bits: 16,
+            psum_bus_bits: 64,
+        },
+        dram: DramSpec {
+            bus_bits: 64,
+            clock_mhz: 60.0,
+        },
+        core: CoreSpec {
+            clock_mhz: 200.0,
+            word_bits: 16,
+        },
+        mapper: MapperSpec::default(),
+    }
+}
