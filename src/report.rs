@@ -323,17 +323,7 @@ fn timing_json(c: &CycleStats, hw: &Hardware) -> Value {
 fn sum_cycles(cycles: &[CycleStats]) -> CycleStats {
     let mut t = cycles[0].clone();
     for c in &cycles[1..] {
-        t.mac_cycles += c.mac_cycles;
-        t.processing_cycles += c.processing_cycles;
-        t.total_cycles += c.total_cycles;
-        t.passes += c.passes;
-        t.stalls.filter_load += c.stalls.filter_load;
-        t.stalls.ifmap_bus += c.stalls.ifmap_bus;
-        t.stalls.psum_bus += c.stalls.psum_bus;
-        t.stalls.pipeline += c.stalls.pipeline;
-        t.stalls.dram += c.stalls.dram;
-        t.counts += c.counts;
-        t.dram_words += c.dram_words;
+        t.add(c);
     }
     t
 }

@@ -95,6 +95,8 @@ impl Hardware {
         let cx = self.context(first_layer);
         let energy_of = EnergyObjective::new(layer, &cx);
         let cost = |ev: &Evaluation| energy_of.energy(ev);
+        // The minimum-energy mapping is the result for `Energy`; for `Edp` it costs a millisecond
+        // and is what reports, with file and key, a layer that fits no mapping at all.
         let mut eval =
             map_layer(layer, &self.arch, batch, dataflow, &cost).map_err(|e| self.locate(e))?;
         if objective == Objective::Edp {

@@ -59,7 +59,7 @@ pub struct Stalls {
 }
 
 impl Stalls {
-    fn add(&mut self, o: &Stalls) {
+    pub fn add(&mut self, o: &Stalls) {
         self.filter_load += o.filter_load;
         self.ifmap_bus += o.ifmap_bus;
         self.psum_bus += o.psum_bus;
@@ -84,6 +84,19 @@ pub struct CycleStats {
     pub counts: AccessCounts,
     /// Dense words over the DRAM link after `dram_scale`, for the bandwidth bound.
     pub dram_words: f64,
+}
+
+impl CycleStats {
+    /// Accumulate another layer's stats (network totals).
+    pub fn add(&mut self, o: &CycleStats) {
+        self.mac_cycles += o.mac_cycles;
+        self.processing_cycles += o.processing_cycles;
+        self.total_cycles += o.total_cycles;
+        self.stalls.add(&o.stalls);
+        self.passes += o.passes;
+        self.counts += o.counts;
+        self.dram_words += o.dram_words;
+    }
 }
 
 /// One pass as executed, for `--trace`.
@@ -268,10 +281,9 @@ pub fn simulate(
     let (mut link_free, mut chip_free, mut prev_start) = (0.0f64, 0.0f64, 0.0f64);
     let mut index = 0u64;
     for_each_pass(l, batch, mp, |p| {
-        let before = counts;
-        pass_counts(l, mp, p, &mut counts);
-        let mut delta = counts;
-        subtract(&mut delta, &before);
+        let mut delta = AccessCounts::default();
+        pass_counts(l, mp, p, &mut delta);
+        counts += delta;
         let key = shape(p);
         let time = match replay {
             Replay::Memo => *memo
@@ -326,16 +338,4 @@ pub fn simulate(
     stats.stalls.dram = stats.total_cycles.saturating_sub(stats.processing_cycles);
     stats.counts = counts;
     stats
-}
-
-fn subtract(a: &mut AccessCounts, b: &AccessCounts) {
-    use crate::counts::{DataType, Level};
-    for l in Level::ALL {
-        for d in DataType::ALL {
-            let (x, y) = (a.get(l, d), b.get(l, d));
-            let rw = a.level_mut(l).get_mut(d);
-            rw.reads = x.reads - y.reads;
-            rw.writes = x.writes - y.writes;
-        }
-    }
 }

@@ -13,6 +13,7 @@ pub mod hw;
 pub mod mapping;
 pub mod passes;
 pub mod rs;
+mod select;
 pub mod tiles;
 pub mod workload;
 

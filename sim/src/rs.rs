@@ -23,6 +23,7 @@ use crate::counts::AccessCounts;
 use crate::dataflow::Dataflow;
 use crate::hw::{HwConfig, SetFitting};
 use crate::mapping::Mapping;
+use crate::select::keep;
 use crate::tiles::{balanced, Tiles};
 use crate::workload::Layer;
 use crate::Evaluation;
@@ -364,17 +365,6 @@ pub fn fit_problem(l: &Layer, hw: &HwConfig) -> Option<(String, String, String)>
     None
 }
 
-/// Order of two candidates: cost, then cycles, then resident ifmaps first, then larger `n`,
-/// then the mapping tuple. Preferring resident ifmaps and larger `n` on ties is what lets
-/// `search` skip candidates that can only tie or lose.
-fn better(c: f64, ev: &Evaluation, bc: f64, b: &Evaluation) -> bool {
-    let key = |m: &Mapping| (!m.ifmap_resident, std::cmp::Reverse(m.n), *m);
-    c.total_cmp(&bc)
-        .then(ev.cycles.cmp(&b.cycles))
-        .then(key(&ev.mapping).cmp(&key(&b.mapping)))
-        .is_lt()
-}
-
 /// Whether even the lower-bound sums `floor` cost more than the incumbent (strictly: a tie
 /// could still win on the tie-break).
 fn beaten(
@@ -397,18 +387,8 @@ fn beaten(
     cost(&probe) > *bc
 }
 
-fn keep_better(best: &mut Option<(f64, Evaluation)>, c: f64, ev: Evaluation) {
-    let replace = match best {
-        None => true,
-        Some((bc, b)) => better(c, &ev, *bc, b),
-    };
-    if replace {
-        *best = Some((c, ev));
-    }
-}
-
 /// Exhaustive search over the row-stationary mapping space: the cheapest mapping by `cost`
-/// wins, ties broken as in `better`.
+/// wins, ties broken as in `select::better`.
 ///
 /// `cost` must depend only on the counts, MACs and cycles, and must not decrease when any of
 /// them increases (true of energy: prices and sparsity factors are non-negative). Under that
@@ -525,7 +505,7 @@ pub fn search(
                                 active_pes: active_pes(l, &mp),
                             };
                             let c = cost(&ev);
-                            keep_better(&mut best, c, ev);
+                            keep(&mut best, c, ev);
                         };
                         // Resident: the GLB holds every channel's strip and p·t filters' psums.
                         let resident_need = |n: u64| {
@@ -648,7 +628,7 @@ pub fn search_reference(
                                     active_pes: active_pes(l, &mp),
                                 };
                                 let c = cost(&ev);
-                                keep_better(&mut best, c, ev);
+                                keep(&mut best, c, ev);
                             }
                         }
                     }

@@ -4,7 +4,7 @@
 //!
 //! Each has a capacity check, closed-form counts (`evaluate`, per-dimension sums), a literal
 //! pass-by-pass walk (`walk`) that must agree with them exactly, and an exhaustive search
-//! minimising the caller's cost (ties: fewer cycles, then the smaller mapping tuple). Counts
+//! minimising the caller's cost (ties broken by the shared rule in `crate::select`). Counts
 //! follow the conventions of `crate::counts` so the estimator prices every dataflow alike.
 //!
 //! ## Equal storage (ISCA 2016 §VI-A)
@@ -104,24 +104,13 @@ pub(crate) fn chunks(dim: usize, size: usize) -> impl Iterator<Item = (usize, us
     (0..dim).step_by(size).map(move |s| (s, size.min(dim - s)))
 }
 
-/// Keep `ev` if it beats `best` by cost, then cycles, then mapping tuple.
+/// Evaluate `ev` and keep it if it beats the incumbent (the shared tie-break, `select`).
 pub(crate) fn keep_best(
     best: &mut Option<(f64, crate::Evaluation)>,
     ev: crate::Evaluation,
     cost: &dyn Fn(&crate::Evaluation) -> f64,
 ) {
-    let c = cost(&ev);
-    let better = match best {
-        None => true,
-        Some((bc, b)) => c
-            .total_cmp(bc)
-            .then(ev.cycles.cmp(&b.cycles))
-            .then(ev.mapping.cmp(&b.mapping))
-            .is_lt(),
-    };
-    if better {
-        *best = Some((c, ev));
-    }
+    crate::select::keep(best, cost(&ev), ev);
 }
 
 /// Counts and cycles of any mapping by walking its loop nest pass by pass (row-stationary:
