@@ -107,3 +107,84 @@ fn one_pass_by_hand() {
     assert_eq!(c.stalls.pipeline, 2);
     assert_eq!(c.processing_cycles, 18 + 40 + 120 + 3 + 2);
 }
+
+/// The psum networks in and out of the array are separate (Eyeriss's psum GIN and GON, JSSC
+/// 2017 §V-B) and bounded by the GLB's psum banks. AlexNet CONV2 with p = 22, q = 2 (one 5x27
+/// set folded in two, 135 PEs): a column of a pass with m filters costs m·q·S = 10m MAC cycles
+/// and moves m·e = 27m psum words in and 27m out. At 4 words/cycle each way that is 6.75m
+/// cycles: hidden, no psum stall. One 64-bit GLB bank for everything (in + out share 4
+/// words/cycle: 13.5m > 10m) must stall. A 16-bit output network (27m cycles a column) makes
+/// every column from the third wait for the psums of the column two before it to leave: 27m -
+/// 10m = 17m cycles, for the 25 of the 27 columns of a pass. The 128 filters of a group run in
+/// pieces of 22, 22, 22, 22, 22 and 18, so every 6 passes stall 25 x 17 x 128 cycles.
+#[test]
+fn psum_networks_and_banks() {
+    use ember_sim::{Mapping, Network};
+    let net = Network::load(&common::root().join("traces/alexnet.toml")).unwrap();
+    let l = &net.layers[1];
+    let hw = config("eyeriss-v1.toml");
+    let mp = Mapping {
+        dataflow: Dataflow::RowStationary,
+        n: 1,
+        p: 22,
+        q: 2,
+        r: 1,
+        t: 1,
+        e: 27,
+        m: 22,
+        ifmap_resident: true,
+    };
+    ember_sim::evaluate_mapping(l, &hw.arch, 4, &mp).expect("the mapping fits eyeriss-v1");
+    let run = |arch: &ember_sim::HwConfig| {
+        simulate(l, arch, 4, &mp, &CycleParams::default(), Replay::Memo, None)
+    };
+    let base = run(&hw.arch);
+    assert_eq!(base.stalls.psum_bus, 0);
+    let mut one_bank = hw.arch.clone();
+    one_bank.glb.banks = 1;
+    assert!(run(&one_bank).stalls.psum_bus > 0);
+    let mut narrow = hw.arch.clone();
+    narrow.noc.psum_out_bus_bits = Some(16);
+    let slow = run(&narrow);
+    assert_eq!(base.passes % 6, 0);
+    assert_eq!(slow.stalls.psum_bus, base.passes / 6 * 25 * 17 * 128);
+}
+
+/// Eyeriss stops processing while ifmaps load and ofmaps drain (`dram.overlap_fmaps = false`,
+/// JSSC 2017 §VI-A): its total time is at least the on-chip time plus the time the link needs
+/// for the (compressed) ifmap and ofmap words. With overlap allowed, the same mapping finishes
+/// no later.
+#[test]
+fn fmap_traffic_not_overlapped_on_eyeriss() {
+    let net = trace("alexnet.toml");
+    let hw = config("eyeriss-v1.toml");
+    assert!(!hw.arch.dram.overlap_fmaps);
+    let res = hw.run(&net, 4, Dataflow::RowStationary).unwrap();
+    let stats = hw.simulate_cycles(&res, None);
+    let mut overlapping = hw.arch.clone();
+    overlapping.dram.overlap_fmaps = true;
+    for (i, (r, c)) in res.layers.iter().zip(&stats).enumerate() {
+        let p = hw.cycle_params(&res, i);
+        let d = &c.counts.dram;
+        let fmap_words =
+            d.ifmaps.reads as f64 * p.dram_scale[1] + d.psums.writes as f64 * p.dram_scale[2];
+        let bound = c.processing_cycles as f64 + fmap_words / hw.arch.dram_words_per_cycle();
+        assert!(
+            c.total_cycles as f64 >= bound.floor(),
+            "{}: {} < {bound}",
+            r.layer.name,
+            c.total_cycles
+        );
+        let o = simulate(
+            &r.layer,
+            &overlapping,
+            4,
+            &r.eval.mapping,
+            &p,
+            Replay::Memo,
+            None,
+        );
+        assert!(o.total_cycles <= c.total_cycles, "{}", r.layer.name);
+        assert_eq!(o.processing_cycles, c.processing_cycles);
+    }
+}

@@ -1,18 +1,25 @@
 //! Cycle-level execution of a row-stationary mapping.
 //!
 //! The mapping runs pass by pass in the loop order of `passes`. Inside a pass the model steps
-//! core cycles: the filter bus loads the pass's filters into the spads; then the ifmap bus
-//! streams the strip (image by image, column by column, each column's rows of every channel),
-//! PEs compute one ofmap column at a time in lockstep (p·q·S MACs per column on the busiest
-//! PE) once the columns they read have arrived, psums of a column leave over the psum bus (and,
-//! after the first channel chunk, the previous psums come in over it first), with one column
-//! of slack at the array edge. Passes with the same shape take the same cycles, so each shape
-//! is stepped once and replayed (`Replay::Memo`); a test steps every pass instead and compares.
+//! core cycles: the filter bus loads the pass's filters into the spads (the ramp-up of a pass);
+//! then the ifmap bus streams the strip (image by image, column by column, each column's rows of
+//! every channel), PEs compute one ofmap column at a time in lockstep (p·q·S MACs per column on
+//! the busiest PE) once the columns they read have arrived; the psums of a finished column leave
+//! over the psum output network while, after the first channel chunk, the next column's psums
+//! come in over the psum input network (Eyeriss: GON and psum GIN, separate 64-bit networks,
+//! JSSC 2017 §V-B), with one column of slack at the array edge. The GLB's banks bound both: a
+//! bank serves one `bank_width_bits` access a cycle and each bank holds one data type (§V-A), so
+//! the ifmap stream gets the ifmap banks' width and psums in + out share the psum banks' width.
+//! Passes with the same shape take the same cycles, so each shape is stepped once and replayed
+//! (`Replay::Memo`); a test steps every pass instead and compares.
 //!
 //! Across passes, an event model shares the DRAM link (words per core cycle from the link
-//! width and clock) between input fetches and ofmap drains. A fetch overlaps the previous
-//! pass when the buffer it lands in can hold two tiles (double buffering); otherwise it waits
-//! for the pass to end. Access counts are added pass by pass as the passes execute.
+//! width and clock) between filter fetches, ifmap fetches and ofmap drains, in pass order. The
+//! next pass's filters load into the filter buffer during a pass once that pass's own filters
+//! are in the spads (from the pass start if the buffer holds two passes' filters). Ifmaps and
+//! ofmaps overlap processing only if the hardware does that (`dram.overlap_fmaps`) and the GLB
+//! can hold both tiles (double buffering); otherwise the array waits for them. Access counts
+//! are added pass by pass as the passes execute.
 
 use std::collections::HashMap;
 
@@ -50,7 +57,8 @@ pub struct Stalls {
     pub filter_load: u64,
     /// PEs waiting for ifmap columns on the ifmap bus.
     pub ifmap_bus: u64,
-    /// PEs waiting for the psum bus (psums in, or the previous column's psums out).
+    /// PEs waiting for psums: the next column's psums in, or the last column's psums out
+    /// (psum networks or the GLB's psum banks).
     pub psum_bus: u64,
     /// Filling and draining the PE pipeline.
     pub pipeline: u64,
@@ -157,15 +165,43 @@ fn shape(p: &Pass) -> Shape {
     }
 }
 
+/// Bits per core cycle each path into and out of the array can move during one mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Ports {
+    filter: u64,
+    ifmap: u64,
+    psum_in: u64,
+    psum_out: u64,
+    /// The psum banks of the GLB, shared by psums in and out.
+    psum_glb: u64,
+}
+
+impl Ports {
+    /// Bus widths, capped by the GLB banks the mapping's tiles occupy (at least one each).
+    fn new(hw: &HwConfig, need: &crate::rs::GlbNeed) -> Ports {
+        let width = hw.glb.bank_width_bits as u64;
+        let bank_words = (hw.glb.words / hw.glb.banks.max(1)).max(1) as u64;
+        let banks = |words: u64| words.div_ceil(bank_words).clamp(1, hw.glb.banks as u64);
+        Ports {
+            filter: hw.noc.filter_bus_bits as u64,
+            ifmap: (hw.noc.ifmap_bus_bits as u64).min(banks(need.ifmaps) * width),
+            psum_in: hw.noc.psum_bus_bits as u64,
+            psum_out: hw.noc.psum_out_bits() as u64,
+            psum_glb: banks(need.psums) * width,
+        }
+    }
+}
+
 /// Step one pass cycle by cycle.
-fn step_pass(l: &Layer, hw: &HwConfig, s: &Shape, mac_fraction: f64) -> PassTime {
+fn step_pass(l: &Layer, hw: &HwConfig, ports: &Ports, s: &Shape, mac_fraction: f64) -> PassTime {
     let wb = hw.core.word_bits as u64;
     let mut t = PassTime::default();
-    // Filter load: the pass's filters over the filter bus, nothing else moves meanwhile.
+    // Filter load: the pass's filters over the filter bus into the spads, before any MAC (the
+    // PEs' input FIFOs are not modelled, so nothing else moves meanwhile).
     let filter_bits = (s.m * s.c * l.r * l.s) as u64 * wb;
     let mut moved = 0;
     while moved < filter_bits {
-        moved += hw.noc.filter_bus_bits as u64;
+        moved += ports.filter;
         t.cycles += 1;
         t.stalls.filter_load += 1;
     }
@@ -218,14 +254,14 @@ fn step_pass(l: &Layer, hw: &HwConfig, s: &Shape, mac_fraction: f64) -> PassTime
             }
         }
         if ifmap_bits < total_ifmap_bits {
-            ifmap_bits = (ifmap_bits + hw.noc.ifmap_bus_bits as u64).min(total_ifmap_bits);
+            ifmap_bits = (ifmap_bits + ports.ifmap).min(total_ifmap_bits);
         }
-        // The psum bus drains finished psums first, then brings in the next column's.
-        let mut budget = hw.noc.psum_bus_bits as u64;
-        let out = budget.min(out_bits);
+        // Finished psums leave first; the next column's come in with what the psum banks have
+        // left this cycle.
+        let out = out_bits.min(ports.psum_out).min(ports.psum_glb);
         out_bits -= out;
-        budget -= out;
         if s.reload && started < columns && in_bits < psum_col_bits {
+            let budget = ports.psum_in.min(ports.psum_glb - out);
             in_bits = (in_bits + budget).min(psum_col_bits);
         }
         out_bits += produced;
@@ -236,13 +272,14 @@ fn step_pass(l: &Layer, hw: &HwConfig, s: &Shape, mac_fraction: f64) -> PassTime
     t
 }
 
-/// Words of a pass (its `counts`) that cross the DRAM link: (inputs before it, ofmaps drained
-/// after it), after compression.
-fn dram_words(scale: &[f64; 3], counts: &AccessCounts) -> (f64, f64) {
-    let inputs =
-        counts.dram.weights.reads as f64 * scale[0] + counts.dram.ifmaps.reads as f64 * scale[1];
-    let drain = counts.dram.psums.writes as f64 * scale[2];
-    (inputs, drain)
+/// Words of a pass (its `counts`) that cross the DRAM link after compression: (filters and
+/// ifmaps fetched before it, ofmaps drained after it).
+fn dram_words(scale: &[f64; 3], counts: &AccessCounts) -> (f64, f64, f64) {
+    (
+        counts.dram.weights.reads as f64 * scale[0],
+        counts.dram.ifmaps.reads as f64 * scale[1],
+        counts.dram.psums.writes as f64 * scale[2],
+    )
 }
 
 /// Run `mp` on `l` for `batch` images, cycle by cycle.
@@ -266,19 +303,41 @@ pub fn simulate(
         counts: AccessCounts::default(),
         dram_words: 0.0,
     };
-    // Double buffering: can the next tile land while this one is in use?
+    // Buffering: can the next tile land while this one is in use?
     let need = glb_need(l, batch, mp);
+    let ports = Ports::new(hw, &need);
     let (glb, fbuf) = (hw.glb.words as u64, hw.glb.filter_words as u64);
-    let (fil_db, fmap_glb) = if fbuf > 0 {
-        (2 * need.filters <= fbuf, glb)
+    // Filters: when does the buffer take the next pass's? Two passes' worth: from the start of
+    // the pass; one: once the pass's own filters have moved into the spads; less: not before
+    // the pass ends (they stream through).
+    #[derive(Clone, Copy, PartialEq)]
+    enum FilterBuffer {
+        Double,
+        Single,
+        None,
+    }
+    let (filter_buffer, fmap_glb) = if fbuf > 0 {
+        let fb = if 2 * need.filters <= fbuf {
+            FilterBuffer::Double
+        } else if need.filters <= fbuf {
+            FilterBuffer::Single
+        } else {
+            FilterBuffer::None
+        };
+        (fb, glb)
+    } else if 2 * need.filters <= glb {
+        (FilterBuffer::Double, glb - 2 * need.filters)
     } else {
-        (true, glb.saturating_sub(2 * need.filters))
+        (FilterBuffer::None, glb.saturating_sub(need.filters))
     };
-    let ifmap_db = 2 * need.ifmaps + need.psums <= fmap_glb;
-    let psum_db = need.ifmaps + 2 * need.psums <= fmap_glb;
+    let overlap = hw.dram.overlap_fmaps;
+    let ifmap_db = overlap && 2 * need.ifmaps + need.psums <= fmap_glb;
+    let psum_db = overlap && need.ifmaps + 2 * need.psums <= fmap_glb;
     let link = hw.dram_words_per_cycle();
     // Event times in core cycles (f64: the link moves a fractional number of words a cycle).
-    let (mut link_free, mut chip_free, mut prev_start) = (0.0f64, 0.0f64, 0.0f64);
+    let (mut link_free, mut chip_free) = (0.0f64, 0.0f64);
+    // When the buffers may take the next pass's filters / ifmaps.
+    let (mut filter_open, mut ifmap_open) = (0.0f64, 0.0f64);
     let mut index = 0u64;
     for_each_pass(l, batch, mp, |p| {
         let mut delta = AccessCounts::default();
@@ -288,29 +347,40 @@ pub fn simulate(
         let time = match replay {
             Replay::Memo => *memo
                 .entry(key)
-                .or_insert_with(|| step_pass(l, hw, &key, params.mac_cycle_fraction)),
-            Replay::StepAll => step_pass(l, hw, &key, params.mac_cycle_fraction),
+                .or_insert_with(|| step_pass(l, hw, &ports, &key, params.mac_cycle_fraction)),
+            Replay::StepAll => step_pass(l, hw, &ports, &key, params.mac_cycle_fraction),
         };
-        let (inputs, drain) = dram_words(&params.dram_scale, &delta);
-        // Inputs: the filters (and a fetched ifmap strip) may stream in during the previous
-        // pass when their buffers double-buffer.
-        let fetches_ifmaps = delta.dram.ifmaps.reads > 0;
-        let early = fil_db && (!fetches_ifmaps || ifmap_db);
-        let in_start = link_free.max(if early { prev_start } else { chip_free });
-        let in_end = in_start + inputs / link;
+        let (filters, ifmaps, drain) = dram_words(&params.dram_scale, &delta);
+        // The link serves requests in pass order: this pass's filters, then its ifmaps.
+        let f_start = link_free.max(filter_open);
+        let f_end = f_start + filters / link;
+        let i_start = if ifmaps > 0.0 {
+            f_end.max(ifmap_open)
+        } else {
+            f_end
+        };
+        let in_end = i_start + ifmaps / link;
         let ready = chip_free;
         let start = chip_free.max(in_end);
         let end = start + time.cycles as f64;
-        prev_start = start;
         chip_free = end;
         link_free = in_end;
+        filter_open = match filter_buffer {
+            FilterBuffer::Double => start,
+            FilterBuffer::Single => start + time.stalls.filter_load as f64,
+            FilterBuffer::None => end,
+        };
+        ifmap_open = if ifmap_db { start } else { end };
         if drain > 0.0 {
             let out_start = link_free.max(end);
             link_free = out_start + drain / link;
             if !psum_db {
                 chip_free = link_free;
+                filter_open = filter_open.max(link_free);
+                ifmap_open = ifmap_open.max(link_free);
             }
         }
+        let inputs = filters + ifmaps;
         stats.mac_cycles += time.mac;
         stats.processing_cycles += time.cycles;
         stats.stalls.add(&time.stalls);

@@ -51,7 +51,19 @@ pub struct GlbSpec {
 pub struct NocSpec {
     pub filter_bus_bits: usize,
     pub ifmap_bus_bits: usize,
+    /// Psums into the array (Eyeriss: the psum GIN).
     pub psum_bus_bits: usize,
+    /// Psums out of the array, a separate network (Eyeriss: the GON, "the same architecture as
+    /// the GIN; only the direction of data transfer is reversed", 64 b, JSSC 2017 §V-B).
+    /// Absent: as wide as `psum_bus_bits`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psum_out_bus_bits: Option<usize>,
+}
+
+impl NocSpec {
+    pub fn psum_out_bits(&self) -> usize {
+        self.psum_out_bus_bits.unwrap_or(self.psum_bus_bits)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -59,6 +71,16 @@ pub struct NocSpec {
 pub struct DramSpec {
     pub bus_bits: usize,
     pub clock_mhz: f64,
+    /// Whether the array keeps processing while ifmaps load from DRAM and ofmaps drain to it
+    /// (when the GLB can hold both tiles). The Eyeriss chip does not: "the chip does not perform
+    /// processing while it is loading ifmap from DRAM or dumping ofmaps to DRAM" (JSSC 2017
+    /// §VI-A); it does preload the next pass's filters during a pass (§V-A), whatever this says.
+    #[serde(default = "default_true")]
+    pub overlap_fmaps: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -141,6 +163,7 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
         ("noc.filter_bus_bits", hw.noc.filter_bus_bits),
         ("noc.ifmap_bus_bits", hw.noc.ifmap_bus_bits),
         ("noc.psum_bus_bits", hw.noc.psum_bus_bits),
+        ("noc.psum_out_bus_bits", hw.noc.psum_out_bits()),
         ("dram.bus_bits", hw.dram.bus_bits),
         ("core.word_bits", hw.core.word_bits),
     ];

@@ -25,10 +25,12 @@ pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> Hw
             filter_bus_bits: 64,
             ifmap_bus_bits: 16,
             psum_bus_bits: 64,
+            psum_out_bus_bits: None,
         },
         dram: DramSpec {
             bus_bits: 64,
             clock_mhz: 60.0,
+            overlap_fmaps: true,
         },
         core: CoreSpec {
             clock_mhz: 200.0,
