@@ -15,8 +15,9 @@ pub enum Objective {
     /// Energy (the estimator's, with the config's sparsity rules): fast, exact pruned search.
     #[default]
     Energy,
-    /// Energy x total latency in cycle mode: every candidate is executed, so a mapping that
-    /// starves on a bus or waits on DRAM pays for it. Row-stationary only; slower.
+    /// Energy x total latency in cycle mode: candidates are executed (in order of a lower bound
+    /// on their EDP, until none left can win), so a mapping that starves on a bus or waits on
+    /// DRAM pays for it. Row-stationary only; slower.
     Edp,
 }
 
@@ -109,8 +110,10 @@ impl Hardware {
                     key: None,
                 });
             }
-            // Energy x total cycles of cycle mode: not monotone in the counts alone, so every
-            // candidate is evaluated (search_reference) and timed.
+            // Energy x total cycles of cycle mode is not monotone in the counts alone, so the
+            // whole space is searched; executing a candidate is what costs, and its time is at
+            // least its MAC cycles and its DRAM words over the link, so candidates run in order
+            // of that lower bound on EDP until none left can win.
             let params = self.layer_cycle_params(layer, first_layer);
             let edp = |ev: &Evaluation| {
                 let c = simulate(
@@ -124,7 +127,18 @@ impl Hardware {
                 );
                 c.total_cycles as f64 * energy_of.energy(ev)
             };
-            if let Some(ev) = ember_sim::rs::search_reference(layer, &self.arch, batch, &edp) {
+            let link = self.arch.dram_words_per_cycle();
+            let lower = |ev: &Evaluation| {
+                let d = &ev.counts.dram;
+                let words = d.weights.reads as f64 * params.dram_scale[0]
+                    + d.ifmaps.reads as f64 * params.dram_scale[1]
+                    + d.psums.writes as f64 * params.dram_scale[2];
+                let mac = (ev.cycles as f64 * params.mac_cycle_fraction).floor();
+                mac.max((words / link).floor()) * energy_of.energy(ev)
+            };
+            if let Some(ev) =
+                ember_sim::rs::search_lower_bounded(layer, &self.arch, batch, &lower, &edp)
+            {
                 eval = ev;
             }
         }

@@ -188,3 +188,30 @@ fn fmap_traffic_not_overlapped_on_eyeriss() {
         assert_eq!(o.processing_cycles, c.processing_cycles);
     }
 }
+
+/// The edp objective visits candidates by a lower bound and stops early; it must pick exactly
+/// what timing every candidate of the exhaustive search picks (AlexNet CONV2-5 and two
+/// MobileNet layers; the first also shows the tie-break is the same).
+#[test]
+fn edp_search_equals_exhaustive() {
+    use ember_estimator::run::Objective;
+    use ember_estimator::EnergyObjective;
+    let hw = config("eyeriss-v1.toml");
+    for (name, range) in [("alexnet.toml", 1..5), ("mobilenet_v1.toml", 0..2)] {
+        let net = trace(name);
+        for i in range {
+            let l = &net.layers[i];
+            let got = hw
+                .run_layer_with(l, 2, Dataflow::RowStationary, i == 0, Objective::Edp)
+                .unwrap();
+            let energy = EnergyObjective::new(l, &hw.context(i == 0));
+            let params = hw.layer_cycle_params(l, i == 0);
+            let edp = |ev: &ember_sim::Evaluation| {
+                let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
+                c.total_cycles as f64 * energy.energy(ev)
+            };
+            let want = ember_sim::rs::search_reference(l, &hw.arch, 2, &edp).unwrap();
+            assert_eq!(got.eval, want, "{name} {}", l.name);
+        }
+    }
+}

@@ -638,3 +638,32 @@ pub fn search_reference(
     }
     best.map(|(_, ev)| ev)
 }
+
+/// The exhaustive space of `search_reference`, for a cost that is expensive to evaluate but has
+/// a cheap lower bound: candidates are visited by ascending `lower` (which must never exceed
+/// `cost`), and the search stops once no unvisited candidate can beat or tie the best found.
+/// The result is exactly `search_reference` with `cost` (the same tie-break, a total order).
+pub fn search_lower_bounded(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    lower: &dyn Fn(&Evaluation) -> f64,
+    cost: &dyn Fn(&Evaluation) -> f64,
+) -> Option<Evaluation> {
+    let all = std::cell::RefCell::new(Vec::new());
+    search_reference(l, hw, batch, &|ev| {
+        all.borrow_mut().push((lower(ev), ev.clone()));
+        0.0
+    });
+    let mut all = all.into_inner();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut best: Option<(f64, Evaluation)> = None;
+    for (bound, ev) in all {
+        if best.as_ref().is_some_and(|(c, _)| bound > *c) {
+            break;
+        }
+        let c = cost(&ev);
+        keep(&mut best, c, ev);
+    }
+    best.map(|(_, ev)| ev)
+}

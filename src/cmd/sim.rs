@@ -49,7 +49,7 @@ pub struct SimArgs {
     #[arg(long, value_enum, default_value_t = Mode::Analytic)]
     pub mode: Mode,
     /// What the mapper minimises: energy (default), or edp = energy x cycle-mode latency
-    /// (row-stationary; slower, every candidate is executed).
+    /// (row-stationary; candidates run in cycle mode, cheapest lower bound first: seconds, not ms).
     #[arg(long, default_value = "energy", value_name = "energy|edp")]
     pub objective: ember_estimator::Objective,
     /// In cycle mode, write one CSV record per processing pass to FILE.
