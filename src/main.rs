@@ -37,6 +37,8 @@ enum Command {
     Train(cmd::train::TrainArgs),
     /// Prune a trained model (energy-aware or magnitude) and report energy before and after.
     Prune(cmd::prune::PruneArgs),
+    /// Record which inputs and weights of a model are non-zero on real images (for sim --masks).
+    Masks(cmd::masks::MasksArgs),
 }
 
 fn main() {
@@ -54,6 +56,7 @@ fn main() {
         Some(Command::Sweep(args)) => cmd::sweep::run(&args),
         Some(Command::Train(args)) => cmd::train::run(&args),
         Some(Command::Prune(args)) => cmd::prune::run(&args),
+        Some(Command::Masks(args)) => cmd::masks::run(&args),
     };
     if let Err(e) = result {
         eprintln!("error: {e}");

@@ -146,3 +146,60 @@ fn train_prune_report_and_resume() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("checkpoint"));
 }
+
+/// `ember masks` on a trained model, then `ember sim --masks`: the masks' densities equal the
+/// ones the trace got from the pruner's own measurement on the same images (two counts of the
+/// same zeros), so the analytic energy is unchanged by --masks; cycle mode on a config that
+/// skips zero cycles runs from the masks; a batch that does not match is a clear error.
+#[test]
+fn masks_drive_sim() {
+    let tmp = TempDir::new("masks");
+    let model = tmp.path().join("lenet5");
+    run(ember()
+        .args(["train", "--model", "lenet5", "--epochs", "1", "--seed", "2"])
+        .arg("--data")
+        .arg(fixture())
+        .arg("--out")
+        .arg(&model));
+    let (masks, trace) = (tmp.path().join("m.safetensors"), tmp.path().join("t.toml"));
+    let table = run(ember()
+        .args(["masks", "--images", "2", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(fixture())
+        .arg("--out")
+        .arg(&masks)
+        .arg("--trace-out")
+        .arg(&trace));
+    assert!(table.contains("conv1") && table.contains("fc3"), "{table}");
+    let sim = |extra: &[&str]| {
+        run(ember()
+            .args(["sim", "--batch", "2", "--format", "json", "--net"])
+            .arg(&trace)
+            .args(extra))
+    };
+    let m = masks.to_str().unwrap();
+    let plain: serde_json::Value = serde_json::from_str(&sim(&[])).unwrap();
+    let masked: serde_json::Value = serde_json::from_str(&sim(&["--masks", m])).unwrap();
+    assert_eq!(plain, masked);
+    let hw = tmp.path().join("skip.toml");
+    let v1 = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("hw_configs/eyeriss-v1.toml"),
+    )
+    .unwrap();
+    std::fs::write(&hw, v1.replace("[pe]\n", "[pe]\nskip_zero_cycles = true\n")).unwrap();
+    let h = hw.to_str().unwrap();
+    let cyc: serde_json::Value =
+        serde_json::from_str(&sim(&["--mode", "cycle", "--hw", h, "--masks", m])).unwrap();
+    assert!(
+        cyc["layers"][0]["timing"]["mac_cycles"].as_u64().unwrap() > 0,
+        "{cyc}"
+    );
+    let out = ember()
+        .args(["sim", "--batch", "4", "--masks", m, "--net"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--batch 2"), "{err}");
+}

@@ -1,7 +1,8 @@
 //! Cycle mode for a whole network: the chosen mappings executed by `sim::cycle`, with the DRAM
 //! compression and zero skipping that the sparsity rules and the hardware imply.
 
-use ember_sim::cycle::{simulate, CycleParams, CycleStats, PassRecord, Replay};
+use ember_sim::cycle::{simulate, simulate_masked, CycleParams, CycleStats, PassRecord, Replay};
+use ember_sim::masks::{Gating, Masks};
 use ember_sim::{DataType, Level};
 
 use crate::energy::Factors;
@@ -39,8 +40,23 @@ impl Hardware {
     pub fn simulate_cycles(
         &self,
         res: &NetworkResult,
+        trace: Option<PassObserver<'_>>,
+    ) -> Vec<CycleStats> {
+        self.simulate_cycles_masked(res, &[], trace)
+    }
+
+    /// As `simulate_cycles`, with real zeros where `masks[i]` is given for layer `i` (see
+    /// `ember_sim::masks`; the sparsity rules say which zero operands are gated).
+    pub fn simulate_cycles_masked(
+        &self,
+        res: &NetworkResult,
+        masks: &[Option<Masks>],
         mut trace: Option<PassObserver<'_>>,
     ) -> Vec<CycleStats> {
+        let gating = Gating {
+            ifmaps: self.sparsity.gate_zero_ifmaps,
+            weights: self.sparsity.gate_zero_weights,
+        };
         res.layers
             .iter()
             .enumerate()
@@ -51,15 +67,28 @@ impl Hardware {
                         t(&r.layer.name, p);
                     }
                 };
-                simulate(
-                    &r.layer,
-                    &self.arch,
-                    res.batch,
-                    &r.eval.mapping,
-                    &params,
-                    Replay::Memo,
-                    Some(&mut per_pass),
-                )
+                let (l, mp) = (&r.layer, &r.eval.mapping);
+                match masks.get(i).and_then(Option::as_ref) {
+                    Some(m) => simulate_masked(
+                        l,
+                        &self.arch,
+                        res.batch,
+                        mp,
+                        &params,
+                        m,
+                        gating,
+                        Some(&mut per_pass),
+                    ),
+                    None => simulate(
+                        l,
+                        &self.arch,
+                        res.batch,
+                        mp,
+                        &params,
+                        Replay::Memo,
+                        Some(&mut per_pass),
+                    ),
+                }
             })
             .collect()
     }

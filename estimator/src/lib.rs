@@ -6,6 +6,7 @@
 pub mod cycles;
 pub mod energy;
 pub mod hardware;
+pub mod masks;
 pub mod run;
 pub mod sparsity;
 pub mod table;

@@ -19,6 +19,7 @@ pub use model::{load_model, save_model, Architecture, LayerKind, LayerShape};
 pub use nn::{Network, OptimizerKind};
 pub use train::{evaluate, train, EpochStats, LrSchedule, Progress, TrainConfig};
 pub mod energy;
+pub mod masks;
 pub use energy::{measure_densities, sim_layers, Densities, EnergyModel, ModelEnergy};
 pub mod prune;
 pub use prune::{prune, Method, PruneConfig, PruneEvent, PruneOutcome};

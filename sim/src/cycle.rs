@@ -28,6 +28,7 @@ use serde::Serialize;
 use crate::counts::AccessCounts;
 use crate::hw::HwConfig;
 use crate::mapping::Mapping;
+use crate::masks::{column_costs, Gating, Masks};
 use crate::passes::{for_each_pass, pass_counts, Pass};
 use crate::rs::glb_need;
 use crate::workload::Layer;
@@ -193,7 +194,14 @@ impl Ports {
 }
 
 /// Step one pass cycle by cycle.
-fn step_pass(l: &Layer, hw: &HwConfig, ports: &Ports, s: &Shape, mac_fraction: f64) -> PassTime {
+/// `col_cost(i)` is the MAC cycles of the pass's `i`-th ofmap column (image-major).
+fn step_pass(
+    l: &Layer,
+    hw: &HwConfig,
+    ports: &Ports,
+    s: &Shape,
+    col_cost: &dyn Fn(u64) -> u64,
+) -> PassTime {
     let wb = hw.core.word_bits as u64;
     let mut t = PassTime::default();
     // Filter load: the pass's filters over the filter bus into the spads, before any MAC (the
@@ -211,9 +219,6 @@ fn step_pass(l: &Layer, hw: &HwConfig, ports: &Ports, s: &Shape, mac_fraction: f
     let total_ifmap_bits = s.n as u64 * l.w as u64 * col_words * wb;
     let columns = (s.n * l.f()) as u64;
     let psum_col_bits = (s.m * s.e) as u64 * wb;
-    let per_col = ((s.p_max * s.q_max * l.s) as f64 * mac_fraction)
-        .ceil()
-        .max(1.0) as u64;
     let (mut ifmap_bits, mut started, mut done) = (0u64, 0u64, 0u64);
     let mut busy = 0u64;
     let mut out_bits = 0u64; // psums of finished columns still to leave
@@ -246,7 +251,7 @@ fn step_pass(l: &Layer, hw: &HwConfig, ports: &Ports, s: &Shape, mac_fraction: f
                 started += 1;
                 in_bits = 0;
                 t.mac += 1;
-                busy = per_col - 1;
+                busy = col_cost(started - 1).max(1) - 1;
                 if busy == 0 {
                     done += 1;
                     produced = psum_col_bits;
@@ -289,6 +294,55 @@ pub fn simulate(
     batch: usize,
     mp: &Mapping,
     params: &CycleParams,
+    replay: Replay,
+    trace: Option<&mut dyn FnMut(&PassRecord)>,
+) -> CycleStats {
+    run(l, hw, batch, mp, params, None, replay, trace)
+}
+
+/// Run `mp` on `l` with the zeros of real data: when the hardware skips gated MACs
+/// (`pe.skip_zero_cycles`), each ofmap column takes the MACs its busiest PE really performs
+/// (`masks` module). Passes differ, so every pass is stepped. The masks must have the lengths
+/// `Masks::expected_len` gives.
+#[allow(clippy::too_many_arguments)]
+pub fn simulate_masked(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    mp: &Mapping,
+    params: &CycleParams,
+    masks: &Masks,
+    gating: Gating,
+    trace: Option<&mut dyn FnMut(&PassRecord)>,
+) -> CycleStats {
+    let (ni, nw) = Masks::expected_len(l, batch);
+    assert!(
+        masks.ifmaps.as_ref().is_none_or(|v| v.len() == ni)
+            && masks.weights.as_ref().is_none_or(|v| v.len() == nw),
+        "mask lengths do not match layer {} at batch {batch}",
+        l.name
+    );
+    let zeros = (masks, gating);
+    run(
+        l,
+        hw,
+        batch,
+        mp,
+        params,
+        Some(zeros),
+        Replay::StepAll,
+        trace,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    mp: &Mapping,
+    params: &CycleParams,
+    zeros: Option<(&Masks, Gating)>,
     replay: Replay,
     mut trace: Option<&mut dyn FnMut(&PassRecord)>,
 ) -> CycleStats {
@@ -344,11 +398,17 @@ pub fn simulate(
         pass_counts(l, mp, p, &mut delta);
         counts += delta;
         let key = shape(p);
-        let time = match replay {
-            Replay::Memo => *memo
+        let dense =
+            ((key.p_max * key.q_max * l.s) as f64 * params.mac_cycle_fraction).ceil() as u64;
+        let time = match (zeros, replay) {
+            (Some((m, g)), _) if hw.pe.skip_zero_cycles => {
+                let costs = column_costs(l, mp, p, m, g);
+                step_pass(l, hw, &ports, &key, &|i| costs[i as usize])
+            }
+            (_, Replay::Memo) => *memo
                 .entry(key)
-                .or_insert_with(|| step_pass(l, hw, &ports, &key, params.mac_cycle_fraction)),
-            Replay::StepAll => step_pass(l, hw, &ports, &key, params.mac_cycle_fraction),
+                .or_insert_with(|| step_pass(l, hw, &ports, &key, &|_| dense)),
+            (_, Replay::StepAll) => step_pass(l, hw, &ports, &key, &|_| dense),
         };
         let (filters, ifmaps, drain) = dram_words(&params.dram_scale, &delta);
         // The link serves requests in pass order: this pass's filters, then its ifmaps.

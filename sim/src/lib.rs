@@ -11,6 +11,7 @@ pub mod dataflows;
 pub mod error;
 pub mod hw;
 pub mod mapping;
+pub mod masks;
 pub mod passes;
 pub mod rs;
 mod select;

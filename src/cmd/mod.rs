@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod import;
+pub mod masks;
 pub mod net;
 pub mod prune;
 pub mod sim;

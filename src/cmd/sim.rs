@@ -61,6 +61,11 @@ pub struct SimArgs {
     /// Also draw per-layer energy by level and by data type to FILE.svg.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Real zeros (safetensors, from `ember masks`): LAYER.ifmaps [batch,C,H,W] and
+    /// LAYER.weights [M,C/groups,R,S] set the layers' densities, and in cycle mode with
+    /// `pe.skip_zero_cycles` the time of every ofmap column.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub masks: Option<PathBuf>,
 }
 
 impl Default for SimArgs {
@@ -77,6 +82,7 @@ impl Default for SimArgs {
             trace: None,
             dataflow: None,
             plot: None,
+            masks: None,
         }
     }
 }
@@ -95,9 +101,17 @@ pub fn load_hw(path: Option<&Path>) -> Result<Hardware> {
 }
 
 pub fn run(args: &SimArgs) -> Result<()> {
-    let net = load_net(args.net.as_deref())?;
+    let mut net = load_net(args.net.as_deref())?;
     let hw = load_hw(args.hw.as_deref())?;
     let batch = args.batch.max(1) as usize;
+    let masks = match &args.masks {
+        Some(p) => {
+            let m = ember_estimator::masks::load_masks(p, &net, batch)?;
+            ember_estimator::masks::apply_densities(&mut net, &m);
+            m
+        }
+        None => Vec::new(),
+    };
     let dataflow: Dataflow = args.dataflow.unwrap_or(hw.arch.dataflow);
     let res = hw.run_with(&net, batch, dataflow, args.objective)?;
     let cycles = match args.mode {
@@ -107,7 +121,7 @@ pub fn run(args: &SimArgs) -> Result<()> {
                 res.dataflow
             )
         }
-        Mode::Cycle => Some(run_cycles(&res, &hw, args.trace.as_deref())?),
+        Mode::Cycle => Some(run_cycles(&res, &hw, &masks, args.trace.as_deref())?),
         Mode::Analytic => {
             if args.trace.is_some() {
                 anyhow::bail!("--trace needs --mode cycle; fix: add `--mode cycle`");
@@ -137,6 +151,7 @@ pub fn run(args: &SimArgs) -> Result<()> {
 fn run_cycles(
     res: &ember_estimator::NetworkResult,
     hw: &Hardware,
+    masks: &[Option<ember_sim::masks::Masks>],
     trace: Option<&Path>,
 ) -> Result<Vec<ember_sim::cycle::CycleStats>> {
     let mut csv = String::from(
@@ -158,9 +173,9 @@ fn run_cycles(
         );
     };
     let stats = if trace.is_some() {
-        hw.simulate_cycles(res, Some(&mut record))
+        hw.simulate_cycles_masked(res, masks, Some(&mut record))
     } else {
-        hw.simulate_cycles(res, None)
+        hw.simulate_cycles_masked(res, masks, None)
     };
     if let Some(path) = trace {
         crate::output::write_atomic(path, csv.as_bytes())?;

@@ -1,0 +1,95 @@
+//! Which inputs and weights of every conv/fc layer are non-zero on real images: the masks
+//! `ember sim --masks` reads for zero skipping (format: `ember_estimator::masks`). Layouts
+//! are the simulator's: ifmaps `[N, C, H, W]` (a fully connected layer's input is its C
+//! features on a 1x1 map), weights `[M, C/groups, R, S]` (fc: `[out, in, 1, 1]`).
+
+use std::path::Path;
+
+use ndarray::{Array4, ArrayD, Ix2, Ix4};
+use safetensors::{tensor::TensorView, Dtype};
+
+use crate::error::{PrunerError, Result};
+use crate::nn::{Layer, Network};
+
+/// One layer's masks, as 0/1 bytes with their shapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerMasks {
+    pub name: String,
+    pub ifmap_shape: [usize; 4],
+    pub ifmaps: Vec<u8>,
+    pub weight_shape: [usize; 4],
+    pub weights: Vec<u8>,
+}
+
+/// `a` (NHWC, or `[N, F]` before a fully connected layer) as NCHW 0/1 flags.
+fn ifmap_flags(a: &ArrayD<f32>) -> ([usize; 4], Vec<u8>) {
+    if let Ok(x) = a.view().into_dimensionality::<Ix4>() {
+        let (n, h, w, c) = x.dim();
+        let nchw = x.permuted_axes([0, 3, 1, 2]);
+        let flags = nchw.iter().map(|&v| u8::from(v != 0.0)).collect();
+        ([n, c, h, w], flags)
+    } else {
+        let x = a.view().into_dimensionality::<Ix2>().expect("2-D fc input");
+        let (n, f) = x.dim();
+        (
+            [n, f, 1, 1],
+            x.iter().map(|&v| u8::from(v != 0.0)).collect(),
+        )
+    }
+}
+
+/// Masks of every conv/fc layer of `net` on `images` (NHWC), in network order.
+pub fn layer_masks(net: &mut Network, images: &Array4<f32>) -> Result<Vec<LayerMasks>> {
+    if images.is_empty() {
+        return Err(PrunerError::Config("no images to measure masks on".into()));
+    }
+    let idx = net.param_layer_indices();
+    let mut out = Vec::with_capacity(idx.len());
+    let mut a = images.clone().into_dyn();
+    let mut at = 0;
+    for &li in &idx {
+        a = net.forward_range(a, at..li);
+        let (ifmap_shape, ifmaps) = ifmap_flags(&a);
+        let (name, w) = match &net.layers()[li] {
+            Layer::Conv2d(l) => (l.name.clone(), l.weight.value()),
+            Layer::Linear(l) => (l.name.clone(), l.weight.value()),
+            _ => unreachable!("param_layer_indices lists conv/fc layers"),
+        };
+        let s = w.shape();
+        let weight_shape = match s.len() {
+            4 => [s[0], s[1], s[2], s[3]],
+            _ => [s[0], s[1], 1, 1],
+        };
+        let weights = w.iter().map(|&v| u8::from(v != 0.0)).collect();
+        out.push(LayerMasks {
+            name,
+            ifmap_shape,
+            ifmaps,
+            weight_shape,
+            weights,
+        });
+        a = net.forward_range(a, li..li + 1);
+        at = li + 1;
+    }
+    Ok(out)
+}
+
+/// The safetensors bytes of `masks` (`NAME.ifmaps`, `NAME.weights`, U8).
+pub fn masks_safetensors(masks: &[LayerMasks], path: &Path) -> Result<Vec<u8>> {
+    let err = |e: String| PrunerError::Safetensors {
+        path: path.to_path_buf(),
+        reason: e,
+    };
+    let mut views = Vec::new();
+    for m in masks {
+        for (part, shape, data) in [
+            ("ifmaps", &m.ifmap_shape, &m.ifmaps),
+            ("weights", &m.weight_shape, &m.weights),
+        ] {
+            let v =
+                TensorView::new(Dtype::U8, shape.to_vec(), data).map_err(|e| err(e.to_string()))?;
+            views.push((format!("{}.{part}", m.name), v));
+        }
+    }
+    safetensors::serialize(views, None).map_err(|e| err(e.to_string()))
+}

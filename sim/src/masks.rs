@@ -1,0 +1,109 @@
+//! Zero skipping from real data: which ifmaps and weights of a layer are non-zero.
+//!
+//! With densities alone, cycle mode charges every column of a pass the average work of its
+//! busiest PE (`p·q·S` scaled by the fraction of MACs not gated). With masks, it counts the
+//! MACs each PE really performs on each ofmap column (those whose gated operands are non-zero)
+//! and the column takes as long as the busiest PE: what an array in lockstep does.
+
+use crate::mapping::Mapping;
+use crate::passes::Pass;
+use crate::workload::Layer;
+
+/// Non-zero operands of one layer (true = non-zero), row-major.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Masks {
+    /// `[batch][c][h][w]`, the layer's unpadded input; `None`: no ifmap mask.
+    pub ifmaps: Option<Vec<bool>>,
+    /// `[m][c / groups][r][s]`; `None`: no weight mask.
+    pub weights: Option<Vec<bool>>,
+}
+
+/// Which zero operands let a PE skip a MAC's cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Gating {
+    pub ifmaps: bool,
+    pub weights: bool,
+}
+
+impl Masks {
+    /// The element counts `l` at `batch` implies: (ifmaps, weights).
+    pub fn expected_len(l: &Layer, batch: usize) -> (usize, usize) {
+        (batch * l.c * l.h * l.w, l.m * l.cg() * l.r * l.s)
+    }
+
+    /// Non-zero fraction of each mask present: (ifmaps, weights).
+    pub fn densities(&self) -> (Option<f64>, Option<f64>) {
+        let frac = |v: &Vec<bool>| v.iter().filter(|&&b| b).count() as f64 / v.len().max(1) as f64;
+        (
+            self.ifmaps.as_ref().map(frac),
+            self.weights.as_ref().map(frac),
+        )
+    }
+}
+
+/// MAC cycles of each ofmap column of pass `p` (image-major, `p.n · F` entries): the most MACs
+/// any PE of the pass performs on that column when gated MACs are skipped.
+pub(crate) fn column_costs(l: &Layer, mp: &Mapping, p: &Pass, m: &Masks, g: Gating) -> Vec<u64> {
+    let f_out = l.f();
+    let (cg, mg) = (l.cg(), l.mg());
+    let ifmap_on = |img: usize, ch: usize, hr: Option<usize>, wc: isize| -> bool {
+        // Padding is a zero; without ifmap gating it still costs its MAC.
+        let inside = hr.is_some() && wc >= 0 && (wc as usize) < l.w;
+        if !g.ifmaps {
+            return true;
+        }
+        if !inside {
+            return false;
+        }
+        match &m.ifmaps {
+            Some(v) => v[((img * l.c + ch) * l.h + hr.unwrap()) * l.w + wc as usize],
+            None => true,
+        }
+    };
+    let weight_on = |f: usize, chg: usize, rr: usize, s: usize| -> bool {
+        if !g.weights {
+            return true;
+        }
+        match &m.weights {
+            Some(v) => v[((f * cg + chg) * l.r + rr) * l.s + s],
+            None => true,
+        }
+    };
+    let mut costs = vec![0u64; p.n * f_out];
+    for ti in 0..p.t_used {
+        let f_lo = p.m0 + ti * mp.p;
+        let f_hi = (f_lo + mp.p).min(p.m0 + p.m);
+        for ri in 0..p.r_used {
+            let c_lo = p.c0 + ri * mp.q;
+            let c_hi = (c_lo + mp.q).min(p.c0 + p.c);
+            for rr in 0..l.r {
+                for ee in 0..p.e {
+                    let h = (p.e0 + ee) * l.stride + rr;
+                    let hr = h.checked_sub(l.pad).filter(|&v| v < l.h);
+                    for img in 0..p.n {
+                        for x in 0..f_out {
+                            let mut work = 0u64;
+                            for chg in c_lo..c_hi {
+                                let ch = p.group * cg + chg;
+                                for s in 0..l.s {
+                                    let wc = (x * l.stride + s) as isize - l.pad as isize;
+                                    if !ifmap_on(p.n0 + img, ch, hr, wc) {
+                                        continue;
+                                    }
+                                    for f in f_lo..f_hi {
+                                        if weight_on(p.group * mg + f, chg, rr, s) {
+                                            work += 1;
+                                        }
+                                    }
+                                }
+                            }
+                            let c = &mut costs[img * f_out + x];
+                            *c = (*c).max(work);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    costs
+}

@@ -1,0 +1,72 @@
+//! `ember masks`: which inputs and weights of a trained (or pruned) model are non-zero on real
+//! test images, written for `ember sim --masks`; optionally the model as a trace whose
+//! densities were measured on the same images.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use ember_pruner::data::{DEFAULT_DATA_DIR, DEFAULT_VAL_FRACTION};
+use ember_pruner::masks::{layer_masks, masks_safetensors};
+use ember_pruner::{load_model, measure_densities, sim_layers, Dataset};
+use ember_sim::Network;
+
+use crate::output::write_atomic;
+
+#[derive(Args, Debug)]
+pub struct MasksArgs {
+    /// Model directory (from `ember train` or `ember prune`).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// Test images to run: the masks' batch (`ember sim --batch` must match).
+    #[arg(long, default_value_t = 4)]
+    pub images: usize,
+    /// Folder with the four Fashion-MNIST IDX files.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+    /// Output: the masks (safetensors: LAYER.ifmaps [N,C,H,W], LAYER.weights [M,C/g,R,S], U8).
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub out: PathBuf,
+    /// Also write the model as a trace (TOML) with densities measured on the same images.
+    #[arg(long, value_name = "FILE.toml")]
+    pub trace_out: Option<PathBuf>,
+}
+
+pub fn run(args: &MasksArgs) -> Result<()> {
+    anyhow::ensure!(
+        args.images > 0,
+        "--images 0: masks need at least one image; fix: give --images N with N >= 1"
+    );
+    let mut net = load_model(&args.model)
+        .with_context(|| format!("loading the model in {}", args.model.display()))?;
+    let data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
+    let test = data.test.head(args.images);
+    anyhow::ensure!(
+        test.len() == args.images,
+        "--images {}: the test split has only {} images; fix: ask for fewer",
+        args.images,
+        test.len()
+    );
+    let masks = layer_masks(&mut net, &test.images)?;
+    write_atomic(&args.out, &masks_safetensors(&masks, &args.out)?)?;
+    let densities = measure_densities(&mut net, &test.images)?;
+    println!("layer      ifmap density  weight density");
+    for (m, d) in masks.iter().zip(&densities) {
+        println!("{:<10} {:>13.4}  {:>14.4}", m.name, d.ifmap, d.weight);
+    }
+    if let Some(p) = &args.trace_out {
+        let trace = Network {
+            name: net.arch().name.clone(),
+            source: format!(
+                "ember masks: {} on the first {} Fashion-MNIST test images",
+                args.model.display(),
+                args.images
+            ),
+            chain: false,
+            layers: sim_layers(&net.layer_shapes(), &densities),
+        };
+        write_atomic(p, trace.to_toml().as_bytes())?;
+    }
+    Ok(())
+}
