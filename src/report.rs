@@ -359,14 +359,15 @@ pub fn to_csv_cycles(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) 
     for (i, line) in base.lines().enumerate() {
         out += line;
         if i == 0 {
-            out += ",mac_cycles,processing_cycles,total_cycles,stall_filter_load,stall_ifmap_bus,stall_psum_bus,stall_pipeline,stall_dram";
+            out += ",mac_cycles,processing_cycles,total_cycles,stall_configuration,stall_filter_load,stall_ifmap_bus,stall_psum_bus,stall_pipeline,stall_dram";
         } else if let Some(c) = rows.get(i - 1) {
             let s = &c.stalls;
             out += &format!(
-                ",{},{},{},{},{},{},{},{}",
+                ",{},{},{},{},{},{},{},{},{}",
                 c.mac_cycles,
                 c.processing_cycles,
                 c.total_cycles,
+                s.configuration,
                 s.filter_load,
                 s.ifmap_bus,
                 s.psum_bus,
@@ -389,6 +390,7 @@ pub fn cycle_table(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) ->
             "total (k)",
             "ms",
             "util",
+            "config",
             "filter",
             "ifmap bus",
             "psum bus",
@@ -414,6 +416,7 @@ pub fn cycle_table(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) ->
                 "{:.0}%",
                 100.0 * macs as f64 / (c.total_cycles as f64 * hw.arch.pes() as f64)
             ),
+            k(c.stalls.configuration),
             k(c.stalls.filter_load),
             k(c.stalls.ifmap_bus),
             k(c.stalls.psum_bus),

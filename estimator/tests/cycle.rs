@@ -105,7 +105,9 @@ fn one_pass_by_hand() {
     // behind the next column except the last one's (3 cycles of draining).
     // Pipeline: 3 stages, 2 extra cycles to drain.
     assert_eq!(c.stalls.pipeline, 2);
-    assert_eq!(c.processing_cycles, 18 + 40 + 120 + 3 + 2);
+    // Before all of it, the layer's 1794 configuration bits, one per cycle.
+    assert_eq!(c.stalls.configuration, 1794);
+    assert_eq!(c.processing_cycles, 1794 + 18 + 40 + 120 + 3 + 2);
 }
 
 /// The psum networks in and out of the array are separate (Eyeriss's psum GIN and GON, JSSC

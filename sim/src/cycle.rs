@@ -54,6 +54,8 @@ impl Default for CycleParams {
 /// Cycles lost, by cause.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Stalls {
+    /// Shifting the layer's configuration into the scan chain, before anything else.
+    pub configuration: u64,
     /// Loading a pass's filters over the filter bus (the spads hold one pass's filters).
     pub filter_load: u64,
     /// PEs waiting for ifmap columns on the ifmap bus.
@@ -69,6 +71,7 @@ pub struct Stalls {
 
 impl Stalls {
     pub fn add(&mut self, o: &Stalls) {
+        self.configuration += o.configuration;
         self.filter_load += o.filter_load;
         self.ifmap_bus += o.ifmap_bus;
         self.psum_bus += o.psum_bus;
@@ -83,7 +86,7 @@ pub struct CycleStats {
     /// MAC cycles of the busiest PE, summed over passes (the analytic `cycles`, scaled when
     /// zeros are skipped).
     pub mac_cycles: u64,
-    /// On-chip time: filter loads + processing, DRAM assumed hidden.
+    /// On-chip time: configuration, filter loads and processing, DRAM assumed hidden.
     pub processing_cycles: u64,
     /// Including DRAM waits.
     pub total_cycles: u64,
@@ -389,9 +392,14 @@ fn run(
     let psum_db = overlap && need.ifmaps + 2 * need.psums <= fmap_glb;
     let link = hw.dram_words_per_cycle();
     // Event times in core cycles (f64: the link moves a fractional number of words a cycle).
-    let (mut link_free, mut chip_free) = (0.0f64, 0.0f64);
+    // The layer is configured first; then tiles load ("then, the accelerator loads tiles",
+    // JSSC 2017 §III-B).
+    let config = hw.core.scan_chain_bits as f64;
+    stats.stalls.configuration = hw.core.scan_chain_bits as u64;
+    stats.processing_cycles = stats.stalls.configuration;
+    let (mut link_free, mut chip_free) = (config, config);
     // When the buffers may take the next pass's filters / ifmaps.
-    let (mut filter_open, mut ifmap_open) = (0.0f64, 0.0f64);
+    let (mut filter_open, mut ifmap_open) = (config, config);
     let mut index = 0u64;
     for_each_pass(l, batch, mp, |p| {
         let mut delta = AccessCounts::default();

@@ -88,6 +88,10 @@ fn default_true() -> bool {
 pub struct CoreSpec {
     pub clock_mhz: f64,
     pub word_bits: usize,
+    /// Configuration bits shifted in serially before each layer, one per core cycle (Eyeriss: a
+    /// 1794-bit scan chain, "less than 100 us", JSSC 2017 §III-B). 0: no configuration time.
+    #[serde(default)]
+    pub scan_chain_bits: usize,
 }
 
 /// How the row-stationary mapper may fit a PE set onto the array.

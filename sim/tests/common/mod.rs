@@ -35,6 +35,7 @@ pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> Hw
         core: CoreSpec {
             clock_mhz: 200.0,
             word_bits: 16,
+            scan_chain_bits: 0,
         },
         mapper: MapperSpec::default(),
     }
