@@ -107,3 +107,87 @@ fn all_ones_masks_equal_dense() {
     assert!(masked.passes > 4);
     assert_eq!(masked, dense);
 }
+
+mod random {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Non-gated MACs of the whole layer counted straight from the convolution's definition
+    /// (a second count, independent of passes and PEs): every (image, filter, ofmap pixel,
+    /// channel, r, s) whose ifmap (padding is zero) and weight are both non-zero.
+    fn direct_macs(l: &Layer, batch: usize, m: &Masks) -> u64 {
+        let (iv, wv) = (m.ifmaps.as_ref().unwrap(), m.weights.as_ref().unwrap());
+        let (cg, mg) = (l.cg(), l.mg());
+        let mut n = 0;
+        for img in 0..batch {
+            for f in 0..l.m {
+                let g = f / mg;
+                for y in 0..l.e() {
+                    for x in 0..l.f() {
+                        for chg in 0..cg {
+                            for rr in 0..l.r {
+                                for s in 0..l.s {
+                                    let (h, w) = (y * l.stride + rr, x * l.stride + s);
+                                    if h < l.pad
+                                        || w < l.pad
+                                        || h - l.pad >= l.h
+                                        || w - l.pad >= l.w
+                                    {
+                                        continue;
+                                    }
+                                    let ch = g * cg + chg;
+                                    let i = ((img * l.c + ch) * l.h + h - l.pad) * l.w + w - l.pad;
+                                    let k = ((f * cg + chg) * l.r + rr) * l.s + s;
+                                    n += u64::from(iv[i] && wv[k]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        n
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// For random layers, mappings and masks: a column never takes less than the average
+        /// work of its PEs, so MAC cycles x active PEs >= the directly counted MACs; and never
+        /// more than the dense column.
+        #[test]
+        fn masked_cycles_between_bounds(r in 1usize..4, extra in 0usize..6, pad in 0usize..2,
+                                        groups in 1usize..3, cpg in 1usize..4, mpg in 1usize..5,
+                                        batch in 1usize..3, seed in any::<u64>(),
+                                        p_density in 0.0f64..1.0) {
+            let h = (r + extra).max(1);
+            let mut l = Layer::conv("L", cpg * groups, h, h, mpg * groups, r, r);
+            l.pad = pad.min(r - 1);
+            l.groups = groups;
+            let mut hw = common::hw(12, 14, 1 << 16, 0);
+            hw.pe.skip_zero_cycles = true;
+            let ev = ember_sim::map_layer(&l, &hw, batch, Dataflow::RowStationary, &|e| e.cycles as f64)
+                .expect("small layers fit");
+            let (ni, nw) = Masks::expected_len(&l, batch);
+            let mut state = seed | 1;
+            let mut bit = || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 1000) as f64 / 1000.0 < p_density
+            };
+            let masks = Masks {
+                ifmaps: Some((0..ni).map(|_| bit()).collect()),
+                weights: Some((0..nw).map(|_| bit()).collect()),
+            };
+            let both = Gating { ifmaps: true, weights: true };
+            let p = CycleParams::default();
+            let c = simulate_masked(&l, &hw, batch, &ev.mapping, &p, &masks, both, None);
+            let dense = simulate(&l, &hw, batch, &ev.mapping, &p, Replay::StepAll, None);
+            let direct = direct_macs(&l, batch, &masks);
+            prop_assert!(c.mac_cycles * ev.active_pes as u64 >= direct,
+                "{} x {} < {}", c.mac_cycles, ev.active_pes, direct);
+            prop_assert!(c.mac_cycles <= dense.mac_cycles);
+            prop_assert_eq!(c.counts, dense.counts);
+        }
+    }
+}
