@@ -44,7 +44,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = cmd::net::set_input_shape(cli.input_shape.as_deref()) {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", render(&e));
         std::process::exit(1);
     }
     let result = match cli.command {
@@ -59,7 +59,23 @@ fn main() {
         Some(Command::Masks(args)) => cmd::masks::run(&args),
     };
     if let Err(e) = result {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", render(&e));
         std::process::exit(1);
     }
+}
+
+/// The error and the causes under it that its message does not already state (library errors
+/// embed their source in their own message; `with_context` wrappers do not).
+fn render(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out += ": ";
+            }
+            out += &text;
+        }
+    }
+    out
 }

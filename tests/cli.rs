@@ -328,3 +328,22 @@ fn validate_reports_every_metric() {
     let table = ember(&["validate"]);
     assert!(String::from_utf8_lossy(&table.stdout).contains("processing_latency_ms"));
 }
+
+/// A wrapped error keeps its cause: loading a model that is not there names the missing file
+/// (the cause under the "loading the model" context), once.
+#[test]
+fn error_shows_its_cause_once() {
+    let err = fails(&[
+        "masks",
+        "--model",
+        "/nonexistent-model",
+        "--out",
+        "/tmp/never",
+    ]);
+    assert!(
+        err.contains("loading the model in /nonexistent-model"),
+        "{err}"
+    );
+    assert!(err.contains("model.toml"), "{err}");
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+}

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
 use ember_pruner::data::{DEFAULT_DATA_DIR, DEFAULT_VAL_FRACTION};
@@ -38,8 +38,12 @@ pub fn run(args: &MasksArgs) -> Result<()> {
         args.images > 0,
         "--images 0: masks need at least one image; fix: give --images N with N >= 1"
     );
-    let mut net = load_model(&args.model)
-        .with_context(|| format!("loading the model in {}", args.model.display()))?;
+    let mut net = load_model(&args.model).map_err(|e| {
+        anyhow::anyhow!(
+            "loading the model in {}: {e}; fix: give a directory written by `ember train` or `ember prune`",
+            args.model.display()
+        )
+    })?;
     let data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
     let test = data.test.head(args.images);
     anyhow::ensure!(

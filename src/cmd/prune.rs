@@ -82,8 +82,12 @@ pub struct PruneArgs {
 }
 
 pub fn run(args: &PruneArgs) -> Result<()> {
-    let net = load_model(&args.model)
-        .with_context(|| format!("loading the model in {}", args.model.display()))?;
+    let net = load_model(&args.model).map_err(|e| {
+        anyhow::anyhow!(
+            "loading the model in {}: {e}; fix: give a directory written by `ember train` or `ember prune`",
+            args.model.display()
+        )
+    })?;
     let mut data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
     if let Some(n) = args.train_limit {
         data.train = data.train.head(n);
