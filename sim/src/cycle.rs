@@ -196,8 +196,8 @@ impl Ports {
     }
 }
 
-/// Step one pass cycle by cycle.
-/// `col_cost(i)` is the MAC cycles of the pass's `i`-th ofmap column (image-major).
+/// Step one pass cycle by cycle; `col_cost(i)` is the MAC cycles of the pass's `i`-th ofmap
+/// column (image-major).
 fn step_pass(
     l: &Layer,
     hw: &HwConfig,
@@ -443,9 +443,8 @@ fn run(
             let out_start = link_free.max(end);
             link_free = out_start + drain / link;
             if !psum_db {
+                // The array waits for the drain; later fetches queue behind it on the link.
                 chip_free = link_free;
-                filter_open = filter_open.max(link_free);
-                ifmap_open = ifmap_open.max(link_free);
             }
         }
         let inputs = filters + ifmaps;
