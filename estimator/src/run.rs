@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use ember_sim::cycle::{simulate, Replay};
+use ember_sim::cycle::{simulate, total_cycles_lower_bound, Replay};
 use ember_sim::{map_layer, Dataflow, Evaluation, Layer, Network, SimError};
 
 use crate::energy::{estimate, Context, EnergyObjective, LayerEnergy};
@@ -111,9 +111,9 @@ impl Hardware {
                 });
             }
             // Energy x total cycles of cycle mode is not monotone in the counts alone, so the
-            // whole space is searched; executing a candidate is what costs, and its time is at
-            // least its MAC cycles and its DRAM words over the link, so candidates run in order
-            // of that lower bound on EDP until none left can win.
+            // whole space is searched; executing a candidate is what costs, and its time has a
+            // lower bound from its counts (`total_cycles_lower_bound`), so candidates run in
+            // order of that bound on EDP until none left can win.
             let params = self.layer_cycle_params(layer, first_layer);
             let edp = |ev: &Evaluation| {
                 let c = simulate(
@@ -127,14 +127,8 @@ impl Hardware {
                 );
                 c.total_cycles as f64 * energy_of.energy(ev)
             };
-            let link = self.arch.dram_words_per_cycle();
             let lower = |ev: &Evaluation| {
-                let d = &ev.counts.dram;
-                let words = d.weights.reads as f64 * params.dram_scale[0]
-                    + d.ifmaps.reads as f64 * params.dram_scale[1]
-                    + d.psums.writes as f64 * params.dram_scale[2];
-                let mac = (ev.cycles as f64 * params.mac_cycle_fraction).floor();
-                mac.max((words / link).floor()) * energy_of.energy(ev)
+                total_cycles_lower_bound(&self.arch, ev, &params).floor() * energy_of.energy(ev)
             };
             if let Some(ev) =
                 ember_sim::rs::search_lower_bounded(layer, &self.arch, batch, &lower, &edp)

@@ -217,3 +217,46 @@ fn edp_search_equals_exhaustive() {
         }
     }
 }
+
+/// The bound the edp search orders candidates by never exceeds what cycle mode gives: every
+/// candidate of AlexNet CONV1, CONV3, CONV5 and three MobileNet layers, and every 200th of the
+/// 140k candidates of AlexNet FC8 (batch 2), with the chip's compression, on eyeriss-v1 and on
+/// a copy that also skips zero cycles.
+#[test]
+fn time_lower_bound_holds_for_every_candidate() {
+    use ember_sim::cycle::total_cycles_lower_bound;
+    use std::cell::Cell;
+    let mut skipping = config("eyeriss-v1.toml");
+    skipping.arch.pe.skip_zero_cycles = true;
+    for hw in [config("eyeriss-v1.toml"), skipping] {
+        for (name, layers) in [
+            ("alexnet.toml", [(0, 1), (2, 1), (4, 1), (7, 200)]),
+            ("mobilenet_v1.toml", [(1, 1), (2, 1), (3, 1), (4, 1)]),
+        ] {
+            let net = trace(name);
+            for (i, every) in layers {
+                let l = &net.layers[i];
+                let params = hw.layer_cycle_params(l, i == 0);
+                let seen = Cell::new(0u64);
+                let check = |ev: &ember_sim::Evaluation| {
+                    seen.set(seen.get() + 1);
+                    if !seen.get().is_multiple_of(every) {
+                        return 0.0;
+                    }
+                    let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
+                    let bound = total_cycles_lower_bound(&hw.arch, ev, &params);
+                    assert!(
+                        bound <= c.total_cycles as f64,
+                        "{name} {}: {:?} bound {bound} > {}",
+                        l.name,
+                        ev.mapping,
+                        c.total_cycles
+                    );
+                    0.0
+                };
+                ember_sim::rs::search_reference(l, &hw.arch, 2, &check);
+                assert!(seen.get() > 0, "{name} {}", l.name);
+            }
+        }
+    }
+}

@@ -476,3 +476,26 @@ fn run(
     stats.counts = counts;
     stats
 }
+
+/// A lower bound on the `total_cycles` that `simulate` gives for `ev`, from its counts alone
+/// (cheap; the edp mapping objective orders candidates by it). On chip: configuration, then per
+/// pass a serial filter load (its filter words over the filter bus) and a streaming phase no
+/// shorter than its MAC cycles nor its ifmap words over the ifmap bus. Off chip: every DRAM
+/// word over the link after configuration.
+pub fn total_cycles_lower_bound(
+    hw: &HwConfig,
+    ev: &crate::Evaluation,
+    params: &CycleParams,
+) -> f64 {
+    let wb = hw.core.word_bits as f64;
+    let config = hw.core.scan_chain_bits as f64;
+    let glb = &ev.counts.glb;
+    let filters = glb.weights.reads as f64 * wb / hw.noc.filter_bus_bits as f64;
+    let ifmaps = glb.ifmaps.reads as f64 * wb / hw.noc.ifmap_bus_bits as f64;
+    let macs = ev.cycles as f64 * params.mac_cycle_fraction;
+    let d = &ev.counts.dram;
+    let s = &params.dram_scale;
+    let dram =
+        d.weights.reads as f64 * s[0] + d.ifmaps.reads as f64 * s[1] + d.psums.writes as f64 * s[2];
+    (config + filters + macs.max(ifmaps)).max(config + dram / hw.dram_words_per_cycle())
+}
