@@ -34,3 +34,33 @@ fn alexnet_on_eyeriss_within_tolerances() {
     let total = v.summary["total_latency_ms"].sum_error_pct;
     assert!(total.abs() <= 15.0, "total latency summed {total:+.1}%");
 }
+
+/// The objective validate maps with (energy x delay in cycle mode) reproduces the mapping
+/// structure JSSC 2017 §IV-A states for the chip, which Table V does not enter: CONV1's 11x55
+/// set strip-mined to 11x7 with t = 2 ("CONV1 and CONV3 have t = 2 and 4"), CONV2's 5x27 set
+/// folded into two segments (one set, r = t = 1), and "CONV4 and CONV5 have r = t = 2". (CONV3
+/// gets r = t = 2 rather than the chip's t = 4.) The minimum-energy objective does not: it strips
+/// CONV1 to 11x14 with t = 1 and runs CONV4-5 as r = 4, t = 1.
+#[test]
+fn edp_mappings_match_the_chips_published_structure() {
+    use ember_sim::Dataflow;
+    let hw = config("eyeriss-v1.toml");
+    let net = trace("alexnet.toml");
+    let map = |i: usize, obj: Objective| {
+        hw.run_layer_with(&net.layers[i], 4, Dataflow::RowStationary, i == 0, obj)
+            .unwrap()
+            .eval
+            .mapping
+    };
+    let (c1, c2) = (map(0, Objective::Edp), map(1, Objective::Edp));
+    assert_eq!((c1.e, c1.t, c1.r), (7, 2, 1));
+    assert_eq!((c2.e, c2.t, c2.r), (27, 1, 1));
+    for i in [3, 4] {
+        let m = map(i, Objective::Edp);
+        assert_eq!((m.r, m.t), (2, 2), "CONV{}", i + 1);
+    }
+    let e1 = map(0, Objective::Energy);
+    assert_ne!((e1.e, e1.t), (7, 2));
+    let e4 = map(3, Objective::Energy);
+    assert_ne!((e4.r, e4.t), (2, 2));
+}
