@@ -307,20 +307,30 @@ pub fn evaluate(
         c_count,
         r_used,
         q_max,
-        ifmap_fetches: if mp.ifmap_resident {
-            1
-        } else {
-            d.m.div_ceil(mp.m as u64)
-        },
+        ifmap_fetches: ifmap_fetches(&d, mp),
     };
-    let (counts, cycles) = assemble(&d, &sums);
-    Ok(Evaluation {
-        mapping: *mp,
+    Ok(evaluation(l, &d, *mp, &sums))
+}
+
+/// DRAM fetches of each ifmap strip: once if resident, else once per chunk of `m` filters.
+fn ifmap_fetches(d: &Dims, mp: &Mapping) -> u64 {
+    if mp.ifmap_resident {
+        1
+    } else {
+        d.m.div_ceil(mp.m as u64)
+    }
+}
+
+/// The evaluation of `mp` from its per-dimension sums (every search and `evaluate` end here).
+fn evaluation(l: &Layer, d: &Dims, mp: Mapping, sums: &Sums) -> Evaluation {
+    let (counts, cycles) = assemble(d, sums);
+    Evaluation {
+        mapping: mp,
         counts,
         macs: d.macs,
         cycles,
-        active_pes: active_pes(l, mp),
-    })
+        active_pes: active_pes(l, &mp),
+    }
 }
 
 /// PEs busy in a full pass.
@@ -494,16 +504,9 @@ pub fn search(
                                 c_count,
                                 r_used,
                                 q_max,
-                                ifmap_fetches: if resident { 1 } else { d.m.div_ceil(m as u64) },
+                                ifmap_fetches: ifmap_fetches(&d, &mp),
                             };
-                            let (counts, cycles) = assemble(&d, &sums);
-                            let ev = Evaluation {
-                                mapping: mp,
-                                counts,
-                                macs: d.macs,
-                                cycles,
-                                active_pes: active_pes(l, &mp),
-                            };
+                            let ev = evaluation(l, &d, mp, &sums);
                             let c = cost(&ev);
                             keep(&mut best, c, ev);
                         };
@@ -613,20 +616,9 @@ pub fn search_reference(
                                     c_count,
                                     r_used,
                                     q_max,
-                                    ifmap_fetches: if resident {
-                                        1
-                                    } else {
-                                        d.m.div_ceil(m as u64)
-                                    },
+                                    ifmap_fetches: ifmap_fetches(&d, &mp),
                                 };
-                                let (counts, cycles) = assemble(&d, &sums);
-                                let ev = Evaluation {
-                                    mapping: mp,
-                                    counts,
-                                    macs: d.macs,
-                                    cycles,
-                                    active_pes: active_pes(l, &mp),
-                                };
+                                let ev = evaluation(l, &d, mp, &sums);
                                 let c = cost(&ev);
                                 keep(&mut best, c, ev);
                             }
