@@ -25,6 +25,9 @@ pub struct Measurements {
     pub batch: usize,
     #[serde(rename = "layer")]
     pub layers: Vec<MeasuredLayer>,
+    /// The file it was read from, for errors (empty when built in code).
+    #[serde(skip)]
+    pub path: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -88,7 +91,8 @@ impl Measurements {
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Measurements, SimError> {
-        let m: Measurements = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+        let mut m: Measurements = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+        m.path = path.to_path_buf();
         if m.batch == 0 || m.layers.is_empty() {
             return Err(SimError::Invalid {
                 at: Location {
@@ -118,7 +122,7 @@ pub fn validate(
         let Some(i) = net.layers.iter().position(|l| l.name == m.name) else {
             return Err(SimError::Invalid {
                 at: Location {
-                    file: Path::new(&meas.name).to_path_buf(),
+                    file: meas.path.clone(),
                     line: None,
                     key: Some(format!("layer `{}`", m.name)),
                 },
@@ -139,7 +143,6 @@ pub fn validate(
             Replay::Memo,
             None,
         );
-        let (r, c) = (&r, &c);
         let level_words = |l: Level| {
             DataType::ALL
                 .iter()

@@ -64,3 +64,28 @@ fn edp_mappings_match_the_chips_published_structure() {
     let e4 = map(3, Objective::Energy);
     assert_ne!((e4.r, e4.t), (2, 2));
 }
+
+/// A measured layer the network lacks is an error naming the measurement file and the layer.
+#[test]
+fn unknown_measured_layer_names_the_file() {
+    let p = std::env::temp_dir().join(format!("ember-meas-{}.toml", std::process::id()));
+    std::fs::write(
+        &p,
+        "name = \"x\"\nsource = \"test\"\nnetwork = \"AlexNet\"\nbatch = 4\n\n[[layer]]\nname = \"CONV9\"\nactive_pes = 1\n",
+    )
+    .unwrap();
+    let meas = Measurements::load(&p).unwrap();
+    let e = validate(
+        &config("eyeriss-v1.toml"),
+        &trace("alexnet.toml"),
+        &meas,
+        Objective::Edp,
+    )
+    .unwrap_err()
+    .to_string();
+    let _ = std::fs::remove_file(&p);
+    assert!(
+        e.contains(&p.display().to_string()) && e.contains("CONV9"),
+        "{e}"
+    );
+}
