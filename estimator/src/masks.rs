@@ -29,13 +29,22 @@ fn invalid(path: &Path, key: Option<String>, rule: String, fix: &str) -> SimErro
     }
 }
 
-/// Non-zero flags of a tensor's elements, whatever its dtype.
+/// Non-zero flags of a tensor's elements, whatever its dtype (-0.0 is a zero too).
 fn nonzero(path: &Path, name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<bool>, SimError> {
-    let width = match dtype {
-        Dtype::BOOL | Dtype::U8 | Dtype::I8 => 1,
-        Dtype::F16 | Dtype::BF16 => 2,
-        Dtype::F32 => 4,
-        Dtype::F64 => 8,
+    Ok(match dtype {
+        Dtype::BOOL | Dtype::U8 | Dtype::I8 => data.iter().map(|&b| b != 0).collect(),
+        Dtype::F16 | Dtype::BF16 => data
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) & 0x7fff != 0)
+            .collect(),
+        Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) != 0.0)
+            .collect(),
+        Dtype::F64 => data
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) != 0.0)
+            .collect(),
         other => {
             return Err(invalid(
                 path,
@@ -44,17 +53,7 @@ fn nonzero(path: &Path, name: &str, dtype: Dtype, data: &[u8]) -> Result<Vec<boo
                 "store masks as BOOL, U8, I8, F16, BF16, F32 or F64",
             ))
         }
-    };
-    Ok(data
-        .chunks_exact(width)
-        .map(|b| match dtype {
-            // -0.0 is a zero too.
-            Dtype::F16 | Dtype::BF16 => u16::from_le_bytes([b[0], b[1]]) & 0x7fff != 0,
-            Dtype::F32 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]) != 0.0,
-            Dtype::F64 => f64::from_le_bytes(b.try_into().expect("8 bytes")) != 0.0,
-            _ => b[0] != 0,
-        })
-        .collect())
+    })
 }
 
 /// The masks of `path` for each layer of `net` (in order), checked against its shapes at

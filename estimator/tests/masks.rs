@@ -46,10 +46,16 @@ fn loads_and_sets_densities() {
     w[3] = 0.5;
     w[1] = -0.0;
     let wb: Vec<u8> = w.iter().flat_map(|v| v.to_le_bytes()).collect();
+    // Layer a's 54 weights as F16 bits: one 1.0 (0x3c00), one -0.0 (0x8000), the rest +0.0.
+    let mut h = vec![0u16; 54];
+    h[5] = 0x3c00;
+    h[9] = 0x8000;
+    let hb: Vec<u8> = h.iter().flat_map(|v| v.to_le_bytes()).collect();
     let p = write(
         "ok",
         &[
             ("a.ifmaps", Dtype::U8, vec![2, 2, 4, 4], ifmaps),
+            ("a.weights", Dtype::F16, vec![3, 2, 3, 3], hb),
             ("b.weights", Dtype::F32, vec![2, 3, 1, 1], wb),
         ],
     );
@@ -57,7 +63,7 @@ fn loads_and_sets_densities() {
     let mut n = net();
     apply_densities(&mut n, &m);
     assert_eq!(n.layers[0].ifmap_density, 0.5);
-    assert_eq!(n.layers[0].weight_density, 1.0);
+    assert_eq!(n.layers[0].weight_density, 1.0 / 54.0);
     assert_eq!(n.layers[1].weight_density, 1.0 / 6.0);
     assert_eq!(n.layers[1].ifmap_density, 1.0);
     let _ = std::fs::remove_file(p);
