@@ -185,6 +185,19 @@ fn broadcast(shapes: &[&[usize]]) -> Result<Vec<usize>, String> {
     Ok(out)
 }
 
+/// An N x C x H x W input of a 2-D `what` (convolution, pooling) with C, H and W non-zero.
+fn nchw(shape: &[usize], what: &str) -> Result<[usize; 4], String> {
+    let [n, c, h, w] = shape[..] else {
+        return Err(format!(
+            "input shape {shape:?}: only 2-D {what} (N x C x H x W) is supported"
+        ));
+    };
+    if [c, h, w].contains(&0) {
+        return Err(format!("empty input {shape:?}"));
+    }
+    Ok([n, c, h, w])
+}
+
 /// The spatial window of a Conv or pooling node: kernel, strides, begin/end pads, dilations.
 struct Window {
     kernel: [usize; 2],
@@ -670,10 +683,7 @@ impl Importer {
                     // One activation scaled or shifted by constants: it keeps its role.
                     [i] if ins[*i].shape == shape => {
                         let x = &ins[*i];
-                        let single = n
-                            .input
-                            .get(*i)
-                            .is_some_and(|name| self.consumers.get(name) == Some(&1));
+                        let single = self.single_consumer(n, *i);
                         Val {
                             ints: None,
                             density: None,
@@ -999,21 +1009,13 @@ impl Importer {
     fn conv(&mut self, n: &NodeProto, idx: usize) -> Result<(), String> {
         let x = self.get(n, 0)?.clone();
         let w = self.get(n, 1)?.clone();
-        let [batch, c, h, wd] = x.shape[..] else {
-            return Err(format!(
-                "input shape {:?}: only 2-D convolutions (N x C x H x W) are supported",
-                x.shape
-            ));
-        };
+        let [batch, c, h, wd] = nchw(&x.shape, "convolutions")?;
         let [m, cg, kh, kw] = w.shape[..] else {
             return Err(format!(
                 "weight shape {:?} is not M x C/group x kH x kW",
                 w.shape
             ));
         };
-        if [c, h, wd].contains(&0) {
-            return Err(format!("empty input {:?}", x.shape));
-        }
         let groups = to_dim(attr_int(n, "group", 1))?;
         if groups == 0 || cg * groups != c || m % groups != 0 || m == 0 {
             return Err(format!(
@@ -1161,15 +1163,7 @@ impl Importer {
 
     fn pool(&mut self, n: &NodeProto) -> Result<(), String> {
         let x = self.get(n, 0)?.clone();
-        let [batch, c, h, w] = x.shape[..] else {
-            return Err(format!(
-                "input shape {:?}: only 2-D pooling (N x C x H x W) is supported",
-                x.shape
-            ));
-        };
-        if [c, h, w].contains(&0) {
-            return Err(format!("empty input {:?}", x.shape));
-        }
+        let [batch, c, h, w] = nchw(&x.shape, "pooling")?;
         let global = n.op_type.starts_with("Global");
         let (out, candidates): ([usize; 2], Vec<Pool>) = if global {
             let cand = if h == w {

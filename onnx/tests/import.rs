@@ -244,6 +244,7 @@ fn all_zero_weights_clamped_with_warning() {
     g.init(f32_raw("w", &[2, 2, 1, 1], &[0.0; 4]));
     g.node("Conv", "c", &["x", "w"], &["y"], vec![]);
     let imp = run(&g);
+    // 1/4: the smallest density a layer of four weights can hold.
     assert_eq!(imp.network.layers[0].weight_density, 0.25);
     assert!(imp
         .warnings
@@ -315,7 +316,8 @@ fn truncated_and_garbage_bytes_are_errors() {
     ));
     let half = &bytes[..bytes.len() / 2];
     let err = import_bytes(half, "half", None).unwrap_err();
-    assert!(!err.to_string().is_empty());
+    // The message names the model it is about.
+    assert!(err.to_string().starts_with("half: "), "{err}");
 }
 
 #[test]
@@ -527,6 +529,8 @@ fn import_from_a_file() {
     assert_eq!(net.name, "sample");
     assert!(net.source.contains("sample"));
     let total: u64 = net.layers.iter().map(|l| l.macs(1)).sum();
+    // stem 3x3 over 32x32, b1 1x1 and b2 3x3 over the 16x16 pooled stem, dw 3x3 depthwise,
+    // fc 32 -> 10 (see `common::sample`).
     let expect =
         16 * 32 * 32 * 3 * 9 + 8 * 16 * 16 * 16 + 8 * 16 * 16 * 16 * 9 + 32 * 16 * 16 * 9 + 32 * 10;
     assert_eq!(total, expect);

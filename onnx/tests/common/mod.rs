@@ -235,7 +235,7 @@ pub fn sample() -> Graph {
     g.node("Shape", "shape", &["g"], &["sh"], vec![]);
     g.init(TensorProto {
         name: "zero".into(),
-        data_type: 7,
+        data_type: dt::INT64,
         int64_data: vec![0],
         ..Default::default()
     });
