@@ -47,7 +47,7 @@ fn loads_and_sets_densities() {
     w[1] = -0.0;
     let wb: Vec<u8> = w.iter().flat_map(|v| v.to_le_bytes()).collect();
     // Layer a's 54 weights as F16 bits: one 1.0 (0x3c00), one -0.0 (0x8000), the rest +0.0.
-    let mut h = vec![0u16; 54];
+    let mut h = [0u16; 54];
     h[5] = 0x3c00;
     h[9] = 0x8000;
     let hb: Vec<u8> = h.iter().flat_map(|v| v.to_le_bytes()).collect();
