@@ -26,36 +26,24 @@ fn main() {
         let mut a = ArrayD::from_elem(IxDyn(&[batch, 28, 28, 1]), 0.5f32);
         for (i, l) in layers.iter_mut().enumerate() {
             let t = Instant::now();
-            a = match l {
-                Layer::Conv2d(l) => l.forward(a, true),
-                Layer::Relu(l) => l.forward(a, true),
-                Layer::MaxPool2d(l) => l.forward(a, true),
-                Layer::Flatten(l) => l.forward(a),
-                Layer::Linear(l) => l.forward(a, true),
-            };
+            a = l.forward(a, true);
             fwd[i] += t.elapsed().as_secs_f64();
         }
         let mut g = Some(a.mapv(|v| v * 1e-3));
         for (i, l) in layers.iter_mut().enumerate().rev() {
             let dy = g.take().expect("gradient");
             let t = Instant::now();
-            g = match l {
-                Layer::Conv2d(l) => l.backward(dy, true),
-                Layer::Relu(l) => Some(l.backward(dy)),
-                Layer::MaxPool2d(l) => Some(l.backward(dy)),
-                Layer::Flatten(l) => Some(l.backward(dy)),
-                Layer::Linear(l) => l.backward(dy, true),
-            };
+            g = l.backward(dy, true);
             bwd[i] += t.elapsed().as_secs_f64();
         }
     }
     for (i, l) in layers.iter().enumerate() {
         let name = match l {
-            Layer::Conv2d(c) => c.name.clone(),
-            Layer::Linear(c) => c.name.clone(),
-            Layer::Relu(_) => "relu".into(),
-            Layer::MaxPool2d(_) => "pool".into(),
-            Layer::Flatten(_) => "flatten".into(),
+            Layer::Relu(_) => "relu",
+            Layer::MaxPool2d(_) => "pool",
+            Layer::Flatten(_) => "flatten",
+            Layer::Conv2d(c) => &c.name,
+            Layer::Linear(c) => &c.name,
         };
         println!(
             "{i:2} {name:8} fwd {:7.2} ms  bwd {:7.2} ms",

@@ -9,7 +9,7 @@ use ndarray::{Array4, ArrayD, Ix2, Ix4};
 use safetensors::{tensor::TensorView, Dtype};
 
 use crate::error::{PrunerError, Result};
-use crate::nn::{Layer, Network};
+use crate::nn::Network;
 
 /// One layer's masks, as 0/1 bytes with their shapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,11 +50,10 @@ pub fn layer_masks(net: &mut Network, images: &Array4<f32>) -> Result<Vec<LayerM
     for &li in &idx {
         a = net.forward_range(a, at..li);
         let (ifmap_shape, ifmaps) = ifmap_flags(&a);
-        let (name, w) = match &net.layers()[li] {
-            Layer::Conv2d(l) => (l.name.clone(), l.weight.value()),
-            Layer::Linear(l) => (l.name.clone(), l.weight.value()),
-            _ => unreachable!("param_layer_indices lists conv/fc layers"),
-        };
+        let (name, w, _) = net.layers()[li]
+            .weight_and_bias()
+            .expect("param_layer_indices lists conv/fc layers");
+        let w = w.value();
         let s = w.shape();
         let weight_shape = match s.len() {
             4 => [s[0], s[1], s[2], s[3]],
@@ -62,7 +61,7 @@ pub fn layer_masks(net: &mut Network, images: &Array4<f32>) -> Result<Vec<LayerM
         };
         let weights = w.iter().map(|&v| u8::from(v != 0.0)).collect();
         out.push(LayerMasks {
-            name,
+            name: name.to_string(),
             ifmap_shape,
             ifmaps,
             weight_shape,

@@ -163,7 +163,8 @@ pub fn evaluate(net: &mut Network, images: &Array4<f32>, labels: &[u8]) -> Resul
     Ok(correct as f32 / n as f32)
 }
 
-fn count_correct(pred: &[usize], labels: &[u8]) -> usize {
+/// How many predictions equal their label.
+pub(crate) fn count_correct(pred: &[usize], labels: &[u8]) -> usize {
     pred.iter()
         .zip(labels)
         .filter(|(&p, &l)| p == l as usize)

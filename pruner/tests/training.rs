@@ -5,7 +5,7 @@ use std::path::Path;
 use ember_pruner::data::Dataset;
 use ember_pruner::model::zoo;
 use ember_pruner::nn::OptimizerKind;
-use ember_pruner::{evaluate, train, LrSchedule, Network, Progress, Split, TrainConfig};
+use ember_pruner::{evaluate, train, LrSchedule, Network, Progress, TrainConfig};
 use ndarray::ArrayD;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -15,17 +15,11 @@ fn fixture() -> Dataset {
     Dataset::load(&dir, 5000.0 / 60000.0).unwrap()
 }
 
-fn head(split: &Split, n: usize) -> Split {
-    let idx: Vec<usize> = (0..n).collect();
-    let (images, labels) = split.gather(&idx);
-    Split { images, labels }
-}
-
 fn small(data: &Dataset, n: usize) -> Dataset {
     Dataset {
-        train: head(&data.train, n),
-        val: head(&data.val, 100),
-        test: head(&data.test, 1),
+        train: data.train.head(n),
+        val: data.val.head(100),
+        test: data.test.head(1),
     }
 }
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::shape::{LayerKind, LayerShape};
 use crate::error::{PrunerError, Result};
+use crate::nn::out_size;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,8 +168,8 @@ impl Architecture {
                     }
                     Act::Spatial {
                         c,
-                        h: (h - k) / stride + 1,
-                        w: (w - k) / stride + 1,
+                        h: out_size(h, *k, *stride, 0),
+                        w: out_size(w, *k, *stride, 0),
                     }
                 }
                 (LayerSpec::Flatten, Act::Spatial { c, h, w }) => Act::Flat(c * h * w),

@@ -5,6 +5,8 @@
 
 use serde::Serialize;
 
+use crate::nn::out_size;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum LayerKind {
     Conv,
@@ -35,10 +37,10 @@ pub struct LayerShape {
 
 impl LayerShape {
     pub fn h_out(&self) -> usize {
-        (self.h_in + 2 * self.pad - self.r) / self.stride + 1
+        out_size(self.h_in, self.r, self.stride, self.pad)
     }
     pub fn w_out(&self) -> usize {
-        (self.w_in + 2 * self.pad - self.s) / self.stride + 1
+        out_size(self.w_in, self.s, self.stride, self.pad)
     }
     /// Multiply-accumulates of one inference on one image (dense).
     pub fn macs(&self) -> usize {

@@ -39,6 +39,16 @@ fn fc(name: &str, i: usize, o: usize) -> LayerSpec {
     }
 }
 
+/// A built-in model: [`INPUT`] images, 10 classes.
+fn fashion_mnist(name: &str, layers: Vec<LayerSpec>) -> Architecture {
+    Architecture {
+        name: name.into(),
+        num_classes: 10,
+        input: INPUT,
+        layers,
+    }
+}
+
 fn pool2() -> LayerSpec {
     LayerSpec::MaxPool2d {
         kernel_size: 2,
@@ -51,11 +61,9 @@ fn pool2() -> LayerSpec {
 /// without them fc1..fc3 would collapse into one linear map.
 pub fn lenet5() -> Architecture {
     use LayerSpec::{Flatten, Relu};
-    Architecture {
-        name: "lenet5".into(),
-        num_classes: 10,
-        input: INPUT,
-        layers: vec![
+    fashion_mnist(
+        "lenet5",
+        vec![
             conv("conv1", 1, 6, 5, 2),
             Relu,
             pool2(),
@@ -69,16 +77,14 @@ pub fn lenet5() -> Architecture {
             Relu,
             fc("fc3", 84, 10),
         ],
-    }
+    )
 }
 
 pub fn vgg_mini() -> Architecture {
     use LayerSpec::{Flatten, Relu};
-    Architecture {
-        name: "vgg-mini".into(),
-        num_classes: 10,
-        input: INPUT,
-        layers: vec![
+    fashion_mnist(
+        "vgg-mini",
+        vec![
             conv("conv1", 1, 32, 3, 1),
             Relu,
             conv("conv2", 32, 32, 3, 1),
@@ -94,5 +100,5 @@ pub fn vgg_mini() -> Architecture {
             Relu,
             fc("fc2", 256, 10),
         ],
-    }
+    )
 }

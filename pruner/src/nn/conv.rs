@@ -5,7 +5,9 @@
 //! pruning code all see one layout; they are permuted to the GEMM's OHWI
 //! order on each call, which costs nothing next to the GEMM itself.
 
-use ndarray::{linalg::general_mat_mul, s, Array1, Array2, ArrayD, Axis, Ix1, Ix4};
+use ndarray::{
+    linalg::general_mat_mul, s, Array1, Array2, Array4, ArrayD, ArrayView4, Axis, Ix1, Ix4,
+};
 use rand_chacha::ChaCha8Rng;
 
 use super::im2col::{col2im, im2col, ConvGeom};
@@ -69,7 +71,8 @@ impl Conv2d {
         }
     }
 
-    fn geom(&self, h: usize, w: usize) -> ConvGeom {
+    /// The convolution of this layer on an `h x w` input.
+    pub(crate) fn geom(&self, h: usize, w: usize) -> ConvGeom {
         ConvGeom {
             h,
             w,
@@ -84,15 +87,7 @@ impl Conv2d {
 
     /// `[M, R*S*Cg]` in the column order produced by `im2col`.
     fn gemm_weight(&self) -> Array2<f32> {
-        let w = self.weight.value();
-        let m = self.out_channels;
-        let k = w.len() / m;
-        w.view()
-            .permuted_axes(vec![0, 2, 3, 1])
-            .as_standard_layout()
-            .into_owned()
-            .into_shape_with_order((m, k))
-            .expect("contiguous")
+        oihw_to_gemm(self.weight.view::<Ix4>())
     }
 
     /// `x`: `[N, H, W, C]` -> `[N, OH, OW, M]`.
@@ -125,13 +120,7 @@ impl Conv2d {
             let mut c_out = out.slice_mut(s![.., gi * mg..(gi + 1) * mg]);
             general_mat_mul(1.0, &a, &b.t(), 0.0, &mut c_out);
         }
-        let bias = self
-            .bias
-            .value()
-            .view()
-            .into_dimensionality::<Ix1>()
-            .expect("1-D bias");
-        out += &bias;
+        out += &self.bias.view::<Ix1>();
 
         self.cache = train.then_some(Cache {
             geom: g,
@@ -171,13 +160,7 @@ impl Conv2d {
             let mut c_out = dw.slice_mut(s![gi * mg..(gi + 1) * mg, ..]);
             general_mat_mul(1.0, &a.t(), &b, 0.0, &mut c_out);
         }
-        let cg = g.group_channels();
-        let dw = dw
-            .into_shape_with_order((m, g.r, g.s, cg))
-            .expect("contiguous")
-            .permuted_axes([0, 3, 1, 2])
-            .as_standard_layout()
-            .into_owned();
+        let dw = gemm_to_oihw(dw, [m, g.group_channels(), g.r, g.s]);
         self.weight.set_grad(dw.into_dyn());
 
         if !need_input_grad {
@@ -201,4 +184,26 @@ impl Conv2d {
         self.spare = Some(dcols);
         Some(dx)
     }
+}
+
+/// OIHW weights `[M, Cg, R, S]` as the GEMM matrix `[M, R*S*Cg]`, columns
+/// ordered `(r, s, c)` like the rows of `im2col`.
+pub(crate) fn oihw_to_gemm<A: Clone>(w: ArrayView4<'_, A>) -> Array2<A> {
+    let m = w.len_of(Axis(0));
+    let k = w.len() / m;
+    w.permuted_axes([0, 2, 3, 1])
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((m, k))
+        .expect("contiguous")
+}
+
+/// Inverse of [`oihw_to_gemm`] for OIHW `shape` `[M, Cg, R, S]`.
+pub(crate) fn gemm_to_oihw<A: Clone>(g: Array2<A>, shape: [usize; 4]) -> Array4<A> {
+    let [m, cg, r, s] = shape;
+    g.into_shape_with_order((m, r, s, cg))
+        .expect("sizes match")
+        .permuted_axes([0, 3, 1, 2])
+        .as_standard_layout()
+        .into_owned()
 }

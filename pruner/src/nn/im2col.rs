@@ -9,6 +9,8 @@
 
 use rayon::prelude::*;
 
+use super::out_size;
+
 /// Shape of one convolution on one sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvGeom {
@@ -24,10 +26,10 @@ pub struct ConvGeom {
 
 impl ConvGeom {
     pub fn out_h(&self) -> usize {
-        (self.h + 2 * self.pad - self.r) / self.stride + 1
+        out_size(self.h, self.r, self.stride, self.pad)
     }
     pub fn out_w(&self) -> usize {
-        (self.w + 2 * self.pad - self.s) / self.stride + 1
+        out_size(self.w, self.s, self.stride, self.pad)
     }
     /// Output pixels per sample.
     pub fn pixels(&self) -> usize {
@@ -69,75 +71,96 @@ pub fn col2im(dcols: &[f32], g: &ConvGeom, dx: &mut [f32]) {
         });
 }
 
-fn lower_sample(x: &[f32], g: &ConvGeom, out: &mut [f32]) {
-    let k = g.row_len();
-    let cg = g.group_channels();
-    let rscg = g.r * g.s * cg;
-    let (ow_n, c) = (g.out_w(), g.c);
+/// One kernel row `r` of the receptive field of the output pixel `pixel`
+/// (row-major index into the sample's output).
+struct KernelRow {
+    pixel: usize,
+    r: usize,
+    /// Input row, `None` when it lies in the zero padding.
+    ih: Option<usize>,
+    /// Input column of kernel column `s = 0` (negative in the left padding).
+    iw0: isize,
+    /// Kernel columns `s_lo..s_hi` fall inside the image.
+    s_lo: usize,
+    s_hi: usize,
+}
+
+/// Visits every kernel row of every output pixel of one sample, in the
+/// order `(oh, ow, r)`: the walk shared by [`lower_sample`] and
+/// [`raise_sample`] (the order fixes col2im's summation order). Inlined into
+/// both, so the closure costs nothing.
+#[inline(always)]
+fn for_each_kernel_row(g: &ConvGeom, mut f: impl FnMut(KernelRow)) {
+    let ow_n = g.out_w();
     for oh in 0..g.out_h() {
         let ih0 = (oh * g.stride) as isize - g.pad as isize;
         for ow in 0..ow_n {
             let iw0 = (ow * g.stride) as isize - g.pad as isize;
             let (s_lo, s_hi) = g.valid_s(iw0);
-            let row = &mut out[(oh * ow_n + ow) * k..][..k];
             for r in 0..g.r {
                 let ih = ih0 + r as isize;
-                let inside = ih >= 0 && (ih as usize) < g.h;
-                for gi in 0..g.groups {
-                    let seg = &mut row[gi * rscg + r * g.s * cg..][..g.s * cg];
-                    if !inside {
-                        seg.fill(0.0);
-                        continue;
-                    }
-                    seg[..s_lo * cg].fill(0.0);
-                    seg[s_hi * cg..].fill(0.0);
-                    let src_row = &x[ih as usize * g.w * c..][..g.w * c];
-                    if g.groups == 1 {
-                        if s_hi > s_lo {
-                            let iw = (iw0 + s_lo as isize) as usize;
-                            seg[s_lo * c..s_hi * c]
-                                .copy_from_slice(&src_row[iw * c..][..(s_hi - s_lo) * c]);
-                        }
-                    } else {
-                        for s in s_lo..s_hi {
-                            let iw = (iw0 + s as isize) as usize;
-                            seg[s * cg..][..cg].copy_from_slice(&src_row[iw * c + gi * cg..][..cg]);
-                        }
-                    }
-                }
+                f(KernelRow {
+                    pixel: oh * ow_n + ow,
+                    r,
+                    ih: (ih >= 0 && (ih as usize) < g.h).then_some(ih as usize),
+                    iw0,
+                    s_lo,
+                    s_hi,
+                });
             }
         }
     }
 }
 
-fn raise_sample(dcols: &[f32], g: &ConvGeom, dx: &mut [f32]) {
-    let k = g.row_len();
+fn lower_sample(x: &[f32], g: &ConvGeom, out: &mut [f32]) {
+    let (k, c) = (g.row_len(), g.c);
     let cg = g.group_channels();
     let rscg = g.r * g.s * cg;
-    let (ow_n, c) = (g.out_w(), g.c);
-    for oh in 0..g.out_h() {
-        let ih0 = (oh * g.stride) as isize - g.pad as isize;
-        for ow in 0..ow_n {
-            let iw0 = (ow * g.stride) as isize - g.pad as isize;
-            let (s_lo, s_hi) = g.valid_s(iw0);
-            let row = &dcols[(oh * ow_n + ow) * k..][..k];
-            for r in 0..g.r {
-                let ih = ih0 + r as isize;
-                if ih < 0 || ih as usize >= g.h {
-                    continue;
+    for_each_kernel_row(g, |kr| {
+        let row = &mut out[kr.pixel * k..][..k];
+        let (s_lo, s_hi) = (kr.s_lo, kr.s_hi);
+        for gi in 0..g.groups {
+            let seg = &mut row[gi * rscg + kr.r * g.s * cg..][..g.s * cg];
+            let Some(ih) = kr.ih else {
+                seg.fill(0.0);
+                continue;
+            };
+            seg[..s_lo * cg].fill(0.0);
+            seg[s_hi * cg..].fill(0.0);
+            let src_row = &x[ih * g.w * c..][..g.w * c];
+            if g.groups == 1 {
+                if s_hi > s_lo {
+                    let iw = (kr.iw0 + s_lo as isize) as usize;
+                    seg[s_lo * c..s_hi * c]
+                        .copy_from_slice(&src_row[iw * c..][..(s_hi - s_lo) * c]);
                 }
-                let dst_row = &mut dx[ih as usize * g.w * c..][..g.w * c];
-                for gi in 0..g.groups {
-                    let seg = &row[gi * rscg + r * g.s * cg..][..g.s * cg];
-                    for s in s_lo..s_hi {
-                        let iw = (iw0 + s as isize) as usize;
-                        let d = &mut dst_row[iw * c + gi * cg..][..cg];
-                        for (a, b) in d.iter_mut().zip(&seg[s * cg..][..cg]) {
-                            *a += *b;
-                        }
-                    }
+            } else {
+                for s in s_lo..s_hi {
+                    let iw = (kr.iw0 + s as isize) as usize;
+                    seg[s * cg..][..cg].copy_from_slice(&src_row[iw * c + gi * cg..][..cg]);
                 }
             }
         }
-    }
+    });
+}
+
+fn raise_sample(dcols: &[f32], g: &ConvGeom, dx: &mut [f32]) {
+    let (k, c) = (g.row_len(), g.c);
+    let cg = g.group_channels();
+    let rscg = g.r * g.s * cg;
+    for_each_kernel_row(g, |kr| {
+        let Some(ih) = kr.ih else { return };
+        let row = &dcols[kr.pixel * k..][..k];
+        let dst_row = &mut dx[ih * g.w * c..][..g.w * c];
+        for gi in 0..g.groups {
+            let seg = &row[gi * rscg + kr.r * g.s * cg..][..g.s * cg];
+            for s in kr.s_lo..kr.s_hi {
+                let iw = (kr.iw0 + s as isize) as usize;
+                let d = &mut dst_row[iw * c + gi * cg..][..cg];
+                for (a, b) in d.iter_mut().zip(&seg[s * cg..][..cg]) {
+                    *a += *b;
+                }
+            }
+        }
+    });
 }

@@ -29,26 +29,12 @@ impl Linear {
         }
     }
 
-    fn w(&self) -> ndarray::ArrayView2<'_, f32> {
-        self.weight
-            .value()
-            .view()
-            .into_dimensionality::<Ix2>()
-            .expect("2-D weight")
-    }
-
     /// `x`: `[N, in]` -> `[N, out]`.
     pub fn forward(&mut self, x: ArrayD<f32>, train: bool) -> ArrayD<f32> {
         let x = x
             .into_dimensionality::<Ix2>()
             .expect("shapes checked when the network was built");
-        let b = self
-            .bias
-            .value()
-            .view()
-            .into_dimensionality::<Ix1>()
-            .expect("1-D bias");
-        let y = x.dot(&self.w().t()) + b;
+        let y = x.dot(&self.weight.view::<Ix2>().t()) + self.bias.view::<Ix1>();
         self.input = train.then_some(x);
         y.into_dyn()
     }
@@ -63,6 +49,6 @@ impl Linear {
             .expect("2-D output gradient");
         self.weight.set_grad(dy.t().dot(&x).into_dyn());
         self.bias.set_grad(dy.sum_axis(Axis(0)).into_dyn());
-        need_input_grad.then(|| dy.dot(&self.w()).into_dyn())
+        need_input_grad.then(|| dy.dot(&self.weight.view::<Ix2>()).into_dyn())
     }
 }

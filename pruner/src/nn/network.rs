@@ -17,6 +17,40 @@ pub enum Layer {
     Linear(Linear),
 }
 
+impl Layer {
+    /// `train`: keep what [`Layer::backward`] needs.
+    pub fn forward(&mut self, a: ArrayD<f32>, train: bool) -> ArrayD<f32> {
+        match self {
+            Layer::Conv2d(l) => l.forward(a, train),
+            Layer::Relu(l) => l.forward(a, train),
+            Layer::MaxPool2d(l) => l.forward(a, train),
+            Layer::Flatten(l) => l.forward(a),
+            Layer::Linear(l) => l.forward(a, train),
+        }
+    }
+
+    /// Stores the parameter gradients of a conv/fc layer and returns the
+    /// input gradient (conv/fc: only when `need_input_grad`).
+    pub fn backward(&mut self, dy: ArrayD<f32>, need_input_grad: bool) -> Option<ArrayD<f32>> {
+        match self {
+            Layer::Conv2d(l) => l.backward(dy, need_input_grad),
+            Layer::Linear(l) => l.backward(dy, need_input_grad),
+            Layer::Relu(l) => Some(l.backward(dy)),
+            Layer::MaxPool2d(l) => Some(l.backward(dy)),
+            Layer::Flatten(l) => Some(l.backward(dy)),
+        }
+    }
+
+    /// Name, weight and bias of a conv/fc layer; `None` for the others.
+    pub fn weight_and_bias(&self) -> Option<(&str, &Param, &Param)> {
+        match self {
+            Layer::Conv2d(l) => Some((&l.name, &l.weight, &l.bias)),
+            Layer::Linear(l) => Some((&l.name, &l.weight, &l.bias)),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Network {
     arch: Architecture,
@@ -95,13 +129,7 @@ impl Network {
         }
         let mut a: ArrayD<f32> = x.into_dyn();
         for layer in &mut self.layers {
-            a = match layer {
-                Layer::Conv2d(l) => l.forward(a, train),
-                Layer::Relu(l) => l.forward(a, train),
-                Layer::MaxPool2d(l) => l.forward(a, train),
-                Layer::Flatten(l) => l.forward(a),
-                Layer::Linear(l) => l.forward(a, train),
-            };
+            a = layer.forward(a, train);
         }
         Ok(a.into_dimensionality::<Ix2>()
             .expect("validated: ends in class scores"))
@@ -113,7 +141,7 @@ impl Network {
         self.layers
             .iter()
             .enumerate()
-            .filter(|(_, l)| matches!(l, Layer::Conv2d(_) | Layer::Linear(_)))
+            .filter(|(_, l)| l.weight_and_bias().is_some())
             .map(|(i, _)| i)
             .collect()
     }
@@ -127,13 +155,7 @@ impl Network {
         range: std::ops::Range<usize>,
     ) -> ArrayD<f32> {
         for layer in &mut self.layers[range] {
-            a = match layer {
-                Layer::Conv2d(l) => l.forward(a, false),
-                Layer::Relu(l) => l.forward(a, false),
-                Layer::MaxPool2d(l) => l.forward(a, false),
-                Layer::Flatten(l) => l.forward(a),
-                Layer::Linear(l) => l.forward(a, false),
-            };
+            a = layer.forward(a, false);
         }
         a
     }
@@ -146,18 +168,11 @@ impl Network {
         let first = self
             .layers
             .iter()
-            .position(|l| matches!(l, Layer::Conv2d(_) | Layer::Linear(_)))
+            .position(|l| l.weight_and_bias().is_some())
             .unwrap_or(0);
         for (idx, layer) in self.layers.iter_mut().enumerate().rev() {
             let Some(dy) = g.take() else { break };
-            let need = idx > first;
-            g = match layer {
-                Layer::Conv2d(l) => l.backward(dy, need),
-                Layer::Linear(l) => l.backward(dy, need),
-                Layer::Relu(l) => Some(l.backward(dy)),
-                Layer::MaxPool2d(l) => Some(l.backward(dy)),
-                Layer::Flatten(l) => Some(l.backward(dy)),
-            };
+            g = layer.backward(dy, idx > first);
         }
     }
 
@@ -165,18 +180,9 @@ impl Network {
     /// (`conv1.weight`, `conv1.bias`, ...), in network order.
     pub fn params(&self) -> Vec<(String, &Param)> {
         let mut out = Vec::new();
-        for layer in &self.layers {
-            match layer {
-                Layer::Conv2d(l) => {
-                    out.push((format!("{}.weight", l.name), &l.weight));
-                    out.push((format!("{}.bias", l.name), &l.bias));
-                }
-                Layer::Linear(l) => {
-                    out.push((format!("{}.weight", l.name), &l.weight));
-                    out.push((format!("{}.bias", l.name), &l.bias));
-                }
-                _ => {}
-            }
+        for (name, w, b) in self.layers.iter().filter_map(Layer::weight_and_bias) {
+            out.push((format!("{name}.weight"), w));
+            out.push((format!("{name}.bias"), b));
         }
         out
     }

@@ -4,7 +4,7 @@
 //! mutator re-establishes it, so the forward pass can use the value as is and
 //! a pruned weight contributes nothing.
 
-use ndarray::{ArrayD, Zip};
+use ndarray::{ArrayD, ArrayView, Dimension, Zip};
 
 use crate::error::{PrunerError, Result};
 
@@ -32,6 +32,14 @@ impl Param {
     /// Gradient of the last backward pass, already zero where masked.
     pub fn grad(&self) -> &ArrayD<f32> {
         &self.grad
+    }
+
+    /// The value with the rank its layer gives it (bias 1-D, fc weight 2-D).
+    pub(crate) fn view<D: Dimension>(&self) -> ArrayView<'_, f32, D> {
+        self.value
+            .view()
+            .into_dimensionality::<D>()
+            .expect("rank fixed by the layer")
     }
 
     pub fn mask(&self) -> Option<&ArrayD<f32>> {

@@ -3,6 +3,8 @@
 use ndarray::{ArrayD, Ix4};
 use rayon::prelude::*;
 
+use super::out_size;
+
 #[derive(Debug, Clone)]
 pub struct MaxPool2d {
     pub kernel: usize,
@@ -27,7 +29,7 @@ impl MaxPool2d {
     }
 
     pub fn out_size(&self, h: usize) -> usize {
-        (h - self.kernel) / self.stride + 1
+        out_size(h, self.kernel, self.stride, 0)
     }
 
     pub fn forward(&mut self, x: ArrayD<f32>, train: bool) -> ArrayD<f32> {

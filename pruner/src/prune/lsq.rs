@@ -334,6 +334,7 @@ mod tests {
         let (e_pruned, e_refit) = (err(&pruned), err(&refit));
         assert!((st.error(c, &refit) - e_refit).abs() < 1e-6 * e_refit.max(1.0));
         assert!((st.error(c, &pruned) - e_pruned).abs() < 1e-6 * e_pruned.max(1.0));
+        // Measured: the refit cuts the error 13x (168 -> 13); demand 2x.
         assert!(
             e_refit < 0.5 * e_pruned,
             "refit {e_refit} vs pruned {e_pruned}"
@@ -377,5 +378,9 @@ mod tests {
         let greedy = st.select(0, &wa, &alive, 8, 4);
         assert_eq!(greedy.len(), 8);
         assert!(err_of(&greedy) <= err_of(&mag) + 1e-9);
+        // Not passing by coincidence: restoration picked other weights and
+        // lowered the error (measured 307 -> 161).
+        assert_ne!(greedy, mag);
+        assert!(err_of(&greedy) < 0.9 * err_of(&mag));
     }
 }

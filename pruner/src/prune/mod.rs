@@ -35,9 +35,9 @@ use crate::data::{Dataset, Split};
 use crate::energy::{EnergyModel, ModelEnergy};
 use crate::error::{PrunerError, Result};
 use crate::model::{load_model, save_model};
-use crate::nn::im2col::{im2col, ConvGeom};
-use crate::nn::{argmax_rows, Layer, Network, OptimizerKind};
-use crate::train::{evaluate, train, LrSchedule, Progress, TrainConfig};
+use crate::nn::im2col::im2col;
+use crate::nn::{argmax_rows, gemm_to_oihw, oihw_to_gemm, Layer, Network, OptimizerKind};
+use crate::train::{count_correct, evaluate, train, LrSchedule, Progress, TrainConfig};
 use lsq::LayerStats;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,8 +263,8 @@ pub fn prune(
     let calib = data.val.head(cfg.calibration_samples).images;
     let search = data.val.head(cfg.search_samples.unwrap_or(usize::MAX));
     let refit_images = data.train.head(cfg.refit_samples).images;
-    let n_layers = original.layer_shapes().len();
     let shapes = original.layer_shapes();
+    let n_layers = shapes.len();
 
     progress(PruneEvent::Status("scoring the baseline"));
     let baseline_val = evaluate(&mut original, &data.val.images, &data.val.labels)?;
@@ -340,7 +340,7 @@ pub fn prune(
             state.steps.push(step);
             state.done.push(shapes[k].name.clone());
             if let Some(c) = &ckpt {
-                c.save(&mut state, &current, None)?;
+                c.save(&mut state, &current, false)?;
             }
             finished_here += 1;
             if stop_after_layers.is_some_and(|n| finished_here >= n) && state.done.len() < n_layers
@@ -378,22 +378,20 @@ pub fn prune(
             finetune_seconds: started.elapsed().as_secs_f64(),
         };
         progress(PruneEvent::RoundDone(&record));
-        let gain = 1.0 - e / state.round_energy_start;
-        if !accepted {
-            current = round_start.clone();
-            state.finished = true;
-        } else if gain < cfg.min_energy_gain || state.round >= cfg.max_rounds {
-            state.finished = true;
-        }
         if accepted {
+            let gain = 1.0 - e / state.round_energy_start;
+            state.finished = gain < cfg.min_energy_gain || state.round >= cfg.max_rounds;
             state.round_energy_start = e;
             round_start = current.clone();
+        } else {
+            current = round_start.clone();
+            state.finished = true;
         }
         state.rounds.push(record);
         state.round += 1;
         state.done.clear();
         if let Some(c) = &ckpt {
-            c.save(&mut state, &current, Some(()))?;
+            c.save(&mut state, &current, true)?;
         }
     }
 
@@ -494,29 +492,21 @@ fn finetune(
     progress: &mut impl FnMut(PruneEvent<'_>),
 ) -> Result<()> {
     let seed = cfg.seed.wrapping_add(1000 * round as u64);
-    let subset;
-    let data = match cfg.finetune_samples {
+    let train_split = match cfg.finetune_samples {
         Some(n) if n < data.train.len() => {
             let mut idx: Vec<usize> = (0..data.train.len()).collect();
             idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x5eed));
             idx.truncate(n);
             let (images, labels) = data.train.gather(&idx);
-            subset = Dataset {
-                train: Split { images, labels },
-                // Validation is scored by the caller, once.
-                val: data.val.head(0),
-                test: data.test.head(0),
-            };
-            &subset
+            Split { images, labels }
         }
-        _ => {
-            subset = Dataset {
-                train: data.train.clone(),
-                val: data.val.head(0),
-                test: data.test.head(0),
-            };
-            &subset
-        }
+        _ => data.train.clone(),
+    };
+    let subset = Dataset {
+        train: train_split,
+        // Validation is scored by the caller, once.
+        val: data.val.head(0),
+        test: data.test.head(0),
     };
     let tc = TrainConfig {
         epochs: cfg.finetune_epochs,
@@ -526,7 +516,7 @@ fn finetune(
         lr_schedule: LrSchedule::Cosine,
         seed,
     };
-    train(net, data, &tc, |p| progress(PruneEvent::Train(p)))?;
+    train(net, &subset, &tc, |p| progress(PruneEvent::Train(p)))?;
     Ok(())
 }
 
@@ -535,34 +525,22 @@ fn finetune(
 /// Weight tensor as the GEMM matrix `[M, K]` (conv columns ordered
 /// `(r, s, c)` like im2col), in f64.
 fn to_gemm(w: &ArrayD<f32>) -> Array2<f64> {
-    let m = w.shape()[0];
-    let k = w.len() / m;
-    let w = if w.ndim() == 4 {
-        w.view()
-            .permuted_axes(vec![0, 2, 3, 1])
-            .as_standard_layout()
-            .into_owned()
-    } else {
-        w.as_standard_layout().into_owned()
-    };
-    w.into_shape_with_order((m, k))
-        .expect("contiguous")
-        .mapv(f64::from)
+    match w.view().into_dimensionality::<Ix4>() {
+        Ok(w4) => oihw_to_gemm(w4).mapv(f64::from),
+        Err(_) => w
+            .view()
+            .into_dimensionality::<Ix2>()
+            .expect("conv or fc weight")
+            .mapv(f64::from),
+    }
 }
 
 /// Inverse of [`to_gemm`] for a tensor of `shape`.
 fn from_gemm(g: &Array2<f64>, shape: &[usize]) -> ArrayD<f32> {
     let g = g.mapv(|v| v as f32);
-    if shape.len() == 4 {
-        let (m, c, r, s) = (shape[0], shape[1], shape[2], shape[3]);
-        g.into_shape_with_order((m, r, s, c))
-            .expect("sizes match")
-            .permuted_axes([0, 3, 1, 2])
-            .as_standard_layout()
-            .into_owned()
-            .into_dyn()
-    } else {
-        g.into_dyn()
+    match *shape {
+        [m, c, r, s] => gemm_to_oihw(g, [m, c, r, s]).into_dyn(),
+        _ => g.into_dyn(),
     }
 }
 
@@ -628,11 +606,7 @@ fn prune_layer(
                 .into_dimensionality::<Ix2>()
                 .expect("class scores");
             let n = logits.nrows();
-            correct += argmax_rows(logits.view())
-                .iter()
-                .zip(&search.labels[at..at + n])
-                .filter(|(&p, &l)| p == l as usize)
-                .count();
+            correct += count_correct(&argmax_rows(logits.view()), &search.labels[at..at + n]);
             at += n;
         }
         correct as f32 / search.len().max(1) as f32
@@ -838,16 +812,7 @@ fn layer_stats(
             Layer::Conv2d(l) => {
                 let a = input.into_dimensionality::<Ix4>().expect("NHWC");
                 let (n, h, w, _) = a.dim();
-                let g = ConvGeom {
-                    h,
-                    w,
-                    c: l.in_channels,
-                    r: l.kernel.0,
-                    s: l.kernel.1,
-                    stride: l.stride,
-                    pad: l.padding,
-                    groups: l.groups,
-                };
+                let g = l.geom(h, w);
                 let a = a.as_standard_layout();
                 let mut cols = Array2::<f32>::zeros((n * g.pixels(), g.row_len()));
                 im2col(
@@ -922,7 +887,7 @@ impl Checkpointer {
     /// Writes the model into a fresh directory, then the state file
     /// atomically (the commit point), then drops directories no longer
     /// referenced. `new_round`: the current model also becomes the round start.
-    fn save(&self, state: &mut State, current: &Network, new_round: Option<()>) -> Result<()> {
+    fn save(&self, state: &mut State, current: &Network, new_round: bool) -> Result<()> {
         fs::create_dir_all(&self.dir).map_err(|e| PrunerError::io(&self.dir, e))?;
         state.seq += 1;
         let name = format!("model-{:05}", state.seq);
@@ -935,7 +900,7 @@ impl Checkpointer {
         let _ = fs::remove_dir_all(&dst);
         fs::rename(&tmp, &dst).map_err(|e| PrunerError::io(&dst, e))?;
         state.current = name.clone();
-        if new_round.is_some() {
+        if new_round {
             state.round_start = name.clone();
         }
         let json = serde_json::to_string_pretty(state).expect("state serialises");
