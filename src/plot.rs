@@ -9,8 +9,13 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 
-use ember_estimator::{Hardware, LayerEnergy, NetworkResult};
-use ember_sim::{DataType, Level};
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+
+use ember_estimator::{Hardware, NetworkResult};
+use ember_sim::DataType;
+
+use crate::report::{energy_by_level, energy_unit};
 
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -31,31 +36,18 @@ fn err<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> anyhow::Error + '_ {
     move |e| anyhow!("{}: cannot draw the plot: {e:?}", path.display())
 }
 
-/// Energy unit label and divisor for a table's units.
-pub fn energy_unit(hw: &Hardware) -> (&'static str, f64) {
-    match hw.energy.units {
-        ember_estimator::Units::Normalized => ("x10^6 MAC-normalised units", 1e6),
-        ember_estimator::Units::Picojoules => ("uJ", 1e6),
-    }
-}
+type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// One stacked-bar panel: `stacks[layer][segment]`, segments named by `series`.
-#[allow(clippy::too_many_arguments)]
-fn stacked_panel<DB: DrawingBackend>(
-    area: &DrawingArea<DB, plotters::coord::Shift>,
+/// Axes for bars per layer: one slot per layer name on x (centred on 0, 1, ...), 0..`top` on y.
+fn layer_axes<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
     title: &str,
     y_label: &str,
     names: &[String],
-    series: &[&str],
-    stacks: &[Vec<f64>],
-) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    top: f64,
+) -> DrawResult<Chart<'a, DB>, DB> {
     let n = names.len();
-    let top = stacks
-        .iter()
-        .map(|s| s.iter().sum::<f64>())
-        .fold(0.0, f64::max)
-        .max(1e-12)
-        * 1.1;
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 20))
         .margin(10)
@@ -72,6 +64,35 @@ fn stacked_panel<DB: DrawingBackend>(
         .y_desc(y_label)
         .y_label_formatter(&|y| format!("{y:.0}"))
         .draw()?;
+    Ok(chart)
+}
+
+/// The series legend, upper right, on a translucent white box.
+fn draw_legend<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>) -> DrawResult<(), DB> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+}
+
+/// One stacked-bar panel: `stacks[layer][segment]`, segments named by `series`.
+fn stacked_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_label: &str,
+    names: &[String],
+    series: &[&str],
+    stacks: &[Vec<f64>],
+) -> DrawResult<(), DB> {
+    let top = stacks
+        .iter()
+        .map(|s| s.iter().sum::<f64>())
+        .fold(0.0, f64::max)
+        .max(1e-12)
+        * 1.1;
+    let mut chart = layer_axes(area, title, y_label, names, top)?;
     for (si, s) in series.iter().enumerate() {
         let c = color(si);
         let rects = stacks.iter().enumerate().map(move |(i, st)| {
@@ -85,13 +106,7 @@ fn stacked_panel<DB: DrawingBackend>(
             .label(*s)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
+    draw_legend(&mut chart)
 }
 
 /// The layer name at integer x, else nothing.
@@ -106,19 +121,13 @@ fn label_at(names: &[String], x: f64) -> String {
 
 /// `ember sim --plot`: two panels, energy by level and by data type (MAC energy in both).
 pub fn sim_plot(path: &Path, res: &NetworkResult, hw: &Hardware) -> Result<()> {
-    let (unit, div) = energy_unit(hw);
+    let (unit, div) = energy_unit(hw.energy.units);
     let unit = &format!("energy ({unit})");
     let names: Vec<String> = res.layers.iter().map(|l| l.layer.name.clone()).collect();
     let by_level: Vec<Vec<f64>> = res
         .layers
         .iter()
-        .map(|l| {
-            let e: &LayerEnergy = &l.energy;
-            std::iter::once(e.mac + e.leakage)
-                .chain(Level::ALL.iter().map(|&lv| e.level(lv)))
-                .map(|v| v / div)
-                .collect()
-        })
+        .map(|l| energy_by_level(&l.energy).map(|v| v / div).to_vec())
         .collect();
     let by_type: Vec<Vec<f64>> = res
         .layers
@@ -182,24 +191,8 @@ pub fn compare_plot(
     let width = (200 + (30 * k as u32 + 30) * n as u32).max(900);
     let root = SVGBackend::new(path, (width, 560)).into_drawing_area();
     root.fill(&WHITE).map_err(err(path))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(10)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)
-        .map_err(err(path))?;
-    let labels = layers.to_vec();
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n.max(2))
-        .x_label_formatter(&move |x| label_at(&labels, *x))
-        .x_desc("layer")
-        .y_desc(format!("energy ({unit})"))
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .draw()
-        .map_err(err(path))?;
+    let mut chart =
+        layer_axes(&root, title, &format!("energy ({unit})"), layers, top).map_err(err(path))?;
     let w = 0.8 / k as f64;
     for (ci, name) in candidates.iter().enumerate() {
         let c = color(ci);
@@ -213,13 +206,7 @@ pub fn compare_plot(
             .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err(path))?;
+    draw_legend(&mut chart).map_err(err(path))?;
     root.present().map_err(err(path))?;
     Ok(())
 }
@@ -286,13 +273,7 @@ pub fn sweep_plot(
         .map_err(err(path))?
         .label("Pareto front (energy, latency, storage)")
         .legend(move |(x, y)| Circle::new((x + 5, y), 5, red.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err(path))?;
+    draw_legend(&mut chart).map_err(err(path))?;
     root.present().map_err(err(path))?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use ember_estimator::{Hardware, LayerEnergy, NetworkResult};
+use ember_estimator::{Hardware, LayerEnergy, NetworkResult, Units};
 use ember_sim::{DataType, Level};
 
 fn accesses_json(e: &LayerEnergy) -> Value {
@@ -143,7 +143,7 @@ pub fn to_csv(res: &NetworkResult, hw: &Hardware) -> String {
             &l.energy,
         );
     }
-    let util = res.macs() as f64 / (res.cycles() as f64 * hw.arch.pes() as f64);
+    let util = utilization(res.macs(), res.cycles(), hw);
     out += &row(
         "total",
         res.macs(),
@@ -155,14 +155,25 @@ pub fn to_csv(res: &NetworkResult, hw: &Hardware) -> String {
     out
 }
 
-/// A fixed-width text table.
-struct Table {
-    head: Vec<String>,
-    rows: Vec<Vec<String>>,
+/// A fixed-width text table: the first column left-aligned, the others right-aligned, a rule
+/// under the head and, when `total` is set, a rule above the last row (the total).
+pub struct Table {
+    pub head: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub total: bool,
 }
 
 impl Table {
-    fn render(&self) -> String {
+    /// An empty table whose last row will be a total.
+    pub fn with_total(head: &[&str]) -> Table {
+        Table {
+            head: head.iter().map(|h| h.to_string()).collect(),
+            rows: vec![],
+            total: true,
+        }
+    }
+
+    pub fn render(&self) -> String {
         let cols = self.head.len();
         let mut width = vec![0; cols];
         for r in std::iter::once(&self.head).chain(&self.rows) {
@@ -195,12 +206,37 @@ impl Table {
         let mut out = line(&self.head) + &rule;
         let n = self.rows.len();
         for (i, r) in self.rows.iter().enumerate() {
-            if i + 1 == n {
+            if self.total && i + 1 == n {
                 out += &rule;
             }
             out += &line(r);
         }
         out
+    }
+}
+
+/// Network utilisation: MACs over (cycles x PEs).
+pub fn utilization(macs: u64, cycles: u64, hw: &Hardware) -> f64 {
+    macs as f64 / (cycles as f64 * hw.arch.pes() as f64)
+}
+
+/// Energy in the columns `compare`, `sweep` and the plots share: MAC (with static), DRAM, GLB,
+/// array, RF.
+pub fn energy_by_level(e: &LayerEnergy) -> [f64; 5] {
+    [
+        e.mac + e.leakage,
+        e.level(Level::Dram),
+        e.level(Level::Glb),
+        e.level(Level::Array),
+        e.level(Level::Rf),
+    ]
+}
+
+/// Energy unit label and divisor for plots and the `compare` table.
+pub fn energy_unit(units: Units) -> (&'static str, f64) {
+    match units {
+        Units::Normalized => ("x10^6 MAC-normalised units", 1e6),
+        Units::Picojoules => ("uJ", 1e6),
     }
 }
 
@@ -215,22 +251,17 @@ pub fn to_table(res: &NetworkResult, hw: &Hardware) -> String {
         "{} on {} ({}), batch {}, {}\n\n",
         res.network, res.hardware, hw.description, res.batch, res.dataflow
     );
-    let mut t1 = Table {
-        head: [
-            "layer",
-            "MACs (M)",
-            "active PEs",
-            "cycles (k)",
-            "util",
-            "DRAM",
-            "GLB",
-            "array",
-            "RF",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: vec![],
-    };
+    let mut t1 = Table::with_total(&[
+        "layer",
+        "MACs (M)",
+        "active PEs",
+        "cycles (k)",
+        "util",
+        "DRAM",
+        "GLB",
+        "array",
+        "RF",
+    ]);
     let acc = |e: &LayerEnergy, l: Level| {
         DataType::ALL
             .iter()
@@ -251,7 +282,7 @@ pub fn to_table(res: &NetworkResult, hw: &Hardware) -> String {
         row.extend(Level::ALL.iter().map(|&lv| m(acc(&l.energy, lv))));
         t1.rows.push(row);
     }
-    let util = res.macs() as f64 / (res.cycles() as f64 * hw.arch.pes() as f64);
+    let util = utilization(res.macs(), res.cycles(), hw);
     let mut row = vec![
         "total".into(),
         m(res.macs() as f64),
@@ -267,23 +298,16 @@ pub fn to_table(res: &NetworkResult, hw: &Hardware) -> String {
     );
     out += &t1.render();
 
-    let scale = match units {
-        ember_estimator::Units::Normalized => 1e6,
-        ember_estimator::Units::Picojoules => 1e6,
-    };
+    let scale = energy_unit(units).1;
+    // Worded for the table's own header (the plots and `compare` say it shorter).
     let unit_label = match units {
-        ember_estimator::Units::Normalized => "x10^6, 1 = one 16-bit MAC".to_string(),
-        ember_estimator::Units::Picojoules => "uJ".to_string(),
+        Units::Normalized => "x10^6, 1 = one 16-bit MAC",
+        Units::Picojoules => "uJ",
     };
-    let mut t2 = Table {
-        head: [
-            "layer", "MAC", "DRAM", "GLB", "array", "RF", "weights", "ifmaps", "psums", "total",
-            "share",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: vec![],
-    };
+    let mut t2 = Table::with_total(&[
+        "layer", "MAC", "DRAM", "GLB", "array", "RF", "weights", "ifmaps", "psums", "total",
+        "share",
+    ]);
     let f = |x: f64| format!("{:.2}", x / scale);
     let energy_row = |name: &str, e: &LayerEnergy| {
         let mut row = vec![name.to_string(), f(e.mac)];
@@ -334,9 +358,8 @@ pub fn to_json_cycles(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats])
     if let Some(layers) = v["layers"].as_array_mut() {
         for (l, c) in layers.iter_mut().zip(cycles) {
             l["cycles"] = json!(c.total_cycles);
-            l["utilization"] = json!(
-                l["macs"].as_f64().unwrap_or(0.0) / (c.total_cycles as f64 * hw.arch.pes() as f64)
-            );
+            let macs = l["macs"].as_u64().unwrap_or(0);
+            l["utilization"] = json!(utilization(macs, c.total_cycles, hw));
             l["timing"] = timing_json(c, hw);
         }
     }
@@ -382,25 +405,20 @@ pub fn to_csv_cycles(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) 
 
 /// The timing table printed under `to_table` in cycle mode.
 pub fn cycle_table(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) -> String {
-    let mut t = Table {
-        head: [
-            "layer",
-            "MAC (k)",
-            "processing (k)",
-            "total (k)",
-            "ms",
-            "util",
-            "config",
-            "filter",
-            "ifmap bus",
-            "psum bus",
-            "pipeline",
-            "DRAM",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: vec![],
-    };
+    let mut t = Table::with_total(&[
+        "layer",
+        "MAC (k)",
+        "processing (k)",
+        "total (k)",
+        "ms",
+        "util",
+        "config",
+        "filter",
+        "ifmap bus",
+        "psum bus",
+        "pipeline",
+        "DRAM",
+    ]);
     let k = |x: u64| format!("{:.1}", x as f64 / 1e3);
     let row = |name: &str, macs: u64, c: &CycleStats| {
         vec![
@@ -412,10 +430,7 @@ pub fn cycle_table(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) ->
                 "{:.2}",
                 c.total_cycles as f64 / hw.arch.core.clock_mhz / 1e3
             ),
-            format!(
-                "{:.0}%",
-                100.0 * macs as f64 / (c.total_cycles as f64 * hw.arch.pes() as f64)
-            ),
+            format!("{:.0}%", 100.0 * utilization(macs, c.total_cycles, hw)),
             k(c.stalls.configuration),
             k(c.stalls.filter_load),
             k(c.stalls.ifmap_bus),

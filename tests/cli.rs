@@ -1,21 +1,15 @@
 //! End-to-end tests of the `ember` binary: the default run, the output formats, and a clear
 //! error (file, line or key, and a fix; non-zero exit; no panic) for each kind of bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn ember(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ember"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("runs")
-}
+use common::{ember, scratch_dir};
 
+/// A file `name` holding `text`, in a directory of its own.
 fn scratch(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ember-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
+    let p = scratch_dir(&format!("cli-{name}")).join(name);
     std::fs::write(&p, text).unwrap();
     p
 }
@@ -86,6 +80,8 @@ fn json_schema_keys() {
     ] {
         assert!(l.get(k).is_some(), "layer {k}");
     }
+    // CONV1: 4 images x 96 filters x 55x55 outputs x 3x11x11 weights.
+    assert_eq!(l["macs"], 4 * 96 * 55 * 55 * 3 * 11 * 11);
     assert_eq!(l["macs"], 421_660_800u64);
     for lv in ["dram", "glb", "array", "rf"] {
         for d in ["weights", "ifmaps", "psums"] {
@@ -106,18 +102,20 @@ fn json_schema_keys() {
         .sum();
     let total = v["total"]["energy"]["total"].as_f64().unwrap();
     assert!((sum - total).abs() <= 1e-9 * total);
-    // Σ of the eight per-layer MAC counts of the foundation issue.
+    // Σ of the eight per-layer MAC counts of the foundation issue: 4 images x 724,406,816
+    // (AlexNet's MACs per image, CONV2/4/5 in two groups as on the original two GPUs).
     assert_eq!(v["total"]["macs"], 2_897_627_264u64);
+    assert_eq!(v["total"]["macs"], 4 * 724_406_816u64);
 }
 
 #[test]
 fn csv_and_atomic_out() {
-    let dir = std::env::temp_dir().join(format!("ember-out-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("out");
     let out = dir.join("alexnet.csv");
     let o = ember(&["sim", "--format", "csv", "--out", out.to_str().unwrap()]);
     assert!(o.status.success());
     let text = std::fs::read_to_string(&out).unwrap();
+    // Header, AlexNet's eight layers, total.
     assert_eq!(text.lines().count(), 1 + 8 + 1);
     assert!(text.lines().next().unwrap().starts_with("layer,macs,"));
     // Nothing else left behind (the temp file was renamed).
@@ -222,35 +220,48 @@ fn missing_file() {
     );
 }
 
+/// The `.toml` files directly in `dir` (under the workspace root).
+fn tomls(dir: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    v.sort();
+    v
+}
+
 #[test]
 fn every_trace_runs_on_every_config() {
-    for net in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("traces")).unwrap() {
-        let net = net.unwrap().path();
-        if net.extension().is_none_or(|e| e != "toml") {
-            continue;
+    let (nets, hws) = (tomls("traces"), tomls("hw_configs"));
+    assert!(nets.len() >= 2 && hws.len() >= 2, "{nets:?} {hws:?}");
+    for net in &nets {
+        for hw in &hws {
+            let out = ember(&[
+                "sim",
+                "--net",
+                net.to_str().unwrap(),
+                "--hw",
+                hw.to_str().unwrap(),
+                "--batch",
+                "1",
+                "--format",
+                "csv",
+            ]);
+            assert!(
+                out.status.success(),
+                "{} on {}: {}",
+                net.display(),
+                hw.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
-        let out = ember(&[
-            "sim",
-            "--net",
-            net.to_str().unwrap(),
-            "--batch",
-            "1",
-            "--format",
-            "csv",
-        ]);
-        assert!(
-            out.status.success(),
-            "{}: {}",
-            net.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
     }
 }
 
 #[test]
 fn cycle_mode_and_trace() {
-    let dir = std::env::temp_dir().join(format!("ember-cycle-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("cycle");
     let trace = dir.join("passes.csv");
     let out = ember(&[
         "sim",
@@ -303,6 +314,7 @@ fn validate_reports_every_metric() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let layers = v["layers"].as_array().unwrap();
+    // Table V measures the five CONV layers.
     assert_eq!(layers.len(), 5);
     for l in layers {
         for m in [

@@ -1,38 +1,12 @@
 //! End-to-end tests of `ember compare`, `ember sweep` and the `--plot` / `--dataflow` flags.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Command;
 
 use serde_json::Value;
 
-fn ember(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ember"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = ember(args);
-    assert!(
-        out.status.success(),
-        "ember {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn scratch_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ember-cs-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::{ember, ok, s, scratch_dir};
 
 const ISCA: &str = "hw_configs/eyeriss-isca16-256.toml";
 const SPACE: &str = "sweeps/alexnet-1000.toml";
@@ -79,7 +53,7 @@ fn compare_json_shape_and_results_equal_sim() {
 
 #[test]
 fn compare_configs_table_csv_and_plot() {
-    let dir = scratch_dir("compare");
+    let dir = scratch_dir("cs-compare");
     let svg = dir.join("cmp.svg");
     let table = ok(&[
         "compare",
@@ -104,17 +78,23 @@ fn compare_configs_table_csv_and_plot() {
         "csv",
     ]);
     let lines: Vec<&str> = csv.lines().collect();
+    // Header, then 2 candidates x (8 layers + total).
     assert_eq!(lines.len(), 1 + 2 * 9);
     // The first candidate's ratios are 1.
     assert!(lines[1].ends_with(",1.0000,1.0000"), "{}", lines[1]);
-    // One candidate only is an error with a fix.
+    // One candidate only is an error that says what to give.
     let out = ember(&["compare", "--hw", ISCA]);
     assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("at least two candidates") && err.contains("several --hw"),
+        "{err}"
+    );
 }
 
 #[test]
 fn sim_dataflow_flag_and_plot() {
-    let dir = scratch_dir("sim");
+    let dir = scratch_dir("cs-sim");
     let svg = dir.join("sim.svg");
     let v: Value = serde_json::from_str(&ok(&[
         "sim",
@@ -148,7 +128,7 @@ fn sim_dataflow_flag_and_plot() {
 /// merged; a run resumed from a partial file gives the same bytes again.
 #[test]
 fn sweep_is_deterministic_shardable_and_resumable() {
-    let dir = scratch_dir("sweep");
+    let dir = scratch_dir("cs-sweep");
     let one = dir.join("one.csv");
     let two = dir.join("two.csv");
     let svg = dir.join("sweep.svg");
@@ -167,6 +147,7 @@ fn sweep_is_deterministic_shardable_and_resumable() {
     let full = std::fs::read(&one).unwrap();
     assert_eq!(full, std::fs::read(&two).unwrap(), "1 vs 2 threads");
     let text = String::from_utf8(full.clone()).unwrap();
+    // Header and the 4 x 5 x 5 x 5 x 2 = 1,000 grid points of the space file.
     assert_eq!(text.lines().count(), 1001);
     let front = text.lines().filter(|l| l.ends_with(",1")).count();
     assert!((1..1000).contains(&front), "pareto rows: {front}");
@@ -177,6 +158,7 @@ fn sweep_is_deterministic_shardable_and_resumable() {
     let (a, b, m) = (dir.join("a.csv"), dir.join("b.csv"), dir.join("m.csv"));
     ok(&["sweep", "--space", SPACE, "--shard", "0/2", "--out", s(&a)]);
     ok(&["sweep", "--space", SPACE, "--shard", "1/2", "--out", s(&b)]);
+    // Header and every other point.
     assert_eq!(std::fs::read_to_string(&a).unwrap().lines().count(), 501);
     ok(&["sweep", "--merge", s(&a), s(&b), "--out", s(&m)]);
     assert_eq!(full, std::fs::read(&m).unwrap(), "merged shards");
@@ -196,7 +178,7 @@ fn sweep_is_deterministic_shardable_and_resumable() {
 /// A real kill: spawn the binary with checkpoints after every chunk, kill it, resume.
 #[test]
 fn sweep_killed_and_resumed_gives_the_same_bytes() {
-    let dir = scratch_dir("kill");
+    let dir = scratch_dir("cs-kill");
     let out = dir.join("k.csv");
     let reference = dir.join("ref.csv");
     let args = ["sweep", "--space", SPACE, "--jobs", "1"];
@@ -220,7 +202,7 @@ fn sweep_killed_and_resumed_gives_the_same_bytes() {
 
 #[test]
 fn sweep_space_errors_are_clear() {
-    let dir = scratch_dir("errors");
+    let dir = scratch_dir("cs-errors");
     let bad = dir.join("bad.toml");
     std::fs::write(
         &bad,
@@ -244,4 +226,10 @@ fn sweep_space_errors_are_clear() {
         s(&dir.join("y.csv")),
     ]);
     assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--shard `2/2`") && err.contains("0 <= I < N"),
+        "{err}"
+    );
+    assert!(!dir.join("y.csv").exists());
 }

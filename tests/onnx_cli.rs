@@ -1,23 +1,15 @@
 //! `--net model.onnx` and `ember import` end to end, on a model the test builds (an
 //! inception-style graph from the importer's own test helpers).
 
+mod common;
 #[path = "../onnx/tests/common/mod.rs"]
 mod onnx_common;
 
-use std::process::Command;
-
-fn ember(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ember"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("runs")
-}
+use common::{ember, scratch_dir};
 
 #[test]
 fn sim_and_import_an_onnx_model() {
-    let dir = std::env::temp_dir().join(format!("ember-onnx-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("onnx-cli");
     let model = dir.join("sample.onnx");
     std::fs::write(&model, onnx_common::sample().bytes()).unwrap();
     let m = model.to_str().unwrap();

@@ -8,11 +8,12 @@ use clap::Args;
 use serde_json::{json, Value};
 
 use ember_estimator::{Hardware, NetworkResult};
-use ember_sim::{Dataflow, Level};
+use ember_sim::Dataflow;
 
-use crate::cmd::sim::{load_hw, load_net, Format};
+use crate::cmd::net::load_net;
+use crate::cmd::sim::{load_hw, Format};
 use crate::output::emit;
-use crate::report;
+use crate::report::{self, energy_by_level, energy_unit, utilization, Table};
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
@@ -90,7 +91,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     };
     if let Some(p) = &args.plot {
         let first = &cands[0];
-        let (unit, div) = crate::plot::energy_unit(&first.hw);
+        let (unit, div) = energy_unit(first.hw.energy.units);
         let layers: Vec<String> = first
             .result
             .layers
@@ -142,16 +143,6 @@ fn ratio(a: f64, b: f64) -> f64 {
 
 /// Rows of (name, energy total, energy by level, cycles, utilisation): per layer, then total.
 fn rows(c: &Candidate) -> Vec<(String, f64, [f64; 5], u64, f64)> {
-    let pes = c.hw.arch.pes() as f64;
-    let lv = |e: &ember_estimator::LayerEnergy| {
-        [
-            e.mac + e.leakage,
-            e.level(Level::Dram),
-            e.level(Level::Glb),
-            e.level(Level::Array),
-            e.level(Level::Rf),
-        ]
-    };
     let mut out: Vec<_> = c
         .result
         .layers
@@ -160,7 +151,7 @@ fn rows(c: &Candidate) -> Vec<(String, f64, [f64; 5], u64, f64)> {
             (
                 l.layer.name.clone(),
                 l.energy.total,
-                lv(&l.energy),
+                energy_by_level(&l.energy),
                 l.eval.cycles,
                 l.eval.utilization(&c.hw.arch),
             )
@@ -170,9 +161,9 @@ fn rows(c: &Candidate) -> Vec<(String, f64, [f64; 5], u64, f64)> {
     out.push((
         "total".into(),
         c.result.total.total,
-        lv(&c.result.total),
+        energy_by_level(&c.result.total),
         cycles,
-        c.result.macs() as f64 / (cycles as f64 * pes),
+        utilization(c.result.macs(), cycles, &c.hw),
     ));
     out
 }
@@ -206,7 +197,7 @@ pub fn to_csv(cands: &[Candidate]) -> String {
 /// The human table: energy and ratio per layer; cycles and utilisation; energy by level.
 pub fn to_table(cands: &[Candidate]) -> String {
     let first = &cands[0];
-    let (unit, div) = crate::plot::energy_unit(&first.hw);
+    let (unit, div) = energy_unit(first.hw.energy.units);
     let mut out = format!(
         "{}, batch {}: {} candidates (ratios to the first, {})\n\n",
         first.result.network,
@@ -220,42 +211,14 @@ pub fn to_table(cands: &[Candidate]) -> String {
     let all: Vec<_> = cands.iter().map(rows).collect();
     let names: Vec<String> = all[0].iter().map(|r| r.0.clone()).collect();
     let render = |title: String, cell: &dyn Fn(usize, usize) -> String| {
-        let mut t = format!("\n{title}\n");
-        let mut head = vec!["layer".to_string()];
-        head.extend((0..cands.len()).map(|i| format!("[{i}]")));
-        let mut grid = vec![head];
+        let mut t = Table::with_total(&["layer"]);
+        t.head.extend((0..cands.len()).map(|i| format!("[{i}]")));
         for (r, n) in names.iter().enumerate() {
             let mut row = vec![n.clone()];
             row.extend((0..cands.len()).map(|c| cell(c, r)));
-            grid.push(row);
+            t.rows.push(row);
         }
-        let width: Vec<usize> = (0..grid[0].len())
-            .map(|j| grid.iter().map(|r| r[j].chars().count()).max().unwrap_or(0))
-            .collect();
-        for (ri, row) in grid.iter().enumerate() {
-            if ri == 1 || ri + 1 == grid.len() {
-                t += &width
-                    .iter()
-                    .map(|w| "-".repeat(*w))
-                    .collect::<Vec<_>>()
-                    .join("  ");
-                t += "\n";
-            }
-            let line: Vec<String> = row
-                .iter()
-                .enumerate()
-                .map(|(j, c)| {
-                    if j == 0 {
-                        format!("{c:<w$}", w = width[j])
-                    } else {
-                        format!("{c:>w$}", w = width[j])
-                    }
-                })
-                .collect();
-            t += line.join("  ").trim_end();
-            t += "\n";
-        }
-        t
+        format!("\n{title}\n{}", t.render())
     };
     out += &render(format!("Energy: {unit}, ratio to [0]"), &|c, r| {
         let e = all[c][r].1;

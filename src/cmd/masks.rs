@@ -9,9 +9,10 @@ use clap::Args;
 
 use ember_pruner::data::{DEFAULT_DATA_DIR, DEFAULT_VAL_FRACTION};
 use ember_pruner::masks::{layer_masks, masks_safetensors};
-use ember_pruner::{load_model, measure_densities, sim_layers, Dataset};
+use ember_pruner::{measure_densities, sim_layers, Dataset};
 use ember_sim::Network;
 
+use crate::cmd::load_trained;
 use crate::output::write_atomic;
 
 #[derive(Args, Debug)]
@@ -38,12 +39,7 @@ pub fn run(args: &MasksArgs) -> Result<()> {
         args.images > 0,
         "--images 0: masks need at least one image; fix: give --images N with N >= 1"
     );
-    let mut net = load_model(&args.model).map_err(|e| {
-        anyhow::anyhow!(
-            "loading the model in {}: {e}; fix: give a directory written by `ember train` or `ember prune`",
-            args.model.display()
-        )
-    })?;
+    let mut net = load_trained(&args.model)?;
     let data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
     let test = data.test.head(args.images);
     anyhow::ensure!(

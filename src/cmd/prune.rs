@@ -7,14 +7,15 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
-use ember_estimator::Hardware;
 use ember_pruner::data::{DEFAULT_DATA_DIR, DEFAULT_VAL_FRACTION};
 use ember_pruner::energy::{EnergyModel, LayerEnergyInfo};
 use ember_pruner::prune::Summary;
 use ember_pruner::{
-    load_model, prune, save_model, Dataset, Method, Progress, PruneConfig, PruneEvent, PruneOutcome,
+    prune, save_model, Dataset, Method, Progress, PruneConfig, PruneEvent, PruneOutcome,
 };
 
+use crate::cmd::sim::load_hw;
+use crate::cmd::{load_trained, progress_bar, say};
 use crate::output::write_atomic;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -82,20 +83,12 @@ pub struct PruneArgs {
 }
 
 pub fn run(args: &PruneArgs) -> Result<()> {
-    let net = load_model(&args.model).map_err(|e| {
-        anyhow::anyhow!(
-            "loading the model in {}: {e}; fix: give a directory written by `ember train` or `ember prune`",
-            args.model.display()
-        )
-    })?;
+    let net = load_trained(&args.model)?;
     let mut data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
     if let Some(n) = args.train_limit {
         data.train = data.train.head(n);
     }
-    let hw = match &args.hw {
-        Some(p) => Hardware::load(p)?,
-        None => Hardware::eyeriss_v1(),
-    };
+    let hw = load_hw(args.hw.as_deref())?;
     let hw_name = hw.arch.name.clone();
     let energy = EnergyModel::eap(hw);
     let method = match args.method {
@@ -125,12 +118,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
 
-    let bar = indicatif::ProgressBar::new(0);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let bar = progress_bar(0, "{elapsed_precise} [{bar:30}] {pos}/{len} {msg}");
     let outcome = prune(
         &net,
         &data,
@@ -346,13 +334,4 @@ fn table(args: &PruneArgs, hw: &str, o: &PruneOutcome) -> String {
         p.test_accuracy
     );
     t
-}
-
-/// A line above the progress bar, or plainly on stderr when the bar is hidden (not a terminal).
-fn say(bar: &indicatif::ProgressBar, line: String) {
-    if bar.is_hidden() {
-        eprintln!("{line}");
-    } else {
-        bar.println(line);
-    }
 }

@@ -6,8 +6,9 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 
 use ember_estimator::Hardware;
-use ember_sim::{Dataflow, Network};
+use ember_sim::Dataflow;
 
+use crate::cmd::net::load_net;
 use crate::output::emit;
 use crate::report;
 
@@ -85,11 +86,6 @@ impl Default for SimArgs {
             masks: None,
         }
     }
-}
-
-/// Load a trace or ONNX model, or the embedded AlexNet (see `cmd::net`).
-pub fn load_net(path: Option<&Path>) -> Result<Network> {
-    crate::cmd::net::load_net(path)
 }
 
 /// Load a hardware config, or the embedded Eyeriss chip.

@@ -31,10 +31,11 @@ use rayon::prelude::*;
 use serde::Deserialize;
 
 use ember_estimator::{EnergyTable, Hardware};
-use ember_sim::{Dataflow, Level, Network};
+use ember_sim::{Dataflow, Network};
 
-use crate::cmd::sim::load_net;
+use crate::cmd::net::load_net;
 use crate::output::write_atomic;
+use crate::report::{energy_by_level, energy_unit, utilization};
 
 #[derive(Args, Debug)]
 pub struct SweepArgs {
@@ -108,7 +109,13 @@ pub struct Point {
 }
 
 pub const HEADER: &str = "index,dataflow,rows,cols,filter_spad_words,ifmap_spad_words,psum_spad_words,glb_words,batch,energy_table,storage_words,status,energy_total,energy_mac,energy_dram,energy_glb,energy_array,energy_rf,cycles,utilization,pareto";
-const FIELDS: usize = 21;
+/// Columns of `HEADER` read back (checked against it by a test below).
+const COL_STORAGE: usize = 10;
+const COL_STATUS: usize = 11;
+const COL_ENERGY: usize = 12;
+const COL_CYCLES: usize = 18;
+/// The last column; a complete row has `COL_PARETO + 1` fields.
+const COL_PARETO: usize = 20;
 
 impl Space {
     pub fn load(path: &Path) -> Result<Space> {
@@ -253,17 +260,12 @@ impl Space {
         let head = format!("{},{storage}", self.params(p));
         match hw.run(net, p.batch, p.dataflow) {
             Ok(res) => {
-                let t = &res.total;
                 let cycles = res.cycles();
-                let util = res.macs() as f64 / (cycles as f64 * hw.arch.pes() as f64);
+                let util = utilization(res.macs(), cycles, &hw);
+                let lv = energy_by_level(&res.total);
                 format!(
                     "{head},ok,{},{},{},{},{},{},{cycles},{util:.6}",
-                    t.total,
-                    t.mac + t.leakage,
-                    t.level(Level::Dram),
-                    t.level(Level::Glb),
-                    t.level(Level::Array),
-                    t.level(Level::Rf),
+                    res.total.total, lv[0], lv[1], lv[2], lv[3], lv[4],
                 )
             }
             Err(_) => format!("{head},no_mapping,,,,,,,,"),
@@ -274,13 +276,13 @@ impl Space {
 /// A row's (energy, cycles, storage) if it is a feasible point.
 fn objectives(row: &str) -> Option<(f64, f64, f64)> {
     let f: Vec<&str> = row.split(',').collect();
-    if f.get(11) != Some(&"ok") {
+    if f.get(COL_STATUS) != Some(&"ok") {
         return None;
     }
     Some((
-        f[12].parse().ok()?,
-        f[18].parse().ok()?,
-        f[10].parse().ok()?,
+        f.get(COL_ENERGY)?.parse().ok()?,
+        f.get(COL_CYCLES)?.parse().ok()?,
+        f[COL_STORAGE].parse().ok()?,
     ))
 }
 
@@ -345,7 +347,7 @@ fn read_rows(path: &Path) -> Result<Vec<(usize, String)>> {
             break;
         }
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() != FIELDS || !(f[20] == "0" || f[20] == "1") {
+        if f.len() != COL_PARETO + 1 || !(f[COL_PARETO] == "0" || f[COL_PARETO] == "1") {
             continue;
         }
         let Ok(index) = f[0].parse::<usize>() else {
@@ -422,13 +424,9 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         .num_threads(jobs)
         .build()
         .context("cannot start the worker threads")?;
-    let bar = indicatif::ProgressBar::new(pending.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {pos}/{len} points (eta {eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
+    let bar = crate::cmd::progress_bar(
+        pending.len() as u64,
+        "{elapsed_precise} [{bar:40}] {pos}/{len} points (eta {eta})",
     );
     if !done.is_empty() {
         eprintln!(
@@ -501,15 +499,28 @@ fn plot(path: &Path, text: &str, units: Option<ember_estimator::Units>) -> Resul
             pts.push((c / 1e6, e / 1e6, line.ends_with(",1")));
         }
     }
-    let label = match units {
-        Some(ember_estimator::Units::Normalized) => "network energy (x10^6 MAC-normalised units)",
-        Some(ember_estimator::Units::Picojoules) => "network energy (uJ)",
-        None => "network energy (x10^6 units of the energy table)",
-    };
+    // Merged shards do not know their units: only that the divisor is the same.
+    let unit = units.map_or("x10^6 units of the energy table", |u| energy_unit(u).0);
     crate::plot::sweep_plot(
         path,
         &format!("sweep: {} points, Pareto front in red", pts.len()),
-        label,
+        &format!("network energy ({unit})"),
         &pts,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_indices_name_the_header_columns() {
+        let cols: Vec<&str> = HEADER.split(',').collect();
+        assert_eq!(cols[COL_STORAGE], "storage_words");
+        assert_eq!(cols[COL_STATUS], "status");
+        assert_eq!(cols[COL_ENERGY], "energy_total");
+        assert_eq!(cols[COL_CYCLES], "cycles");
+        assert_eq!(cols[COL_PARETO], "pareto");
+        assert_eq!(cols.len(), COL_PARETO + 1);
+    }
 }

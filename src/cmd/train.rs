@@ -11,6 +11,8 @@ use ember_pruner::{
     evaluate, save_model, train, Dataset, LrSchedule, Network, OptimizerKind, Progress, TrainConfig,
 };
 
+use crate::cmd::{progress_bar, say};
+
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Architecture: lenet5 or vgg-mini.
@@ -65,13 +67,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     };
     let mut net = Network::new(arch, args.seed)?;
     let batches = data.train.len().div_ceil(args.batch_size.max(1));
-    let bar = indicatif::ProgressBar::new((batches * args.epochs) as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {pos}/{len} batches {msg} (eta {eta})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
+    let bar = progress_bar(
+        (batches * args.epochs) as u64,
+        "{elapsed_precise} [{bar:40}] {pos}/{len} batches {msg} (eta {eta})",
     );
     let history = train(&mut net, &data, &cfg, |p| match p {
         Progress::Batch { epoch, loss, .. } => {
@@ -106,13 +104,4 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-/// A line above the progress bar, or plainly on stderr when the bar is hidden (not a terminal).
-fn say(bar: &indicatif::ProgressBar, line: String) {
-    if bar.is_hidden() {
-        eprintln!("{line}");
-    } else {
-        bar.println(line);
-    }
 }

@@ -11,6 +11,7 @@ use ember_estimator::Objective;
 use crate::cmd::net::load_net;
 use crate::cmd::sim::load_hw;
 use crate::output::emit;
+use crate::report::Table;
 
 /// The embedded JSSC 2017 Table V measurements.
 pub const JSSC17: &str = include_str!("../../traces/measurements/eyeriss-jssc17-alexnet.toml");
@@ -67,11 +68,14 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
                 .filter(|m| v.summary.contains_key(*m))
                 .collect();
             let cell = |m: f64, s: f64, e: f64| format!("{m:.1} -> {s:.1} ({e:+.0}%)");
-            let mut rows = vec![];
-            let mut head = vec!["metric".to_string()];
-            head.extend(v.layers.iter().map(|l| l.name.clone()));
-            head.push("sum".into());
-            rows.push(head);
+            // The sum is a column, not a row: no rule above the last row.
+            let mut t = Table {
+                head: vec!["metric".to_string()],
+                rows: vec![],
+                total: false,
+            };
+            t.head.extend(v.layers.iter().map(|l| l.name.clone()));
+            t.head.push("sum".into());
             for m in &present {
                 let mut row = vec![m.to_string()];
                 for l in &v.layers {
@@ -83,35 +87,9 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
                 }
                 let s = &v.summary[*m];
                 row.push(cell(s.measured_sum, s.simulated_sum, s.sum_error_pct));
-                rows.push(row);
+                t.rows.push(row);
             }
-            let cols = rows[0].len();
-            let width: Vec<usize> = (0..cols)
-                .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-                .collect();
-            for (k, r) in rows.iter().enumerate() {
-                let line: Vec<String> = r
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        if i == 0 {
-                            format!("{c:<w$}", w = width[i])
-                        } else {
-                            format!("{c:>w$}", w = width[i])
-                        }
-                    })
-                    .collect();
-                out += line.join("  ").trim_end();
-                out += "\n";
-                if k == 0 {
-                    out += &width
-                        .iter()
-                        .map(|w| "-".repeat(*w))
-                        .collect::<Vec<_>>()
-                        .join("  ");
-                    out += "\n";
-                }
-            }
+            out += &t.render();
             out += "\nmean |error| per layer:";
             for m in &present {
                 out += &format!(" {m} {:.1}%;", v.summary[*m].mean_abs_error_pct);
