@@ -87,7 +87,7 @@ fn compare_configs_table_csv_and_plot() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("at least two candidates") && err.contains("several --hw"),
+        err.contains("at least two candidates") && err.contains("fix: give several --hw"),
         "{err}"
     );
 }
@@ -228,7 +228,7 @@ fn sweep_space_errors_are_clear() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("--shard `2/2`") && err.contains("0 <= I < N"),
+        err.contains("--shard `2/2`") && err.contains("0 <= I < N") && err.contains("fix:"),
         "{err}"
     );
     assert!(!dir.join("y.csv").exists());

@@ -77,7 +77,7 @@ pub fn run_candidates(args: &CompareArgs) -> Result<Vec<Candidate>> {
         }
     }
     if out.len() < 2 {
-        bail!("compare needs at least two candidates: give several --hw, or --dataflow with several dataflows");
+        bail!("compare needs at least two candidates; fix: give several --hw, or --dataflow with several dataflows");
     }
     Ok(out)
 }

@@ -360,7 +360,8 @@ fn read_rows(path: &Path) -> Result<Vec<(usize, String)>> {
 }
 
 fn parse_shard(s: &str) -> Result<(usize, usize)> {
-    let bad = || anyhow::anyhow!("--shard `{s}`: expected I/N with 0 <= I < N, e.g. --shard 0/4");
+    let bad =
+        || anyhow::anyhow!("--shard `{s}`: expected I/N with 0 <= I < N; fix: e.g. --shard 0/4");
     let (i, n) = s.split_once('/').ok_or_else(bad)?;
     let (i, n): (usize, usize) = (
         i.trim().parse().map_err(|_| bad())?,
