@@ -5,6 +5,9 @@
 
 use std::time::Instant;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use ember_pruner::model::zoo;
 use ember_pruner::nn::Layer;
 use ndarray::{ArrayD, IxDyn};

@@ -389,3 +389,57 @@ fn whole_network_directional_derivative() {
         "directional derivative: analytic {analytic} vs numeric {numeric}"
     );
 }
+
+/// Forward, input gradient and weight/bias gradients of `conv` on `x`.
+fn conv_pass(conv: &Conv2d, x: &ArrayD<f32>, g: &ArrayD<f32>) -> [ArrayD<f32>; 4] {
+    let mut c = conv.clone();
+    let y = c.forward(x.clone(), true);
+    let dx = c.backward(g.clone(), true).unwrap();
+    [y, dx, c.weight.grad().clone(), c.bias.grad().clone()]
+}
+
+/// A batch that the convolution cuts into several blocks (a 46x46 map has
+/// 2,116 output pixels, over the 2,048 lowered rows of a block: one image a
+/// block) equals the images run one by one: outputs and input gradients
+/// bit for bit, and the weight gradient is the images' gradients summed in
+/// batch order, which is exactly how the blocks are reduced.
+#[test]
+fn conv_blocks_equal_images_one_by_one() {
+    use ndarray::{s, Axis};
+    let mut rng = ChaCha8Rng::seed_from_u64(29);
+    let conv = Conv2d::new("c", 2, 3, (3, 3), 1, 1, 1, &mut rng);
+    let x = random(&[3, 46, 46, 2], &mut rng);
+    let g = random(&[3, 46, 46, 3], &mut rng);
+    let [y, dx, dw, db] = conv_pass(&conv, &x, &g);
+    let mut dw_sum = ArrayD::<f32>::zeros(dw.raw_dim());
+    let mut db_sum = ArrayD::<f32>::zeros(db.raw_dim());
+    for i in 0..3 {
+        let xi = x.slice(s![i..i + 1, .., .., ..]).to_owned().into_dyn();
+        let gi = g.slice(s![i..i + 1, .., .., ..]).to_owned().into_dyn();
+        let [yi, dxi, dwi, dbi] = conv_pass(&conv, &xi, &gi);
+        assert_eq!(yi, y.index_axis(Axis(0), i).insert_axis(Axis(0)));
+        assert_eq!(dxi, dx.index_axis(Axis(0), i).insert_axis(Axis(0)));
+        dw_sum = dw_sum + dwi;
+        db_sum = db_sum + dbi;
+    }
+    assert_eq!(dw_sum, dw);
+    assert_eq!(db_sum, db);
+}
+
+/// The same bytes with one thread and with three (blocks run in parallel,
+/// but no sum is ever split by thread).
+#[test]
+fn conv_results_do_not_depend_on_the_thread_count() {
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let conv = Conv2d::new("c", 4, 8, (3, 3), 1, 1, 2, &mut rng);
+    let x = random(&[64, 12, 12, 4], &mut rng);
+    let g = random(&[64, 12, 12, 8], &mut rng);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| conv_pass(&conv, &x, &g))
+    };
+    assert_eq!(run(1), run(3));
+}

@@ -50,7 +50,8 @@ impl ConvGeom {
     }
 }
 
-/// `x`: `N*H*W*C` input; `cols`: `N*P*K` output, fully overwritten.
+/// `x`: `N*H*W*C` input; `cols`: `N*P*K` output, fully overwritten. In
+/// parallel over the samples.
 pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
     let in_len = g.h * g.w * g.c;
     let out_len = g.pixels() * g.row_len();
@@ -59,16 +60,25 @@ pub fn im2col(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
         .for_each(|(dst, src)| lower_sample(src, g, dst));
 }
 
-/// `dcols`: `N*P*K` gradient of the lowered matrix; `dx`: `N*H*W*C`, overwritten.
-pub fn col2im(dcols: &[f32], g: &ConvGeom, dx: &mut [f32]) {
+/// [`im2col`] on the calling thread: for a block of samples that is one
+/// unit of a parallel loop.
+pub fn lower(x: &[f32], g: &ConvGeom, cols: &mut [f32]) {
     let in_len = g.h * g.w * g.c;
     let out_len = g.pixels() * g.row_len();
-    dx.par_chunks_mut(in_len)
-        .zip(dcols.par_chunks(out_len))
-        .for_each(|(dst, src)| {
-            dst.fill(0.0);
-            raise_sample(src, g, dst);
-        });
+    for (dst, src) in cols.chunks_mut(out_len).zip(x.chunks(in_len)) {
+        lower_sample(src, g, dst);
+    }
+}
+
+/// `dcols`: `N*P*K` gradient of the lowered matrix; `dx`: `N*H*W*C`,
+/// overwritten with the sum over the windows. On the calling thread.
+pub fn raise(dcols: &[f32], g: &ConvGeom, dx: &mut [f32]) {
+    let in_len = g.h * g.w * g.c;
+    let out_len = g.pixels() * g.row_len();
+    for (dst, src) in dx.chunks_mut(in_len).zip(dcols.chunks(out_len)) {
+        dst.fill(0.0);
+        raise_sample(src, g, dst);
+    }
 }
 
 /// One kernel row `r` of the receptive field of the output pixel `pixel`

@@ -2,6 +2,7 @@
 
 mod conv;
 mod flatten;
+pub(crate) mod gemm;
 pub(crate) mod im2col;
 mod init;
 mod linear;
