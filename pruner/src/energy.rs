@@ -83,9 +83,9 @@ pub fn measure_densities(net: &mut Network, images: &Array4<f32>) -> Result<Vec<
         .collect())
 }
 
-/// The simulator's view of the model. A fully connected layer is a 1x1
-/// convolution on a 1x1 input with C = input features (the flattened
-/// activation), which is how `LayerShape` describes it.
+/// The simulator's view of the model. A fully connected layer is a
+/// convolution whose filter covers its input map (R = H, S = W), as
+/// `LayerShape` describes it and as traces write `kind = "fc"`.
 pub fn sim_layers(shapes: &[LayerShape], densities: &[Densities]) -> Vec<SimLayer> {
     shapes
         .iter()

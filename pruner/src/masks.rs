@@ -1,7 +1,10 @@
 //! Which inputs and weights of every conv/fc layer are non-zero on real images: the masks
 //! `ember sim --masks` reads for zero skipping (format: `ember_estimator::masks`). Layouts
-//! are the simulator's: ifmaps `[N, C, H, W]` (a fully connected layer's input is its C
-//! features on a 1x1 map), weights `[M, C/groups, R, S]` (fc: `[out, in, 1, 1]`).
+//! are the simulator's: ifmaps `[N, C, H, W]`, weights `[M, C/groups, R, S]`. A fully connected
+//! layer is a convolution over its whole input map (R = H, S = W): after a flatten its input is
+//! the flattened map `[N, C, H, W]` and its weights `[out, C, H, W]` (PyTorch's flatten order is
+//! (C, H, W), so these are the same bytes as `[N, in]` and `[out, in]`); after another fc layer,
+//! C features on a 1x1 map.
 
 use std::path::Path;
 
@@ -21,8 +24,9 @@ pub struct LayerMasks {
     pub weights: Vec<u8>,
 }
 
-/// `a` (NHWC, or `[N, F]` before a fully connected layer) as NCHW 0/1 flags.
-fn ifmap_flags(a: &ArrayD<f32>) -> ([usize; 4], Vec<u8>) {
+/// `a` (NHWC, or `[N, C*H*W]` in (C, H, W) order before a fully connected
+/// layer of input map `c x h x w`) as NCHW 0/1 flags.
+fn ifmap_flags(a: &ArrayD<f32>, (c, h, w): (usize, usize, usize)) -> ([usize; 4], Vec<u8>) {
     if let Ok(x) = a.view().into_dimensionality::<Ix4>() {
         let (n, h, w, c) = x.dim();
         let nchw = x.permuted_axes([0, 3, 1, 2]);
@@ -31,8 +35,9 @@ fn ifmap_flags(a: &ArrayD<f32>) -> ([usize; 4], Vec<u8>) {
     } else {
         let x = a.view().into_dimensionality::<Ix2>().expect("2-D fc input");
         let (n, f) = x.dim();
+        debug_assert_eq!(f, c * h * w, "fc input matches its layer shape");
         (
-            [n, f, 1, 1],
+            [n, c, h, w],
             x.iter().map(|&v| u8::from(v != 0.0)).collect(),
         )
     }
@@ -44,12 +49,13 @@ pub fn layer_masks(net: &mut Network, images: &Array4<f32>) -> Result<Vec<LayerM
         return Err(PrunerError::Config("no images to measure masks on".into()));
     }
     let idx = net.param_layer_indices();
+    let shapes = net.layer_shapes();
     let mut out = Vec::with_capacity(idx.len());
     let mut a = images.clone().into_dyn();
     let mut at = 0;
-    for &li in &idx {
+    for (&li, shape) in idx.iter().zip(&shapes) {
         a = net.forward_range(a, at..li);
-        let (ifmap_shape, ifmaps) = ifmap_flags(&a);
+        let (ifmap_shape, ifmaps) = ifmap_flags(&a, (shape.c_in, shape.h_in, shape.w_in));
         let (name, w, _) = net.layers()[li]
             .weight_and_bias()
             .expect("param_layer_indices lists conv/fc layers");
@@ -57,7 +63,7 @@ pub fn layer_masks(net: &mut Network, images: &Array4<f32>) -> Result<Vec<LayerM
         let s = w.shape();
         let weight_shape = match s.len() {
             4 => [s[0], s[1], s[2], s[3]],
-            _ => [s[0], s[1], 1, 1],
+            _ => [s[0], shape.c_in, shape.r, shape.s],
         };
         let weights = w.iter().map(|&v| u8::from(v != 0.0)).collect();
         out.push(LayerMasks {

@@ -64,7 +64,19 @@ pub enum LayerSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Act {
     Spatial { c: usize, h: usize, w: usize },
-    Flat(usize),
+    /// Features after a flatten (`c` channels of `h x w`) or a fully
+    /// connected layer (`c` features, `h = w = 1`): a fully connected layer
+    /// is a convolution with R = H, S = W over this map.
+    Flat { c: usize, h: usize, w: usize },
+}
+
+impl Act {
+    fn features(&self) -> Option<usize> {
+        match *self {
+            Act::Flat { c, h, w } => Some(c * h * w),
+            Act::Spatial { .. } => None,
+        }
+    }
 }
 
 impl Architecture {
@@ -172,15 +184,16 @@ impl Architecture {
                         w: out_size(w, *k, *stride, 0),
                     }
                 }
-                (LayerSpec::Flatten, Act::Spatial { c, h, w }) => Act::Flat(c * h * w),
+                (LayerSpec::Flatten, Act::Spatial { c, h, w }) => Act::Flat { c, h, w },
                 (
                     LayerSpec::Linear {
                         name,
                         in_features,
                         out_features,
                     },
-                    Act::Flat(f),
+                    Act::Flat { c, h, w },
                 ) => {
+                    let f = c * h * w;
                     if *in_features != f {
                         return Err(bad(
                             i,
@@ -193,22 +206,26 @@ impl Architecture {
                     shapes.push(LayerShape {
                         name: name.clone(),
                         kind: LayerKind::Fc,
-                        c_in: f,
+                        c_in: c,
                         m_out: *out_features,
-                        h_in: 1,
-                        w_in: 1,
-                        r: 1,
-                        s: 1,
+                        h_in: h,
+                        w_in: w,
+                        r: h,
+                        s: w,
                         stride: 1,
                         pad: 0,
                         groups: 1,
                     });
-                    Act::Flat(*out_features)
+                    Act::Flat {
+                        c: *out_features,
+                        h: 1,
+                        w: 1,
+                    }
                 }
                 (l, a) => return Err(bad(i, format!("{} cannot take a {a:?} input", l.kind()))),
             };
         }
-        if act != Act::Flat(self.num_classes) {
+        if act.features() != Some(self.num_classes) {
             return Err(PrunerError::Arch(format!(
                 "network ends in {act:?}, expected {} class scores",
                 self.num_classes

@@ -10,7 +10,10 @@ use crate::nn::out_size;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum LayerKind {
     Conv,
-    /// Fully connected; described as a 1x1 convolution on a 1x1 input.
+    /// Fully connected; described as a convolution whose filter covers its
+    /// whole input map (R = H, S = W): the channels and map of the flattened
+    /// activation, or C features on a 1x1 map after another fc layer. This is
+    /// the simulator's and the traces' form (`kind = "fc"`).
     Fc,
 }
 
@@ -18,17 +21,17 @@ pub enum LayerKind {
 pub struct LayerShape {
     pub name: String,
     pub kind: LayerKind,
-    /// Input channels C (features for fc).
+    /// Input channels C (fc: channels of the flattened map, or features).
     pub c_in: usize,
     /// Output channels M (features for fc).
     pub m_out: usize,
-    /// Input height H (1 for fc).
+    /// Input height H.
     pub h_in: usize,
-    /// Input width W (1 for fc).
+    /// Input width W.
     pub w_in: usize,
-    /// Kernel height R (1 for fc).
+    /// Kernel height R (fc: H).
     pub r: usize,
-    /// Kernel width S (1 for fc).
+    /// Kernel width S (fc: W).
     pub s: usize,
     pub stride: usize,
     pub pad: usize,
