@@ -277,3 +277,79 @@ pub fn sweep_plot(
     root.present().map_err(err(path))?;
     Ok(())
 }
+
+/// One line of a [`line_plot`].
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Lines with markers, one colour per series; `diagonal` adds the line y = x (dashed) as a
+/// reference.
+pub fn line_plot(
+    path: &Path,
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+    series: &[Series],
+    diagonal: bool,
+) -> Result<()> {
+    let root = SVGBackend::new(path, (900, 620)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(path))?;
+    let all = series.iter().flat_map(|s| s.points.iter().copied());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for (x, y) in all {
+        (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+    }
+    if x0 > x1 {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if diagonal {
+        (x0, y0) = (x0.min(y0).min(1.0), x0.min(y0).min(1.0));
+    }
+    let pad = |a: f64, b: f64| {
+        let d = (b - a).abs().max(1e-9) * 0.08;
+        (a - d, b + d)
+    };
+    let ((x0, x1), (y0, y1)) = (pad(x0, x1), pad(y0, y1));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err(path))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .draw()
+        .map_err(err(path))?;
+    if diagonal {
+        let grey = RGBColor(150, 150, 150);
+        let (lo, hi) = (x0.max(y0), x1.min(y1));
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(lo, lo), (hi, hi)],
+                6,
+                4,
+                grey.stroke_width(1),
+            ))
+            .map_err(err(path))?
+            .label("weights fall as much as energy (y = x)")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey));
+    }
+    for (i, s) in series.iter().enumerate() {
+        let c = color(i);
+        chart
+            .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))
+            .map_err(err(path))?
+            .label(s.name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+        chart
+            .draw_series(s.points.iter().map(|&p| Circle::new(p, 4, c.filled())))
+            .map_err(err(path))?;
+    }
+    draw_legend(&mut chart).map_err(err(path))?;
+    root.present().map_err(err(path))?;
+    Ok(())
+}

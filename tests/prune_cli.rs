@@ -48,6 +48,8 @@ fn prune_cmd(model: &Path, out: &Path) -> Command {
     let mut c = ember();
     c.args(["prune", "--method", "eap", "--max-rounds", "1"])
         .args(["--calibration-samples", "64", "--max-accuracy-drop", "0.02"])
+        // 333 validation images: judge on the point estimate (no margin).
+        .args(["--confidence", "0.5"])
         .arg("--model")
         .arg(model)
         .arg("--data")
@@ -138,8 +140,25 @@ fn train_prune_report_and_resume() {
     assert_eq!(report["pruned"], r2["pruned"]);
     assert_eq!(report["layers"], r2["layers"]);
 
-    // A checkpoint from other settings is refused, not silently mixed.
+    // Rerunning a finished run says so and reports it again, unchanged.
+    let before = std::fs::read(resumed.join("report.json")).unwrap();
+    let out = prune_cmd(&model, &resumed).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds a finished run"));
+    assert_eq!(before, std::fs::read(resumed.join("report.json")).unwrap());
+
+    // A finished run or a checkpoint from other settings is refused, not
+    // silently replaced or mixed.
     let out = prune_cmd(&model, &resumed)
+        .args(["--seed", "5"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("other settings"));
+    assert_eq!(before, std::fs::read(resumed.join("report.json")).unwrap());
+    let stopped = tmp.path().join("stopped");
+    run(prune_cmd(&model, &stopped).args(["--stop-after-layers", "1"]));
+    let out = prune_cmd(&model, &stopped)
         .args(["--seed", "5"])
         .output()
         .unwrap();
@@ -213,4 +232,65 @@ fn masks_drive_sim() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("--batch 2"), "{err}");
+}
+
+/// `--sweep-budget`: every method at every budget in its own directory, one CSV row each,
+/// and the two curves; a rerun reuses the finished runs.
+#[test]
+fn budget_sweep_writes_rows_and_curves() {
+    let tmp = TempDir::new("sweep");
+    let model = tmp.path().join("lenet5");
+    run(ember()
+        .args(["train", "--model", "lenet5", "--epochs", "2", "--seed", "3"])
+        .arg("--data")
+        .arg(fixture())
+        .arg("--out")
+        .arg(&model));
+    let out = tmp.path().join("sweep");
+    let sweep = || {
+        let mut c = ember();
+        c.args([
+            "prune",
+            "--method",
+            "eap,magnitude",
+            "--sweep-budget",
+            "0.01,0.04",
+        ])
+        .args([
+            "--max-rounds",
+            "1",
+            "--calibration-samples",
+            "32",
+            "--confidence",
+            "0.5",
+        ])
+        .arg("--model")
+        .arg(&model)
+        .arg("--data")
+        .arg(fixture())
+        .arg("--out")
+        .arg(&out);
+        c
+    };
+    run(&mut sweep());
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 5, "header + 2 methods x 2 budgets:\n{csv}");
+    assert!(rows[0].starts_with("variant,max_accuracy_drop,energy_reduction"));
+    assert!(rows[1].starts_with("\"eap\",0.01") && rows[4].starts_with("\"magnitude\",0.04"));
+    for f in ["sweep-accuracy.svg", "sweep-weights.svg"] {
+        let svg = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(
+            svg.contains("<svg") && svg.contains("energy reduction"),
+            "{f}"
+        );
+    }
+    for d in ["eap-0.01", "eap-0.04", "magnitude-0.01", "magnitude-0.04"] {
+        assert!(out.join(d).join("report.json").is_file(), "{d}");
+    }
+    // A rerun finds every run finished and writes the same rows.
+    let again = sweep().output().unwrap();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("holds a finished run"));
+    assert_eq!(csv, std::fs::read_to_string(out.join("sweep.csv")).unwrap());
 }

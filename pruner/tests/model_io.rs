@@ -47,15 +47,18 @@ fn layer_shapes_of_lenet5() {
     );
     assert_eq!((c2.h_out(), c2.w_out()), (10, 10));
     assert_eq!(shapes[0].h_out(), 28); // padding 2 keeps 28x28
-    // A fully connected layer is a convolution over its whole input map:
-    // fc1 reads the flattened 16 x 5 x 5 map with a 5 x 5 filter (400 MACs
-    // per output), fc2 reads 120 features on a 1 x 1 map.
+                                       // A fully connected layer is a convolution over its whole input map:
+                                       // fc1 reads the flattened 16 x 5 x 5 map with a 5 x 5 filter (400 MACs
+                                       // per output), fc2 reads 120 features on a 1 x 1 map.
     let f1 = &shapes[2];
     assert_eq!(
         (f1.kind, f1.c_in, f1.m_out, f1.h_in, f1.w_in, f1.r, f1.s),
         (LayerKind::Fc, 16, 120, 5, 5, 5, 5)
     );
-    assert_eq!((f1.h_out(), f1.w_out(), f1.macs(), f1.weights()), (1, 1, 48_000, 48_000));
+    assert_eq!(
+        (f1.h_out(), f1.w_out(), f1.macs(), f1.weights()),
+        (1, 1, 48_000, 48_000)
+    );
     let f2 = &shapes[3];
     assert_eq!(
         (f2.kind, f2.c_in, f2.m_out, f2.h_in, f2.r),

@@ -1,29 +1,67 @@
 //! `ember prune`: energy-aware (or magnitude) pruning of a trained model, with the energy of
-//! every layer from the simulator, a table on stdout and `report.json` beside the pruned model.
+//! every layer from the simulator, a table on stdout and `report.json` beside the pruned model;
+//! `--sweep-budget` runs every method at every budget and draws the energy-accuracy curves.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use ember_pruner::data::{DEFAULT_DATA_DIR, DEFAULT_VAL_FRACTION};
-use ember_pruner::energy::{EnergyModel, LayerEnergyInfo};
-use ember_pruner::prune::Summary;
+use ember_pruner::energy::EnergyModel;
 use ember_pruner::{
-    prune, save_model, Dataset, Method, Progress, PruneConfig, PruneEvent, PruneOutcome,
+    prune, save_model, Criterion, Dataset, LayerOrder, Method, Network, Progress, PruneConfig,
+    PruneEvent,
 };
 
 use crate::cmd::sim::load_hw;
 use crate::cmd::{load_trained, progress_bar, say};
 use crate::output::write_atomic;
 
+mod report;
+mod sweep;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
     /// Energy-aware pruning (Yang, Chen, Sze, CVPR 2017).
     Eap,
-    /// Magnitude pruning (Han et al. 2015).
+    /// Magnitude pruning as Han et al. 2015 made it: per-layer rates from a sensitivity
+    /// analysis, iterative prune and retrain.
     Magnitude,
+}
+
+impl MethodArg {
+    fn method(self) -> Method {
+        match self {
+            MethodArg::Eap => Method::Eap,
+            MethodArg::Magnitude => Method::Magnitude,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderArg {
+    /// Highest simulated energy first (eap).
+    Energy,
+    /// Input to output.
+    Network,
+    /// Most remaining weights first.
+    Weights,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CriterionArg {
+    /// Largest weights of each output channel.
+    Magnitude,
+    /// Largest weights, then the ones whose return most reduces the output-feature-map error (eap).
+    OutputError,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Args, Debug)]
@@ -31,11 +69,36 @@ pub struct PruneArgs {
     /// Trained model directory (from `ember train`).
     #[arg(long, value_name = "DIR")]
     pub model: PathBuf,
-    #[arg(long, value_enum)]
-    pub method: MethodArg,
-    /// Largest allowed validation accuracy drop from the baseline (0.01 = one point).
+    /// Pruning method; with --sweep-budget a list (e.g. eap,magnitude).
+    #[arg(long, value_enum, value_delimiter = ',', required = true)]
+    pub method: Vec<MethodArg>,
+    /// Largest allowed accuracy drop from the baseline (0.01 = one point), judged on validation
+    /// data with the margin of --confidence.
     #[arg(long, default_value_t = 0.01)]
     pub max_accuracy_drop: f32,
+    /// Run every --method at each of these budgets (e.g. 0.0025,0.005,0.01,0.02,0.04) into
+    /// OUT/METHOD-BUDGET/, then write OUT/sweep.csv and the curves OUT/sweep-accuracy.svg and
+    /// OUT/sweep-weights.svg.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        conflicts_with = "max_accuracy_drop"
+    )]
+    pub sweep_budget: Option<Vec<f32>>,
+    /// One-sided confidence that the drop a held-out split of the test split's size would show
+    /// stays within the budget; 0.5 accepts on the validation drop alone.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    /// eap ablation: the order layers are visited in.
+    #[arg(long, value_enum)]
+    pub order: Option<OrderArg>,
+    /// eap ablation: which weights a layer keeps.
+    #[arg(long, value_enum)]
+    pub criterion: Option<CriterionArg>,
+    /// eap ablation: least-squares refit of the kept weights.
+    #[arg(long, value_enum)]
+    pub refit: Option<OnOff>,
     /// Hardware config (TOML); default: the embedded hw_configs/eyeriss-v1.toml. Energy uses the
     /// `eap` sparsity preset whatever the file says.
     #[arg(long, value_name = "FILE")]
@@ -46,22 +109,24 @@ pub struct PruneArgs {
     /// Folder with the four Fashion-MNIST IDX files.
     #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
     pub data: PathBuf,
-    /// Fine-tuning epochs after each pruning round (the same for both methods).
+    /// Fine-tuning epochs after each pruning round (the same for every method).
     #[arg(long, default_value_t = 1)]
     pub finetune_epochs: usize,
     /// Output directory: pruned model, report.json, checkpoint/.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Most prune + fine-tune rounds.
-    #[arg(long, default_value_t = 3)]
+    /// Prune + fine-tune rounds, rejected ones included (the same for every method).
+    #[arg(long, default_value_t = PruneConfig::default().max_rounds)]
     pub max_rounds: usize,
     /// Fine-tune on a seeded random subset of N training images per round.
     #[arg(long, value_name = "N")]
     pub finetune_samples: Option<usize>,
-    /// Validation images scored during the per-layer search (default: all).
-    #[arg(long, value_name = "N")]
-    pub search_samples: Option<usize>,
-    /// Per-layer search budget as a multiple of --max-accuracy-drop.
+    /// Validation images scored while a round prunes (the first N); acceptance always scores
+    /// the whole validation split.
+    #[arg(long, value_name = "N", default_value_t = PruneConfig::default().search_samples.unwrap_or(usize::MAX))]
+    pub search_samples: usize,
+    /// Accuracy the network may lose before fine-tuning while a round prunes, as a multiple of
+    /// the budget (halved after a rejected round).
     #[arg(long, default_value_t = 1.0)]
     pub layer_budget_scale: f32,
     /// Validation images on which activation densities are measured.
@@ -70,6 +135,7 @@ pub struct PruneArgs {
     /// Training images over which the least-squares refit matches the unpruned outputs (eap).
     #[arg(long, default_value_t = 1024)]
     pub refit_samples: usize,
+    /// Adam learning rate of fine-tuning (cosine decay).
     #[arg(long, default_value_t = 3e-4)]
     pub finetune_lr: f32,
     #[arg(long, default_value_t = 0)]
@@ -82,27 +148,82 @@ pub struct PruneArgs {
     pub train_limit: Option<usize>,
 }
 
+/// What every run of one invocation shares.
+struct Job {
+    net: Network,
+    data: Dataset,
+    energy: EnergyModel,
+    hw_name: String,
+}
+
 pub fn run(args: &PruneArgs) -> Result<()> {
+    check_args(args)?;
     let net = load_trained(&args.model)?;
     let mut data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
     if let Some(n) = args.train_limit {
         data.train = data.train.head(n);
     }
     let hw = load_hw(args.hw.as_deref())?;
-    let hw_name = hw.arch.name.clone();
-    let energy = EnergyModel::eap(hw);
-    let method = match args.method {
-        MethodArg::Eap => Method::Eap,
-        MethodArg::Magnitude => Method::Magnitude,
+    let job = Job {
+        net,
+        data,
+        hw_name: hw.arch.name.clone(),
+        energy: EnergyModel::eap(hw),
     };
+    match &args.sweep_budget {
+        Some(budgets) => sweep::run(args, &job, budgets),
+        None => {
+            let cfg = config(args, args.method[0].method(), args.max_accuracy_drop);
+            run_one(args, &job, &cfg, &args.out)?;
+            Ok(())
+        }
+    }
+}
+
+fn check_args(args: &PruneArgs) -> Result<()> {
     if let Some(c) = &args.classes {
         if c.is_empty() || c.iter().any(|&x| x >= 10) {
             bail!("--classes {c:?}: fix: give class indices in 0..10, e.g. --classes 0,1,2");
         }
     }
-    let cfg = PruneConfig {
+    if args.sweep_budget.is_none() && args.method.len() != 1 {
+        bail!("--method takes one method unless --sweep-budget is given; fix: --method eap");
+    }
+    let ablation = args.order.is_some() || args.criterion.is_some() || args.refit.is_some();
+    if ablation && args.method.contains(&MethodArg::Magnitude) {
+        bail!(
+            "--order, --criterion and --refit are options of --method eap (its ablations); \
+             magnitude pruning takes per-layer rates from its sensitivity analysis; \
+             fix: drop them or use --method eap"
+        );
+    }
+    if let Some(b) = &args.sweep_budget {
+        if b.is_empty() || b.iter().any(|x| !(0.0..1.0).contains(x)) {
+            bail!("--sweep-budget {b:?}: fix: give budgets in [0, 1), e.g. 0.005,0.01,0.02");
+        }
+    }
+    Ok(())
+}
+
+/// The configuration of one run.
+fn config(args: &PruneArgs, method: Method, budget: f32) -> PruneConfig {
+    let d = PruneConfig::default();
+    PruneConfig {
         method,
-        max_accuracy_drop: args.max_accuracy_drop,
+        order: match args.order {
+            None => d.order,
+            Some(OrderArg::Energy) => LayerOrder::Energy,
+            Some(OrderArg::Network) => LayerOrder::Network,
+            Some(OrderArg::Weights) => LayerOrder::Weights,
+        },
+        criterion: match args.criterion {
+            None => d.criterion,
+            Some(CriterionArg::Magnitude) => Criterion::Magnitude,
+            Some(CriterionArg::OutputError) => Criterion::OutputError,
+        },
+        refit: args.refit.map_or(d.refit, |r| r == OnOff::On),
+        max_accuracy_drop: budget,
+        confidence: args.confidence,
         layer_budget_scale: args.layer_budget_scale,
         classes: args.classes.clone(),
         max_rounds: args.max_rounds,
@@ -111,47 +232,105 @@ pub fn run(args: &PruneArgs) -> Result<()> {
         finetune_lr: args.finetune_lr,
         calibration_samples: args.calibration_samples,
         refit_samples: args.refit_samples,
-        search_samples: args.search_samples,
+        search_samples: Some(args.search_samples),
         seed: args.seed,
-        ..PruneConfig::default()
-    };
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
+        ..d
+    }
+}
 
+/// Prunes into `out` and returns the report, or `None` when stopped early
+/// (resumption tests). A finished run in `out` with the same settings is
+/// reported again, not redone; one with other settings is refused.
+fn run_one(args: &PruneArgs, job: &Job, cfg: &PruneConfig, out: &Path) -> Result<Option<Value>> {
+    let report_path = out.join("report.json");
+    if let Some(done) = finished_report(&report_path, args, cfg)? {
+        eprintln!(
+            "{} holds a finished run with these settings; reporting it (delete the directory \
+             to run again)",
+            out.display()
+        );
+        print!("{}", report::table(&done));
+        return Ok(Some(done));
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let bar = progress_bar(0, "{elapsed_precise} [{bar:30}] {pos}/{len} {msg}");
     let outcome = prune(
-        &net,
-        &data,
-        &energy,
-        &cfg,
-        Some(&args.out.join("checkpoint")),
+        &job.net,
+        &job.data,
+        &job.energy,
+        cfg,
+        Some(&out.join("checkpoint")),
         args.stop_after_layers,
-        |ev| match ev {
-            PruneEvent::Status(s) => bar.set_message(s.to_string()),
-            PruneEvent::LayerStart {
-                round,
-                index,
-                of,
-                name,
-            } => {
-                bar.set_length(of as u64);
-                bar.set_position(index as u64 - 1);
-                bar.set_message(format!("round {round}: pruning {name}"));
-            }
-            PruneEvent::Candidate {
-                fraction,
-                accuracy,
-                accepted,
-            } => bar.set_message(format!(
-                "kept {:.3}: val {:.4} {}",
-                fraction,
-                accuracy,
-                if accepted { "ok" } else { "too low" }
-            )),
-            PruneEvent::LayerDone(s) => {
-                bar.inc(1);
-                say(&bar, format!(
-                    "round {} {}: density {:.3} -> {:.3}, val {:.4}{}, energy {:.4e} -> {:.4e} ({:.1} s)",
+        |ev| on_event(&bar, ev),
+    )?;
+    bar.finish_and_clear();
+    let Some(outcome) = outcome else {
+        eprintln!(
+            "stopped after {} layer(s); rerun the same command to resume from {}",
+            args.stop_after_layers.unwrap_or(0),
+            out.join("checkpoint").display()
+        );
+        return Ok(None);
+    };
+    save_model(&outcome.net, out).with_context(|| format!("saving to {}", out.display()))?;
+    let rep = report::json(args, cfg, &job.hw_name, &outcome);
+    write_atomic(
+        &report_path,
+        format!("{}\n", serde_json::to_string_pretty(&rep)?).as_bytes(),
+    )?;
+    print!("{}", report::table(&rep));
+    println!("report: {}", report_path.display());
+    Ok(Some(rep))
+}
+
+/// The report in `path` if it belongs to this model and configuration.
+fn finished_report(path: &Path, args: &PruneArgs, cfg: &PruneConfig) -> Result<Option<Value>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let rep: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a report of `ember prune`", path.display()))?;
+    let same = rep["config"] == serde_json::to_value(cfg)?
+        && rep["model"] == args.model.display().to_string();
+    if !same {
+        bail!(
+            "{} holds the result of a run with another model or other settings; fix: use \
+             another --out, or delete that directory to replace it",
+            path.parent().unwrap_or(path).display()
+        );
+    }
+    Ok(Some(rep))
+}
+
+fn on_event(bar: &indicatif::ProgressBar, ev: PruneEvent<'_>) {
+    match ev {
+        PruneEvent::Status(s) => bar.set_message(s.to_string()),
+        PruneEvent::LayerStart {
+            round,
+            index,
+            of,
+            name,
+        } => {
+            bar.set_length(of as u64);
+            bar.set_position(index as u64 - 1);
+            bar.set_message(format!("round {round}: pruning {name}"));
+        }
+        PruneEvent::Candidate {
+            fraction,
+            accuracy,
+            accepted,
+        } => bar.set_message(format!(
+            "candidate {fraction:.3}: val {accuracy:.4} {}",
+            if accepted { "ok" } else { "too low" }
+        )),
+        PruneEvent::LayerDone(s) => {
+            bar.inc(1);
+            say(
+                bar,
+                format!(
+                    "round {} {}: density {:.3} -> {:.3}, val {:.4}{}, energy {:.4e} -> {:.4e}{} ({:.1} s)",
                     s.round,
                     s.layer,
                     s.density_before,
@@ -162,176 +341,41 @@ pub fn run(args: &PruneArgs) -> Result<()> {
                         .unwrap_or_default(),
                     s.energy_before,
                     s.energy_after,
+                    if s.energy_rise_undone { " (pruning raised the energy: undone)" } else { "" },
                     s.seconds
-                ));
-            }
-            PruneEvent::Train(Progress::Batch {
-                epoch,
-                batch,
-                batches,
-                loss,
-            }) => {
-                bar.set_length(batches as u64);
-                bar.set_position(batch as u64);
-                bar.set_message(format!("fine-tune epoch {epoch} loss {loss:.3}"));
-            }
-            PruneEvent::Train(Progress::Epoch(_)) => {}
-            PruneEvent::RoundDone(r) => say(
-                &bar,
-                format!(
-                "round {}: energy {:.4e} -> {:.4e}, val {:.4} before / {:.4} after fine-tuning{}",
+                ),
+            );
+        }
+        PruneEvent::Train(Progress::Batch {
+            epoch,
+            batch,
+            batches,
+            loss,
+        }) => {
+            bar.set_length(batches as u64);
+            bar.set_position(batch as u64);
+            bar.set_message(format!("fine-tune epoch {epoch} loss {loss:.3}"));
+        }
+        PruneEvent::Train(Progress::Epoch(_)) => {}
+        PruneEvent::RoundDone(r) => say(
+            bar,
+            format!(
+                "round {} (step x{}): energy {:.4e} -> {:.4e}, val {:.4} before / {:.4} after \
+                 fine-tuning, drop {:+.2} +- {:.2} points{}",
                 r.round,
+                r.step_scale,
                 r.energy_before,
                 r.energy_after,
                 r.val_accuracy_before_finetune,
                 r.val_accuracy,
-                if r.accepted { "" } else { " — over budget, undone" }
+                100.0 * r.val_change.drop,
+                100.0 * r.val_change.std_error,
+                if r.accepted {
+                    ""
+                } else {
+                    " — over budget, undone; next round halves the step"
+                }
             ),
-            ),
-        },
-    )?;
-    bar.finish_and_clear();
-    let Some(outcome) = outcome else {
-        eprintln!(
-            "stopped after {} layer(s); rerun the same command to resume from {}",
-            args.stop_after_layers.unwrap_or(0),
-            args.out.join("checkpoint").display()
-        );
-        return Ok(());
-    };
-    save_model(&outcome.net, &args.out)
-        .with_context(|| format!("saving to {}", args.out.display()))?;
-    let report = report_json(args, &cfg, &hw_name, &outcome);
-    let path = args.out.join("report.json");
-    write_atomic(
-        &path,
-        format!("{}\n", serde_json::to_string_pretty(&report)?).as_bytes(),
-    )?;
-    print!("{}", table(args, &hw_name, &outcome));
-    println!("report: {}", path.display());
-    Ok(())
-}
-
-fn ratio(a: f64, b: f64) -> f64 {
-    if b > 0.0 {
-        a / b
-    } else {
-        f64::INFINITY
-    }
-}
-
-fn summary_json(s: &Summary) -> Value {
-    json!({
-        "val_accuracy": s.val_accuracy,
-        "test_accuracy": s.test_accuracy,
-        "energy": s.energy.total,
-        "nonzero_weights": s.nonzero_weights,
-        "total_weights": s.total_weights,
-    })
-}
-
-fn breakdown(l: &LayerEnergyInfo) -> Value {
-    serde_json::to_value(l.energy).expect("serialisable")
-}
-
-fn report_json(args: &PruneArgs, cfg: &PruneConfig, hw: &str, o: &PruneOutcome) -> Value {
-    let layers: Vec<Value> = o
-        .baseline
-        .energy
-        .layers
-        .iter()
-        .zip(&o.pruned.energy.layers)
-        .map(|(b, a)| {
-            json!({
-                "name": a.name,
-                "density": a.densities.weight,
-                "ifmap_density": a.densities.ifmap,
-                "ofmap_density": a.densities.ofmap,
-                "baseline_ifmap_density": b.densities.ifmap,
-                "energy_before": b.energy.total,
-                "energy_after": a.energy.total,
-                "energy_before_breakdown": breakdown(b),
-                "energy_after_breakdown": breakdown(a),
-            })
-        })
-        .collect();
-    json!({
-        "method": cfg.method.key(),
-        "model": args.model.display().to_string(),
-        "hardware": hw,
-        "sparsity_preset": "eap",
-        "energy_units": "normalized (the config's [energy] table; 1 = one MAC)",
-        "classes": cfg.classes,
-        "max_accuracy_drop": cfg.max_accuracy_drop,
-        "finetune_epochs_total": o.finetune_epochs,
-        "baseline": summary_json(&o.baseline),
-        "pruned": summary_json(&o.pruned),
-        "energy_reduction": ratio(o.baseline.energy.total, o.pruned.energy.total),
-        "weight_reduction": ratio(
-            o.baseline.nonzero_weights as f64,
-            o.pruned.nonzero_weights as f64
         ),
-        "layers": layers,
-        "rounds": o.rounds,
-        "steps": o.steps,
-        "config": cfg,
-    })
-}
-
-fn table(args: &PruneArgs, hw: &str, o: &PruneOutcome) -> String {
-    use std::fmt::Write;
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "{} pruning of {} on {hw} (eap sparsity){}",
-        match args.method {
-            MethodArg::Eap => "energy-aware",
-            MethodArg::Magnitude => "magnitude",
-        },
-        args.model.display(),
-        args.classes
-            .as_ref()
-            .map(|c| format!(", classes {c:?}"))
-            .unwrap_or_default()
-    );
-    let _ = writeln!(
-        t,
-        "{:<8} {:>9} {:>9} {:>11} {:>11} {:>7}",
-        "layer", "density", "ifmap", "E before", "E after", "ratio"
-    );
-    for (b, a) in o.baseline.energy.layers.iter().zip(&o.pruned.energy.layers) {
-        let _ = writeln!(
-            t,
-            "{:<8} {:>9.4} {:>9.4} {:>11.4e} {:>11.4e} {:>6.2}x",
-            a.name,
-            a.densities.weight,
-            a.densities.ifmap,
-            b.energy.total,
-            a.energy.total,
-            ratio(b.energy.total, a.energy.total)
-        );
     }
-    let (b, p) = (&o.baseline, &o.pruned);
-    let _ = writeln!(
-        t,
-        "{:<8} {:>9} {:>9} {:>11.4e} {:>11.4e} {:>6.2}x",
-        "total",
-        "",
-        "",
-        b.energy.total,
-        p.energy.total,
-        ratio(b.energy.total, p.energy.total)
-    );
-    let _ = writeln!(
-        t,
-        "weights {} -> {} ({:.2}x); val accuracy {:.4} -> {:.4}; test accuracy {:.4} -> {:.4}",
-        b.nonzero_weights,
-        p.nonzero_weights,
-        ratio(b.nonzero_weights as f64, p.nonzero_weights as f64),
-        b.val_accuracy,
-        p.val_accuracy,
-        b.test_accuracy,
-        p.test_accuracy
-    );
-    t
 }

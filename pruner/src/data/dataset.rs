@@ -15,7 +15,12 @@ use crate::error::{PrunerError, Result};
 pub const DEFAULT_DATA_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 /// 5,000 of the 60,000 training images, the usual Fashion-MNIST hold-out.
-pub const DEFAULT_VAL_FRACTION: f64 = 5000.0 / 60000.0;
+/// The last 10,000 of Fashion-MNIST's 60,000 training images. Pruning
+/// judges its budget on this split; the standard error of a paired accuracy
+/// change shrinks as 1/sqrt(n) (about 0.19 points at 10,000 images for a
+/// one-point change, against 0.26 at 5,000), and the margin the budget
+/// keeps is proportional to it.
+pub const DEFAULT_VAL_FRACTION: f64 = 10_000.0 / 60_000.0;
 
 pub const CLASS_NAMES: [&str; 10] = [
     "T-shirt/top",

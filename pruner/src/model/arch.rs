@@ -63,11 +63,19 @@ pub enum LayerSpec {
 /// Activation shape between layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Act {
-    Spatial { c: usize, h: usize, w: usize },
+    Spatial {
+        c: usize,
+        h: usize,
+        w: usize,
+    },
     /// Features after a flatten (`c` channels of `h x w`) or a fully
     /// connected layer (`c` features, `h = w = 1`): a fully connected layer
     /// is a convolution with R = H, S = W over this map.
-    Flat { c: usize, h: usize, w: usize },
+    Flat {
+        c: usize,
+        h: usize,
+        w: usize,
+    },
 }
 
 impl Act {
