@@ -3,7 +3,7 @@
 //! calibration batch become `ember_sim::Layer`s, and the estimator maps and
 //! prices each one (`Hardware::run_layer`).
 
-use ndarray::{s, Array4, ArrayD, Axis};
+use ndarray::{s, Array4, Axis};
 use serde::{Deserialize, Serialize};
 
 use ember_estimator::{Hardware, LayerEnergy, Preset, SparsityRules};
@@ -11,7 +11,7 @@ use ember_sim::{DataType, Layer as SimLayer, LayerKind as SimKind, Level};
 
 use crate::error::{PrunerError, Result};
 use crate::model::{LayerKind, LayerShape};
-use crate::nn::{Layer, Network};
+use crate::nn::{Network, Tensor};
 
 /// Non-zero fractions of one conv/fc layer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -27,51 +27,44 @@ pub struct Densities {
 
 /// Fraction of non-zero weights of every conv/fc layer, in network order.
 pub fn weight_densities(net: &Network) -> Vec<f64> {
-    net.params()
+    net.layers()
         .iter()
-        .filter(|(n, _)| n.ends_with(".weight"))
-        .map(|(_, p)| p.live_count() as f64 / p.value().len() as f64)
+        .filter_map(|l| l.weight_and_bias())
+        .map(|(_, w, _)| w.live_count() as f64 / w.value().len() as f64)
         .collect()
 }
 
-fn nonzero(a: &ArrayD<f32>) -> usize {
+fn nonzero(a: &Tensor) -> usize {
     a.iter().filter(|&&v| v != 0.0).count()
 }
 
 /// Weight densities from the masks and ifmap/ofmap densities measured on
-/// `images` (run in chunks of 128 in inference mode).
+/// `images` (run in chunks of 128 in inference mode). A layer's ofmap is its
+/// output as the next layers read it: after its batch norm and ReLU, when
+/// it alone feeds them.
 pub fn measure_densities(net: &mut Network, images: &Array4<f32>) -> Result<Vec<Densities>> {
     const CHUNK: usize = 128;
     let idx = net.param_layer_indices();
-    let n_layers = net.layers().len();
-    let mut nz_in = vec![0usize; idx.len()];
-    let mut nz_out = vec![0usize; idx.len()];
-    let mut tot_in = vec![0usize; idx.len()];
-    let mut tot_out = vec![0usize; idx.len()];
+    let acts: Vec<usize> = idx.iter().map(|&i| net.activation_of(i)).collect();
+    let (mut nz_in, mut tot_in) = (vec![0usize; idx.len()], vec![0usize; idx.len()]);
+    let (mut nz_out, mut tot_out) = (vec![0usize; idx.len()], vec![0usize; idx.len()]);
     let n = images.len_of(Axis(0));
     if n == 0 {
         return Err(PrunerError::Config("empty calibration batch".into()));
     }
     for start in (0..n).step_by(CHUNK) {
         let end = (start + CHUNK).min(n);
-        let mut a = images
-            .slice(s![start..end, .., .., ..])
-            .to_owned()
-            .into_dyn();
-        let mut at = 0;
-        for (k, &li) in idx.iter().enumerate() {
-            a = net.forward_range(a, at..li);
-            nz_in[k] += nonzero(&a);
-            tot_in[k] += a.len();
-            a = net.forward_range(a, li..li + 1);
-            at = li + 1;
-            if at < n_layers && matches!(net.layers()[at], Layer::Relu(_)) {
-                a = net.forward_range(a, at..at + 1);
-                at += 1;
+        let x = images.slice(s![start..end, .., .., ..]).to_owned();
+        net.forward_observed(x, |i, inputs, output| {
+            if let Some(k) = idx.iter().position(|&j| j == i) {
+                nz_in[k] += nonzero(&inputs[0]);
+                tot_in[k] += inputs[0].len();
             }
-            nz_out[k] += nonzero(&a);
-            tot_out[k] += a.len();
-        }
+            for (k, _) in acts.iter().enumerate().filter(|(_, &a)| a == i) {
+                nz_out[k] += nonzero(output);
+                tot_out[k] += output.len();
+            }
+        })?;
     }
     let w = weight_densities(net);
     Ok((0..idx.len())

@@ -8,11 +8,11 @@
 
 use std::path::Path;
 
-use ndarray::{Array4, ArrayD, Ix2, Ix4};
+use ndarray::{Array4, Ix2, Ix4};
 use safetensors::{tensor::TensorView, Dtype};
 
 use crate::error::{PrunerError, Result};
-use crate::nn::Network;
+use crate::nn::{Network, Tensor};
 
 /// One layer's masks, as 0/1 bytes with their shapes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,7 @@ pub struct LayerMasks {
 
 /// `a` (NHWC, or `[N, C*H*W]` in (C, H, W) order before a fully connected
 /// layer of input map `c x h x w`) as NCHW 0/1 flags.
-fn ifmap_flags(a: &ArrayD<f32>, (c, h, w): (usize, usize, usize)) -> ([usize; 4], Vec<u8>) {
+fn ifmap_flags(a: &Tensor, (c, h, w): (usize, usize, usize)) -> ([usize; 4], Vec<u8>) {
     if let Ok(x) = a.view().into_dimensionality::<Ix4>() {
         let (n, h, w, c) = x.dim();
         let nchw = x.permuted_axes([0, 3, 1, 2]);
@@ -50,12 +50,16 @@ pub fn layer_masks(net: &mut Network, images: &Array4<f32>) -> Result<Vec<LayerM
     }
     let idx = net.param_layer_indices();
     let shapes = net.layer_shapes();
+    let mut flags: Vec<Option<([usize; 4], Vec<u8>)>> = vec![None; idx.len()];
+    net.forward_observed(images.clone(), |i, inputs, _| {
+        if let Some(k) = idx.iter().position(|&j| j == i) {
+            let s = &shapes[k];
+            flags[k] = Some(ifmap_flags(&inputs[0], (s.c_in, s.h_in, s.w_in)));
+        }
+    })?;
     let mut out = Vec::with_capacity(idx.len());
-    let mut a = images.clone().into_dyn();
-    let mut at = 0;
-    for (&li, shape) in idx.iter().zip(&shapes) {
-        a = net.forward_range(a, at..li);
-        let (ifmap_shape, ifmaps) = ifmap_flags(&a, (shape.c_in, shape.h_in, shape.w_in));
+    for ((&li, shape), f) in idx.iter().zip(&shapes).zip(flags) {
+        let (ifmap_shape, ifmaps) = f.expect("every layer ran");
         let (name, w, _) = net.layers()[li]
             .weight_and_bias()
             .expect("param_layer_indices lists conv/fc layers");
@@ -73,8 +77,6 @@ pub fn layer_masks(net: &mut Network, images: &Array4<f32>) -> Result<Vec<LayerM
             weight_shape,
             weights,
         });
-        a = net.forward_range(a, li..li + 1);
-        at = li + 1;
     }
     Ok(out)
 }

@@ -12,11 +12,11 @@
 //! * softmax cross-entropy is smooth: with `h = 1e-2` the truncation error
 //!   (~h^2/6 * |f'''|) and rounding error (~6e-8 * |L| / h) are both ~1e-5.
 
-use ndarray::{Array, ArrayD, IxDyn};
+use ndarray::{Array, ArrayBase, ArrayD, Data, IxDyn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use ember_pruner::nn::{softmax_cross_entropy, Conv2d, Flatten, Linear, MaxPool2d, Relu};
+use ember_pruner::nn::{softmax_cross_entropy, Conv2d, Flatten, Linear, MaxPool2d, Relu, Tensor};
 
 const TOL: f64 = 2e-3;
 
@@ -24,7 +24,16 @@ fn random(shape: &[usize], rng: &mut ChaCha8Rng) -> ArrayD<f32> {
     Array::from_shape_fn(IxDyn(shape), |_| rng.random_range(-1.0f32..1.0))
 }
 
-fn dot(a: &ArrayD<f32>, b: &ArrayD<f32>) -> f64 {
+/// An owned array as the engine's shared tensor.
+fn t(x: &ArrayD<f32>) -> Tensor {
+    x.clone().into_shared()
+}
+
+fn dot<S1, S2>(a: &ArrayBase<S1, IxDyn>, b: &ArrayBase<S2, IxDyn>) -> f64
+where
+    S1: Data<Elem = f32>,
+    S2: Data<Elem = f32>,
+{
     a.iter()
         .zip(b)
         .map(|(&x, &y)| f64::from(x) * f64::from(y))
@@ -67,22 +76,20 @@ fn conv_case(stride: usize, pad: usize, groups: usize) {
         .set_value("c.bias", random(&[m], &mut rng))
         .unwrap();
     let x = random(&[2, 7, 6, c], &mut rng);
-    let y = conv.forward(x.clone(), true);
+    let y = conv.forward(t(&x), true);
     let g = random(y.shape(), &mut rng);
     let dx = conv.backward(g.clone(), true).unwrap();
     let (dw, db) = (conv.weight.grad().clone(), conv.bias.grad().clone());
     let h = 0.5;
 
-    let num = numeric_grad(&x, h, |xp| {
-        dot(&conv.clone().forward(xp.clone(), false), &g)
-    });
+    let num = numeric_grad(&x, h, |xp| dot(&conv.clone().forward(t(xp), false), &g));
     check("conv dx", &dx, &num);
 
     let w0 = conv.weight.value().clone();
     let num = numeric_grad(&w0, h, |wp| {
         let mut c2 = conv.clone();
         c2.weight.set_value("w", wp.clone()).unwrap();
-        dot(&c2.forward(x.clone(), false), &g)
+        dot(&c2.forward(t(&x), false), &g)
     });
     check("conv dw", &dw, &num);
 
@@ -90,7 +97,7 @@ fn conv_case(stride: usize, pad: usize, groups: usize) {
     let num = numeric_grad(&b0, h, |bp| {
         let mut c2 = conv.clone();
         c2.bias.set_value("b", bp.clone()).unwrap();
-        dot(&c2.forward(x.clone(), false), &g)
+        dot(&c2.forward(t(&x), false), &g)
     });
     check("conv db", &db, &num);
 }
@@ -111,19 +118,17 @@ fn conv_depthwise_padding() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let mut conv = Conv2d::new("d", 4, 4, (3, 3), 1, 2, 4, &mut rng);
     let x = random(&[1, 5, 5, 4], &mut rng);
-    let y = conv.forward(x.clone(), true);
+    let y = conv.forward(t(&x), true);
     let g = random(y.shape(), &mut rng);
     let dx = conv.backward(g.clone(), true).unwrap();
     let dw = conv.weight.grad().clone();
-    let num = numeric_grad(&x, 0.5, |xp| {
-        dot(&conv.clone().forward(xp.clone(), false), &g)
-    });
+    let num = numeric_grad(&x, 0.5, |xp| dot(&conv.clone().forward(t(xp), false), &g));
     check("dw-conv dx", &dx, &num);
     let w0 = conv.weight.value().clone();
     let num = numeric_grad(&w0, 0.5, |wp| {
         let mut c2 = conv.clone();
         c2.weight.set_value("w", wp.clone()).unwrap();
-        dot(&c2.forward(x.clone(), false), &g)
+        dot(&c2.forward(t(&x), false), &g)
     });
     check("dw-conv dw", &dw, &num);
 }
@@ -134,29 +139,27 @@ fn linear() {
     let mut fc = Linear::new("f", 7, 5, &mut rng);
     fc.bias.set_value("b", random(&[5], &mut rng)).unwrap();
     let x = random(&[3, 7], &mut rng);
-    let y = fc.forward(x.clone(), true);
+    let y = fc.forward(t(&x), true);
     let g = random(y.shape(), &mut rng);
     let dx = fc.backward(g.clone(), true).unwrap();
     let (dw, db) = (fc.weight.grad().clone(), fc.bias.grad().clone());
     check(
         "fc dx",
         &dx,
-        &numeric_grad(&x, 0.5, |xp| {
-            dot(&fc.clone().forward(xp.clone(), false), &g)
-        }),
+        &numeric_grad(&x, 0.5, |xp| dot(&fc.clone().forward(t(xp), false), &g)),
     );
     let w0 = fc.weight.value().clone();
     let num = numeric_grad(&w0, 0.5, |wp| {
         let mut f2 = fc.clone();
         f2.weight.set_value("w", wp.clone()).unwrap();
-        dot(&f2.forward(x.clone(), false), &g)
+        dot(&f2.forward(t(&x), false), &g)
     });
     check("fc dw", &dw, &num);
     let b0 = fc.bias.value().clone();
     let num = numeric_grad(&b0, 0.5, |bp| {
         let mut f2 = fc.clone();
         f2.bias.set_value("b", bp.clone()).unwrap();
-        dot(&f2.forward(x.clone(), false), &g)
+        dot(&f2.forward(t(&x), false), &g)
     });
     check("fc db", &db, &num);
 }
@@ -174,14 +177,12 @@ fn spaced(shape: &[usize], rng: &mut ChaCha8Rng) -> ArrayD<f32> {
 fn max_pool() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     for (k, s) in [(2, 2), (3, 2)] {
-        let mut pool = MaxPool2d::new(k, s);
+        let mut pool = MaxPool2d::new(k, s, 0);
         let x = spaced(&[2, 7, 7, 3], &mut rng);
-        let y = pool.forward(x.clone(), true);
+        let y = pool.forward(t(&x), true);
         let g = random(y.shape(), &mut rng);
         let dx = pool.backward(g.clone());
-        let num = numeric_grad(&x, 0.25, |xp| {
-            dot(&pool.clone().forward(xp.clone(), false), &g)
-        });
+        let num = numeric_grad(&x, 0.25, |xp| dot(&pool.clone().forward(t(xp), false), &g));
         check("pool dx", &dx, &num);
     }
 }
@@ -191,28 +192,26 @@ fn relu_and_flatten() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let x = spaced(&[2, 3, 4, 5], &mut rng);
     let mut relu = Relu::default();
-    let y = relu.forward(x.clone(), true);
+    let y = relu.forward(t(&x), true);
     let g = random(y.shape(), &mut rng);
     let dx = relu.backward(g.clone());
     check(
         "relu dx",
         &dx,
         &numeric_grad(&x, 0.25, |xp| {
-            dot(&Relu::default().forward(xp.clone(), false), &g)
+            dot(&Relu::default().forward(t(xp), false), &g)
         }),
     );
 
     let mut flat = Flatten::default();
-    let y = flat.forward(x.clone());
+    let y = flat.forward(t(&x));
     assert_eq!(y.shape(), &[2, 60]);
     let g = random(y.shape(), &mut rng);
     let dx = flat.backward(g.clone());
     check(
         "flatten dx",
         &dx,
-        &numeric_grad(&x, 0.5, |xp| {
-            dot(&Flatten::default().forward(xp.clone()), &g)
-        }),
+        &numeric_grad(&x, 0.5, |xp| dot(&Flatten::default().forward(t(xp)), &g)),
     );
 }
 
@@ -222,7 +221,7 @@ fn flatten_uses_pytorch_chw_order() {
     let x = ArrayD::from_shape_fn(IxDyn(&[1, 2, 3, 4]), |i| {
         (i[1] * 100 + i[2] * 10 + i[3]) as f32
     });
-    let y = Flatten::default().forward(x);
+    let y = Flatten::default().forward(x.into_shared());
     assert_eq!(y[[0, 3 * 6 + 3 + 2]], 123.0);
 }
 
@@ -258,7 +257,7 @@ fn conv_matches_direct_definition() {
     conv.bias.set_value("b", random(&[m], &mut rng)).unwrap();
     let (n, h, w) = (2, 6, 7);
     let x = random(&[n, h, w, c], &mut rng);
-    let y = conv.forward(x.clone(), false);
+    let y = conv.forward(t(&x), false);
     let (oh, ow) = ((h + 2 * p - r) / st + 1, (w + 2 * p - s) / st + 1);
     assert_eq!(y.shape(), &[n, oh, ow, m]);
     let (wt, b) = (conv.weight.value(), conv.bias.value());
@@ -315,6 +314,7 @@ fn whole_network_directional_derivative() {
         layers: vec![
             LayerSpec::Conv2d {
                 name: "conv1".into(),
+                input: None,
                 in_channels: 2,
                 out_channels: 4,
                 kernel_size: [3, 3],
@@ -322,13 +322,20 @@ fn whole_network_directional_derivative() {
                 padding: 1,
                 groups: 2,
             },
-            LayerSpec::Relu,
+            LayerSpec::Relu {
+                name: None,
+                input: None,
+            },
             LayerSpec::MaxPool2d {
+                name: None,
+                input: None,
                 kernel_size: 2,
                 stride: 2,
+                padding: 0,
             },
             LayerSpec::Conv2d {
                 name: "conv2".into(),
+                input: None,
                 in_channels: 4,
                 out_channels: 4,
                 kernel_size: [3, 3],
@@ -336,10 +343,17 @@ fn whole_network_directional_derivative() {
                 padding: 1,
                 groups: 1,
             },
-            LayerSpec::Relu,
-            LayerSpec::Flatten,
+            LayerSpec::Relu {
+                name: None,
+                input: None,
+            },
+            LayerSpec::Flatten {
+                name: None,
+                input: None,
+            },
             LayerSpec::Linear {
                 name: "fc".into(),
+                input: None,
                 in_features: 16,
                 out_features: 3,
             },
@@ -393,7 +407,7 @@ fn whole_network_directional_derivative() {
 /// Forward, input gradient and weight/bias gradients of `conv` on `x`.
 fn conv_pass(conv: &Conv2d, x: &ArrayD<f32>, g: &ArrayD<f32>) -> [ArrayD<f32>; 4] {
     let mut c = conv.clone();
-    let y = c.forward(x.clone(), true);
+    let y = c.forward(t(x), true).into_owned();
     let dx = c.backward(g.clone(), true).unwrap();
     [y, dx, c.weight.grad().clone(), c.bias.grad().clone()]
 }

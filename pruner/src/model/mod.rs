@@ -5,6 +5,6 @@ mod io;
 mod shape;
 pub mod zoo;
 
-pub use arch::{Architecture, InputShape, LayerSpec};
+pub use arch::{Act, Architecture, Graph, InputShape, LayerSpec, Src, INPUT};
 pub use io::{load_model, save_model, ARCH_FILE, MASKS_FILE, WEIGHTS_FILE};
 pub use shape::{LayerKind, LayerShape};

@@ -25,6 +25,7 @@ use super::gemm::{matmul, MatMut, MatRef};
 use super::im2col::{lower, raise, ConvGeom};
 use super::init::he_uniform;
 use super::param::Param;
+use super::{standard_tensor, Tensor};
 
 #[derive(Debug, Clone)]
 pub struct Conv2d {
@@ -39,8 +40,9 @@ pub struct Conv2d {
     pub weight: Param,
     /// `[M]`
     pub bias: Param,
-    /// The input of the last training forward pass (NHWC, standard layout).
-    input: Option<Array4<f32>>,
+    /// The input of the last training forward pass (NHWC, standard layout),
+    /// shared with whoever else keeps it (the ReLU before, a branch).
+    input: Option<Tensor>,
 }
 
 /// Lowered rows a block aims at: with K up to a few hundred columns, a block
@@ -70,6 +72,14 @@ pub(crate) fn standard<D: ndarray::Dimension>(x: ndarray::Array<f32, D>) -> ndar
         x
     } else {
         x.as_standard_layout().into_owned()
+    }
+}
+
+/// `[N, H, W, C]` of a 4-D tensor.
+pub(crate) fn dims4(x: &Tensor) -> (usize, usize, usize, usize) {
+    match *x.shape() {
+        [n, h, w, c] => (n, h, w, c),
+        ref s => panic!("expected a 4-D NHWC tensor, got shape {s:?} (checked when built)"),
     }
 }
 
@@ -122,12 +132,9 @@ impl Conv2d {
     }
 
     /// `x`: `[N, H, W, C]` -> `[N, OH, OW, M]`.
-    pub fn forward(&mut self, x: ArrayD<f32>, train: bool) -> ArrayD<f32> {
-        let x = standard(
-            x.into_dimensionality::<Ix4>()
-                .expect("shapes checked when the network was built"),
-        );
-        let (n, h, w, c) = x.dim();
+    pub fn forward(&mut self, x: Tensor, train: bool) -> Tensor {
+        let x = standard_tensor(x);
+        let (n, h, w, c) = dims4(&x);
         debug_assert_eq!(c, self.in_channels);
         let g = self.geom(h, w);
         let l = Lowering::new(&g, self.out_channels, self.groups);
@@ -159,7 +166,9 @@ impl Conv2d {
         if train {
             self.input = Some(x);
         }
-        ArrayD::from_shape_vec(vec![n, g.out_h(), g.out_w(), l.m], out).expect("length matches")
+        ArrayD::from_shape_vec(vec![n, g.out_h(), g.out_w(), l.m], out)
+            .expect("length matches")
+            .into_shared()
     }
 
     /// Stores weight/bias gradients; returns the input gradient when asked
@@ -169,7 +178,7 @@ impl Conv2d {
             .input
             .take()
             .expect("backward called after a training forward");
-        let (n, h, w, c) = x.dim();
+        let (n, h, w, c) = dims4(&x);
         let g = self.geom(h, w);
         let l = Lowering::new(&g, self.out_channels, self.groups);
         let dy = standard(dy);

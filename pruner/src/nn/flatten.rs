@@ -1,7 +1,10 @@
 //! NHWC -> `[N, C*H*W]` in PyTorch's (C, H, W) order, so a following fully
 //! connected layer has the same weight layout as in a PyTorch model.
 
-use ndarray::{ArrayD, Ix2, Ix4};
+use ndarray::{ArrayD, Ix2};
+
+use super::conv::dims4;
+use super::Tensor;
 
 #[derive(Debug, Clone, Default)]
 pub struct Flatten {
@@ -9,18 +12,16 @@ pub struct Flatten {
 }
 
 impl Flatten {
-    pub fn forward(&mut self, x: ArrayD<f32>) -> ArrayD<f32> {
-        let x = x
-            .into_dimensionality::<Ix4>()
-            .expect("4-D input to flatten");
-        let (n, h, w, c) = x.dim();
+    pub fn forward(&mut self, x: Tensor) -> Tensor {
+        let (n, h, w, c) = dims4(&x);
         self.shape = Some((n, h, w, c));
-        x.permuted_axes([0, 3, 1, 2])
+        x.view()
+            .permuted_axes(vec![0, 3, 1, 2])
             .as_standard_layout()
             .into_owned()
-            .into_shape_with_order((n, c * h * w))
+            .into_shape_with_order(vec![n, c * h * w])
             .expect("contiguous")
-            .into_dyn()
+            .into_shared()
     }
 
     pub fn backward(&mut self, dy: ArrayD<f32>) -> ArrayD<f32> {

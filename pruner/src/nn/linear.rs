@@ -1,10 +1,11 @@
 //! Fully connected layer, weight `[out, in]` as in PyTorch's `nn.Linear`.
 
-use ndarray::{Array2, ArrayD, Axis, Ix1, Ix2};
+use ndarray::{ArrayD, Axis, Ix1, Ix2};
 use rand_chacha::ChaCha8Rng;
 
 use super::init::he_uniform;
 use super::param::Param;
+use super::Tensor;
 
 #[derive(Debug, Clone)]
 pub struct Linear {
@@ -13,7 +14,7 @@ pub struct Linear {
     pub out_features: usize,
     pub weight: Param,
     pub bias: Param,
-    input: Option<Array2<f32>>,
+    input: Option<Tensor>,
 }
 
 impl Linear {
@@ -30,20 +31,25 @@ impl Linear {
     }
 
     /// `x`: `[N, in]` -> `[N, out]`.
-    pub fn forward(&mut self, x: ArrayD<f32>, train: bool) -> ArrayD<f32> {
-        let x = x
+    pub fn forward(&mut self, x: Tensor, train: bool) -> Tensor {
+        let x2 = x
+            .view()
             .into_dimensionality::<Ix2>()
             .expect("shapes checked when the network was built");
-        let y = x.dot(&self.weight.view::<Ix2>().t()) + self.bias.view::<Ix1>();
+        let y = x2.dot(&self.weight.view::<Ix2>().t()) + self.bias.view::<Ix1>();
         self.input = train.then_some(x);
-        y.into_dyn()
+        y.into_dyn().into_shared()
     }
 
     pub fn backward(&mut self, dy: ArrayD<f32>, need_input_grad: bool) -> Option<ArrayD<f32>> {
-        let x = self
+        let input = self
             .input
             .take()
             .expect("backward called after a training forward");
+        let x = input
+            .view()
+            .into_dimensionality::<Ix2>()
+            .expect("2-D input");
         let dy = dy
             .into_dimensionality::<Ix2>()
             .expect("2-D output gradient");

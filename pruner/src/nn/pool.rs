@@ -1,14 +1,16 @@
-//! Max pooling on NHWC activations (no padding).
+//! Max pooling on NHWC activations, with PyTorch's implicit -inf padding.
 
-use ndarray::{ArrayD, Ix4};
+use ndarray::ArrayD;
 use rayon::prelude::*;
 
-use super::out_size;
+use super::conv::dims4;
+use super::{out_size, Tensor};
 
 #[derive(Debug, Clone)]
 pub struct MaxPool2d {
     pub kernel: usize,
     pub stride: usize,
+    pub padding: usize,
     cache: Option<Cache>,
 }
 
@@ -19,42 +21,50 @@ struct Cache {
     argmax: Vec<u32>,
 }
 
+/// Input rows (or columns) of window `o` that lie inside `0..size`.
+fn window(o: usize, stride: usize, pad: usize, kernel: usize, size: usize) -> (usize, usize) {
+    let start = (o * stride) as isize - pad as isize;
+    let lo = start.max(0) as usize;
+    let hi = ((start + kernel as isize).min(size as isize)).max(0) as usize;
+    (lo, hi.max(lo))
+}
+
 impl MaxPool2d {
-    pub fn new(kernel: usize, stride: usize) -> Self {
+    pub fn new(kernel: usize, stride: usize, padding: usize) -> Self {
         MaxPool2d {
             kernel,
             stride,
+            padding,
             cache: None,
         }
     }
 
     pub fn out_size(&self, h: usize) -> usize {
-        out_size(h, self.kernel, self.stride, 0)
+        out_size(h, self.kernel, self.stride, self.padding)
     }
 
-    pub fn forward(&mut self, x: ArrayD<f32>, train: bool) -> ArrayD<f32> {
-        let x = x
-            .into_dimensionality::<Ix4>()
-            .expect("4-D input to max-pool");
-        let (n, h, w, c) = x.dim();
+    pub fn forward(&mut self, x: Tensor, train: bool) -> Tensor {
+        let (n, h, w, c) = dims4(&x);
         let (oh, ow) = (self.out_size(h), self.out_size(w));
-        let x = x.as_standard_layout();
+        let x = super::standard_tensor(x);
         let src = x.as_slice().expect("standard layout");
         let mut out = vec![0.0f32; n * oh * ow * c];
         let mut argmax = vec![0u32; n * oh * ow * c];
-        let (k, st) = (self.kernel, self.stride);
+        let (k, st, p) = (self.kernel, self.stride, self.padding);
         out.par_chunks_mut(oh * ow * c)
             .zip(argmax.par_chunks_mut(oh * ow * c))
             .zip(src.par_chunks(h * w * c))
             .for_each(|((o, a), xs)| {
                 for y in 0..oh {
+                    let (y0, y1) = window(y, st, p, k, h);
                     for xx in 0..ow {
+                        let (x0, x1) = window(xx, st, p, k, w);
                         for ch in 0..c {
-                            let mut at = (y * st * w + xx * st) * c + ch;
+                            let mut at = (y0 * w + x0) * c + ch;
                             let mut best = xs[at];
-                            for i in 0..k {
-                                for j in 0..k {
-                                    let idx = ((y * st + i) * w + xx * st + j) * c + ch;
+                            for i in y0..y1 {
+                                for j in x0..x1 {
+                                    let idx = (i * w + j) * c + ch;
                                     // `>` keeps the first maximum, like PyTorch.
                                     if xs[idx] > best {
                                         best = xs[idx];
@@ -75,7 +85,9 @@ impl MaxPool2d {
                 argmax,
             });
         }
-        ArrayD::from_shape_vec(vec![n, oh, ow, c], out).expect("length matches shape")
+        ArrayD::from_shape_vec(vec![n, oh, ow, c], out)
+            .expect("length matches shape")
+            .into_shared()
     }
 
     pub fn backward(&mut self, dy: ArrayD<f32>) -> ArrayD<f32> {

@@ -2,13 +2,18 @@
 
 use ndarray::{ArrayD, Zip};
 
+use super::Tensor;
+
 #[derive(Debug, Clone, Default)]
 pub struct Relu {
-    output: Option<ArrayD<f32>>,
+    /// The output of the last training forward pass, shared with the layer
+    /// that reads it (no copy).
+    output: Option<Tensor>,
 }
 
 impl Relu {
-    pub fn forward(&mut self, mut x: ArrayD<f32>, train: bool) -> ArrayD<f32> {
+    /// In place when the caller held the only reference to `x`.
+    pub fn forward(&mut self, mut x: Tensor, train: bool) -> Tensor {
         x.mapv_inplace(|v| v.max(0.0));
         if train {
             self.output = Some(x.clone());

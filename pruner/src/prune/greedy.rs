@@ -17,7 +17,7 @@ use super::{LayerStep, PruneEvent, Round, RoundMethod};
 use crate::energy::ModelEnergy;
 use crate::error::{PrunerError, Result};
 use crate::nn::im2col::im2col;
-use crate::nn::{Layer, Network};
+use crate::nn::{Layer, Network, Tensor};
 
 pub(crate) struct Greedy;
 
@@ -257,8 +257,8 @@ fn layer_stats(
     let mut row_at = 0usize; // global index of the next lowered row
     for x in chunks(images, 32) {
         let n_chunk = x.shape()[0];
-        let input = current.forward_range(x.clone(), 0..li);
-        let target = original.forward_range(x, 0..li + 1);
+        let (input, _) = current.node_io(x.clone(), li)?;
+        let (_, target) = original.node_io(x, li)?;
         let (lowered, y) = lower_layer_input(&current.layers()[li], input, target);
         // Thin conv rows evenly (every `step`-th row over the whole batch).
         let rows = lowered.nrows();
@@ -280,11 +280,7 @@ fn layer_stats(
 }
 
 /// The layer's lowered input `[rows, K]` and target output `[rows, M]`.
-fn lower_layer_input(
-    layer: &Layer,
-    input: ndarray::ArrayD<f32>,
-    target: ndarray::ArrayD<f32>,
-) -> (Array2<f32>, Array2<f32>) {
+fn lower_layer_input(layer: &Layer, input: Tensor, target: Tensor) -> (Array2<f32>, Array2<f32>) {
     match layer {
         Layer::Conv2d(l) => {
             let a = input.into_dimensionality::<Ix4>().expect("NHWC");
@@ -305,8 +301,14 @@ fn lower_layer_input(
             (cols, y)
         }
         Layer::Linear(_) => (
-            input.into_dimensionality::<Ix2>().expect("features"),
-            target.into_dimensionality::<Ix2>().expect("features"),
+            input
+                .into_owned()
+                .into_dimensionality::<Ix2>()
+                .expect("features"),
+            target
+                .into_owned()
+                .into_dimensionality::<Ix2>()
+                .expect("features"),
         ),
         _ => unreachable!("param layer"),
     }

@@ -8,7 +8,7 @@ use ndarray::{s, Array2, Array4, ArrayD, Axis, Ix2, Ix4};
 use super::accuracy::Correct;
 use crate::data::Split;
 use crate::error::Result;
-use crate::nn::{argmax_rows, gemm_to_oihw, oihw_to_gemm, Network, Param};
+use crate::nn::{argmax_rows, gemm_to_oihw, oihw_to_gemm, Frontier, Network, Param};
 
 /// Weight tensor as the GEMM matrix `[M, K]`, in f64.
 pub(crate) fn to_gemm(w: &ArrayD<f32>) -> Array2<f64> {
@@ -155,32 +155,33 @@ impl LayerView {
 }
 
 /// `images` in chunks of `size` along the batch axis.
-pub(crate) fn chunks(images: &Array4<f32>, size: usize) -> impl Iterator<Item = ArrayD<f32>> + '_ {
+pub(crate) fn chunks(images: &Array4<f32>, size: usize) -> impl Iterator<Item = Array4<f32>> + '_ {
     let n = images.len_of(Axis(0));
     (0..n).step_by(size).map(move |s0| {
         images
             .slice(s![s0..(s0 + size).min(n), .., .., ..])
             .to_owned()
-            .into_dyn()
     })
 }
 
 /// Scores networks that differ from the one it was built on only from
-/// layer `from` (index into `Network::layers`) onwards: the split's
-/// activations up to that layer are computed once.
+/// node `from` (index into `Network::layers`) onwards: the split's forward
+/// passes up to that node are run once and kept.
 pub(crate) struct SuffixScorer {
-    from: usize,
-    prefix: Vec<ArrayD<f32>>,
+    prefix: Vec<Frontier>,
     labels: Vec<u8>,
 }
 
 impl SuffixScorer {
     pub fn new(net: &mut Network, split: &Split, from: usize) -> Self {
         let prefix = chunks(&split.images, 128)
-            .map(|x| net.forward_range(x, 0..from))
+            .map(|x| {
+                let mut f = net.start(x).expect("split images fit the network");
+                net.advance(&mut f, from, false);
+                f
+            })
             .collect();
         SuffixScorer {
-            from,
             prefix,
             labels: split.labels.clone(),
         }
@@ -188,13 +189,9 @@ impl SuffixScorer {
 
     /// Per-image correctness of `net`.
     pub fn correct(&self, net: &mut Network) -> Correct {
-        let n_net = net.layers().len();
         let mut out = Vec::with_capacity(self.labels.len());
-        for a in &self.prefix {
-            let logits = net
-                .forward_range(a.clone(), self.from..n_net)
-                .into_dimensionality::<Ix2>()
-                .expect("class scores");
+        for f in &self.prefix {
+            let logits = net.finish(f.clone(), false);
             let at = out.len();
             let pred = argmax_rows(logits.view());
             out.extend(
