@@ -114,10 +114,12 @@ fn conv_stride_padding_groups() {
 
 #[test]
 fn conv_depthwise_padding() {
-    // groups == channels: the depthwise case of MobileNet-like layers.
+    // groups == channels: the depthwise case of MobileNet-like layers (its
+    // own kernel); 11 images span two of its 8-image gradient blocks.
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let mut conv = Conv2d::new("d", 4, 4, (3, 3), 1, 2, 4, &mut rng);
-    let x = random(&[1, 5, 5, 4], &mut rng);
+    let mut conv = Conv2d::new("d", 4, 4, (3, 3), 2, 2, 4, &mut rng);
+    conv.bias.set_value("b", random(&[4], &mut rng)).unwrap();
+    let x = random(&[11, 5, 5, 4], &mut rng);
     let y = conv.forward(t(&x), true);
     let g = random(y.shape(), &mut rng);
     let dx = conv.backward(g.clone(), true).unwrap();
@@ -131,6 +133,14 @@ fn conv_depthwise_padding() {
         dot(&c2.forward(t(&x), false), &g)
     });
     check("dw-conv dw", &dw, &num);
+    let db = conv.bias.grad().clone();
+    let b0 = conv.bias.value().clone();
+    let num = numeric_grad(&b0, 0.5, |bp| {
+        let mut c2 = conv.clone();
+        c2.bias.set_value("b", bp.clone()).unwrap();
+        dot(&c2.forward(t(&x), false), &g)
+    });
+    check("dw-conv db", &db, &num);
 }
 
 #[test]
@@ -251,8 +261,14 @@ fn softmax_cross_entropy_is_stable_for_huge_logits() {
 /// weight semantics (the gradient checks only prove backward matches forward).
 #[test]
 fn conv_matches_direct_definition() {
+    // Grouped (the im2col path) and depthwise (its own kernel).
+    conv_definition_case(6, 4, 2, 3, 2, 2, 1);
+    conv_definition_case(5, 5, 5, 3, 3, 2, 1);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conv_definition_case(c: usize, m: usize, g: usize, r: usize, s: usize, st: usize, p: usize) {
     let mut rng = ChaCha8Rng::seed_from_u64(17);
-    let (c, m, g, r, s, st, p) = (6, 4, 2, 3, 2, 2, 1);
     let mut conv = Conv2d::new("c", c, m, (r, s), st, p, g, &mut rng);
     conv.bias.set_value("b", random(&[m], &mut rng)).unwrap();
     let (n, h, w) = (2, 6, 7);
@@ -456,4 +472,294 @@ fn conv_results_do_not_depend_on_the_thread_count() {
             .install(|| conv_pass(&conv, &x, &g))
     };
     assert_eq!(run(1), run(3));
+    // The depthwise kernel, over several of its gradient blocks.
+    let dw = Conv2d::new("d", 8, 8, (3, 3), 1, 1, 8, &mut rng);
+    let g8 = random(&[64, 12, 12, 8], &mut rng);
+    let x8 = random(&[64, 12, 12, 8], &mut rng);
+    let run = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| conv_pass(&dw, &x8, &g8))
+    };
+    assert_eq!(run(1), run(3));
+}
+
+/// Batch norm in training mode (batch statistics): dx, dγ, dβ. The loss
+/// `sum(y * G)` is smooth but not affine in x (the statistics move), so a
+/// small step and the smooth-function tolerance apply: h = 1e-2 in f32 on
+/// values of order 1 gives a truncation error ~h² and rounding ~1e-5.
+#[test]
+fn batch_norm_training() {
+    use ember_pruner::nn::BatchNorm2d;
+    let mut rng = ChaCha8Rng::seed_from_u64(41);
+    let mut bn = BatchNorm2d::new("bn", 3);
+    bn.weight
+        .set_value("w", random(&[3], &mut rng).mapv(|v| v + 1.5))
+        .unwrap();
+    bn.bias.set_value("b", random(&[3], &mut rng)).unwrap();
+    let x = random(&[2, 3, 4, 3], &mut rng).mapv(|v| 2.0 * v + 0.5);
+    let y = bn.clone().forward(t(&x), true);
+    let g = random(y.shape(), &mut rng);
+    let mut b2 = bn.clone();
+    b2.forward(t(&x), true);
+    let dx = b2.backward(g.clone());
+    let (dw, db) = (b2.weight.grad().clone(), b2.bias.grad().clone());
+    let loss = |b: &BatchNorm2d, xp: &ArrayD<f32>| dot(&b.clone().forward(t(xp), true), &g);
+    check("bn dx", &dx, &numeric_grad(&x, 1e-2, |xp| loss(&bn, xp)));
+    let w0 = bn.weight.value().clone();
+    let num = numeric_grad(&w0, 1e-2, |wp| {
+        let mut b = bn.clone();
+        b.weight.set_value("w", wp.clone()).unwrap();
+        loss(&b, &x)
+    });
+    check("bn dgamma", &dw, &num);
+    let b0 = bn.bias.value().clone();
+    let num = numeric_grad(&b0, 1e-2, |bp| {
+        let mut b = bn.clone();
+        b.bias.set_value("b", bp.clone()).unwrap();
+        loss(&b, &x)
+    });
+    check("bn dbeta", &db, &num);
+}
+
+/// Batch norm against its definition (PyTorch's): training normalises with
+/// the biased batch variance and moves the running statistics by 0.1
+/// towards the batch mean and the unbiased variance; inference applies the
+/// running statistics.
+#[test]
+fn batch_norm_matches_its_definition() {
+    use ember_pruner::nn::BatchNorm2d;
+    // One channel, four values 1, 2, 3, 6: mean 3, biased var 3.5,
+    // unbiased var 14/3.
+    let x = ArrayD::from_shape_vec(IxDyn(&[1, 2, 2, 1]), vec![1.0f32, 2.0, 3.0, 6.0]).unwrap();
+    let mut bn = BatchNorm2d::new("bn", 1);
+    let y = bn.forward(t(&x), true);
+    let sd = (3.5f64 + 1e-5).sqrt();
+    for (got, v) in y.iter().zip([1.0, 2.0, 3.0, 6.0]) {
+        assert!((f64::from(*got) - (v - 3.0) / sd).abs() < 1e-6);
+    }
+    assert!((f64::from(bn.running_mean[[0]]) - 0.3).abs() < 1e-6);
+    assert!((f64::from(bn.running_var[[0]]) - (0.9 + 0.1 * 14.0 / 3.0)).abs() < 1e-6);
+    let y = bn.forward(t(&x), false);
+    let (m, v): (f64, f64) = (0.3, 0.9 + 0.1 * 14.0 / 3.0);
+    for (got, xv) in y.iter().zip([1.0f64, 2.0, 3.0, 6.0]) {
+        assert!((f64::from(*got) - (xv - m) / (v + 1e-5).sqrt()).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn global_avg_pool_concat_add() {
+    use ember_pruner::nn::{Add, Concat, GlobalAvgPool};
+    let mut rng = ChaCha8Rng::seed_from_u64(43);
+    let x = random(&[2, 3, 4, 5], &mut rng);
+    let mut gap = GlobalAvgPool::default();
+    let y = gap.forward(t(&x));
+    assert_eq!(y.shape(), &[2, 5]);
+    // The mean of sample 1, channel 2, by hand.
+    let mean: f32 = (0..3)
+        .flat_map(|h| (0..4).map(move |w| (h, w)))
+        .map(|(h, w)| x[[1, h, w, 2]])
+        .sum::<f32>()
+        / 12.0;
+    assert!((y[[1, 2]] - mean).abs() < 1e-6);
+    let g = random(y.shape(), &mut rng);
+    let dx = gap.backward(g.clone());
+    let num = numeric_grad(&x, 0.5, |xp| {
+        dot(&GlobalAvgPool::default().forward(t(xp)), &g)
+    });
+    check("gap dx", &dx, &num);
+
+    let a = random(&[2, 3, 3, 2], &mut rng);
+    let b = random(&[2, 3, 3, 4], &mut rng);
+    let mut cat = Concat::default();
+    let y = cat.forward(vec![t(&a), t(&b)]);
+    assert_eq!(y.shape(), &[2, 3, 3, 6]);
+    assert_eq!(
+        (y[[1, 2, 0, 1]], y[[1, 2, 0, 5]]),
+        (a[[1, 2, 0, 1]], b[[1, 2, 0, 3]])
+    );
+    let g = random(y.shape(), &mut rng);
+    let d = cat.backward(g.clone());
+    let num = numeric_grad(&a, 0.5, |ap| {
+        dot(&Concat::default().forward(vec![t(ap), t(&b)]), &g)
+    });
+    check("concat da", d[0].as_ref().unwrap(), &num);
+    let num = numeric_grad(&b, 0.5, |bp| {
+        dot(&Concat::default().forward(vec![t(&a), t(bp)]), &g)
+    });
+    check("concat db", d[1].as_ref().unwrap(), &num);
+
+    let c = random(&[2, 3, 3, 2], &mut rng);
+    let mut add = Add::default();
+    let y = add.forward(vec![t(&a), t(&c)]);
+    assert_eq!(y[[0, 1, 2, 1]], a[[0, 1, 2, 1]] + c[[0, 1, 2, 1]]);
+    let g = random(y.shape(), &mut rng);
+    let d = add.backward(g.clone());
+    let num = numeric_grad(&a, 0.5, |ap| {
+        dot(&Add::default().forward(vec![t(ap), t(&c)]), &g)
+    });
+    check("add da", d[0].as_ref().unwrap(), &num);
+    let num = numeric_grad(&c, 0.5, |cp| {
+        dot(&Add::default().forward(vec![t(&a), t(cp)]), &g)
+    });
+    check("add dc", d[1].as_ref().unwrap(), &num);
+}
+
+/// Max pooling with padding, as inception's 3x3 stride-1 pool branch: the
+/// padded border never wins (PyTorch pads with -inf), so a map of negative
+/// values keeps its own maxima.
+#[test]
+fn max_pool_with_padding() {
+    let mut rng = ChaCha8Rng::seed_from_u64(47);
+    let x = spaced(&[2, 5, 5, 2], &mut rng).mapv(|v| v - 100.0);
+    let mut pool = MaxPool2d::new(3, 1, 1);
+    let y = pool.forward(t(&x), true);
+    assert_eq!(y.shape(), &[2, 5, 5, 2]);
+    // Corner (0, 0): the max over input rows 0..2 and columns 0..2.
+    let want = (0..2)
+        .flat_map(|i| (0..2).map(move |j| (i, j)))
+        .map(|(i, j)| x[[0, i, j, 1]])
+        .fold(f32::MIN, f32::max);
+    assert_eq!(y[[0, 0, 0, 1]], want);
+    let g = random(y.shape(), &mut rng);
+    let dx = pool.backward(g.clone());
+    let num = numeric_grad(&x, 0.25, |xp| {
+        dot(&MaxPool2d::new(3, 1, 1).forward(t(xp), false), &g)
+    });
+    check("padded pool dx", &dx, &num);
+}
+
+/// End to end through a graph without kinks (no ReLU or max-pool), so the
+/// loss is smooth and the central difference tight: a batch-norm output
+/// read by three nodes (two branches and a residual add), the branches
+/// joined by concat, global pooling, a classifier. Directional derivative
+/// of the loss along a random direction of all parameters; h = 1e-2 and
+/// the smooth-function tolerance (truncation ~h², rounding ~1e-5). A
+/// branch's gradient lost or counted twice fails by far more.
+#[test]
+fn graph_network_directional_derivative() {
+    use ember_pruner::model::{Architecture, InputShape, LayerSpec};
+    use ember_pruner::Network;
+    let conv = |name: &str, input: Option<&str>, c: usize, m: usize, k: usize| LayerSpec::Conv2d {
+        name: name.into(),
+        input: input.map(Into::into),
+        in_channels: c,
+        out_channels: m,
+        kernel_size: [k, k],
+        stride: 1,
+        padding: k / 2,
+        groups: 1,
+    };
+    let arch = Architecture {
+        name: "graph".into(),
+        num_classes: 3,
+        input: InputShape {
+            channels: 2,
+            height: 6,
+            width: 6,
+        },
+        layers: vec![
+            conv("a", None, 2, 4, 3),
+            LayerSpec::BatchNorm2d {
+                name: "bn".into(),
+                input: None,
+                channels: 4,
+            },
+            conv("b1", Some("bn"), 4, 3, 1),
+            conv("b2", Some("bn"), 4, 3, 3),
+            LayerSpec::Concat {
+                name: Some("cat".into()),
+                inputs: vec!["b1".into(), "b2".into()],
+            },
+            conv("p", None, 6, 4, 1),
+            LayerSpec::Add {
+                name: None,
+                inputs: vec!["p".into(), "bn".into()],
+            },
+            LayerSpec::GlobalAvgPool {
+                name: None,
+                input: None,
+            },
+            LayerSpec::Linear {
+                name: "fc".into(),
+                input: None,
+                in_features: 4,
+                out_features: 3,
+            },
+        ],
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(53);
+    let mut net = Network::new(arch, 2).unwrap();
+    let x = random(&[3, 6, 6, 2], &mut rng)
+        .into_dimensionality::<ndarray::Ix4>()
+        .unwrap();
+    let labels = [1u8, 2, 0];
+    let logits = net.forward(x.clone(), true).unwrap();
+    let (_, dl) = softmax_cross_entropy(logits.view(), &labels);
+    net.backward(dl);
+    let names: Vec<String> = net.params().into_iter().map(|(n, _)| n).collect();
+    let dirs: Vec<ArrayD<f32>> = net
+        .params()
+        .iter()
+        .map(|(_, p)| random(p.shape(), &mut rng))
+        .collect();
+    let analytic: f64 = net
+        .params()
+        .iter()
+        .zip(&dirs)
+        .map(|((_, p), d)| dot(p.grad(), d))
+        .sum();
+    let base: Vec<ArrayD<f32>> = net
+        .params()
+        .iter()
+        .map(|(_, p)| p.value().clone())
+        .collect();
+    // Batch norm in training mode on both sides: the same function.
+    let loss_at = |s: f32| {
+        let mut n2 = net.clone();
+        for ((name, b), d) in names.iter().zip(&base).zip(&dirs) {
+            n2.param_mut(name)
+                .unwrap()
+                .set_value(name, b + &d.mapv(|v| v * s))
+                .unwrap();
+        }
+        let z = n2.forward(x.clone(), true).unwrap();
+        f64::from(softmax_cross_entropy(z.view(), &labels).0)
+    };
+    let h = 1e-2f32;
+    let numeric = (loss_at(h) - loss_at(-h)) / (2.0 * f64::from(h));
+    assert_close("graph directional derivative", 0, analytic, numeric);
+}
+
+/// Every built-in graph model trains a step: finite loss, a gradient on
+/// every parameter tensor.
+#[test]
+fn built_in_graph_models_have_gradients_everywhere() {
+    use ember_pruner::model::zoo;
+    use ember_pruner::Network;
+    let mut rng = ChaCha8Rng::seed_from_u64(59);
+    for name in [
+        "inception-mini",
+        "squeeze-mini",
+        "resnet-mini",
+        "mobilenet-mini",
+    ] {
+        let mut net = Network::new(zoo::by_name(name).unwrap(), 3).unwrap();
+        let x = random(&[4, 28, 28, 1], &mut rng)
+            .into_dimensionality::<ndarray::Ix4>()
+            .unwrap();
+        let logits = net.forward(x, true).unwrap();
+        let (loss, dl) = softmax_cross_entropy(logits.view(), &[0, 1, 2, 3]);
+        assert!(loss.is_finite(), "{name}");
+        net.backward(dl);
+        for (p, v) in net.params() {
+            let w = p.ends_with(".weight");
+            assert!(
+                !w || v.grad().iter().any(|&g| g != 0.0),
+                "{name}: no gradient reached {p}"
+            );
+        }
+    }
 }

@@ -135,3 +135,95 @@ fn bad_masks_are_rejected() {
     assert!(net.set_mask("conv1.weight", Some(wrong)).is_err());
     assert!(net.set_mask("nope.weight", None).is_err());
 }
+
+/// A graph model with batch norm round-trips: parameters, running
+/// statistics and the batch counter (as I64, PyTorch's dtype), so the
+/// reloaded model infers the same bytes.
+#[test]
+fn batch_norm_model_round_trip() {
+    use ember_pruner::{train, Dataset, TrainConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fashion-mnist-small");
+    let mut data = Dataset::load(&fixture, 0.25).unwrap();
+    data.train = data.train.head(64);
+    let mut net = Network::new(zoo::resnet_mini(), 4).unwrap();
+    let cfg = TrainConfig {
+        epochs: 1,
+        batch_size: 32,
+        ..TrainConfig::default()
+    };
+    train(&mut net, &data, &cfg, |_| {}).unwrap();
+    save_model(&net, dir.path()).unwrap();
+    let mut back = load_model(dir.path()).unwrap();
+    let x = data.val.head(8).images;
+    assert_eq!(
+        net.forward(x.clone(), false).unwrap(),
+        back.forward(x, false).unwrap()
+    );
+    let bn = |n: &mut Network| {
+        let b = &n.batch_norms_mut()[0];
+        (
+            b.running_mean.clone(),
+            b.running_var.clone(),
+            b.batches_tracked,
+        )
+    };
+    let (m, v, k) = bn(&mut net);
+    assert_eq!(k, 2, "two batches of 32");
+    assert!(m.iter().any(|&x| x != 0.0) && v.iter().any(|&x| x != 1.0));
+    assert_eq!(bn(&mut back), (m, v, k));
+    let st = safetensors::SafeTensors::deserialize(
+        &std::fs::read(dir.path().join("model.safetensors")).unwrap(),
+    )
+    .unwrap()
+    .tensor("bn1.num_batches_tracked")
+    .unwrap()
+    .dtype();
+    assert_eq!(st, safetensors::Dtype::I64);
+}
+
+/// Graph mistakes are errors that name the layer and the rule: a source
+/// that is no earlier node, a concat of one input, an add of two shapes, a
+/// repeated name.
+#[test]
+fn graph_errors_name_the_layer() {
+    let base = zoo::resnet_mini().to_toml().unwrap();
+    let cases = [
+        (
+            base.replacen(
+                "inputs = [\"layer1_bn2\", \"pool1\"]",
+                "inputs = [\"layer1_bn2\", \"nowhere\"]",
+                1,
+            ),
+            "reads \"nowhere\", which is no earlier node's name",
+        ),
+        (
+            base.replacen(
+                "inputs = [\"layer1_bn2\", \"pool1\"]",
+                "inputs = [\"layer1_bn2\"]",
+                1,
+            ),
+            "add needs at least two inputs",
+        ),
+        (
+            base.replacen(
+                "inputs = [\"layer2_bn2\", \"layer2_shortcut_bn\"]",
+                "inputs = [\"layer2_bn2\", \"layer1\"]",
+                1,
+            ),
+            "shapes differ",
+        ),
+        (
+            base.replacen("name = \"bn1\"", "name = \"conv1\"", 1),
+            "repeated",
+        ),
+    ];
+    for (text, want) in cases {
+        assert_ne!(text, base, "the case edits the file");
+        let err = Architecture::from_toml(&text, "m.toml".as_ref())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("m.toml") && err.contains(want), "{err}");
+    }
+}

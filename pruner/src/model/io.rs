@@ -4,7 +4,7 @@
 //! of `torch.nn.utils.prune`). Kept separate so that
 //! `model.load_state_dict(safetensors.torch.load_file(...))` works unchanged.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
@@ -14,12 +14,14 @@ use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use super::arch::Architecture;
 use crate::atomic::write_atomic;
 use crate::error::{PrunerError, Result};
-use crate::nn::Network;
+use crate::nn::{Layer, Network};
 
 pub const ARCH_FILE: &str = "model.toml";
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const MASKS_FILE: &str = "masks.safetensors";
 const MASK_SUFFIX: &str = "_mask";
+/// PyTorch's batch-norm counter buffer.
+const TRACKED: &str = "num_batches_tracked";
 
 /// Writes the model into `dir` (created if needed). Each file is replaced
 /// atomically, so a crash leaves either the old or the new file.
@@ -28,11 +30,20 @@ pub fn save_model(net: &Network, dir: &Path) -> Result<()> {
     write_atomic(&dir.join(ARCH_FILE), net.arch().to_toml()?.as_bytes())?;
 
     let params = net.params();
-    let weights: Vec<(String, &ArrayD<f32>)> =
+    let mut weights: Vec<(String, &ArrayD<f32>)> =
         params.iter().map(|(n, p)| (n.clone(), p.value())).collect();
+    weights.extend(net.buffers());
+    let counters: Vec<(String, i64)> = net
+        .layers()
+        .iter()
+        .filter_map(|l| match l {
+            Layer::BatchNorm2d(b) => Some((format!("{}.{TRACKED}", b.name), b.batches_tracked)),
+            _ => None,
+        })
+        .collect();
     write_atomic(
         &dir.join(WEIGHTS_FILE),
-        &serialize(&weights, &dir.join(WEIGHTS_FILE))?,
+        &serialize(&weights, &counters, &dir.join(WEIGHTS_FILE))?,
     )?;
 
     let masks: Vec<(String, &ArrayD<f32>)> = params
@@ -48,7 +59,7 @@ pub fn save_model(net: &Network, dir: &Path) -> Result<()> {
             Err(e) => return Err(PrunerError::io(&masks_path, e)),
         }
     } else {
-        write_atomic(&masks_path, &serialize(&masks, &masks_path)?)?;
+        write_atomic(&masks_path, &serialize(&masks, &[], &masks_path)?)?;
     }
     Ok(())
 }
@@ -62,13 +73,42 @@ pub fn load_model(dir: &Path) -> Result<Network> {
     let mut net = Network::new(arch, 0)?;
 
     let wpath = dir.join(WEIGHTS_FILE);
-    let mut tensors = read_tensors(&wpath)?;
+    let (mut tensors, mut counters) = read_tensors(&wpath)?;
+    let mut take = |name: &str| {
+        tensors
+            .remove(name)
+            .ok_or_else(|| st_err(&wpath, format!("missing tensor {name}")))
+    };
     for (name, p) in net.params_mut() {
-        let value = tensors
-            .remove(&name)
-            .ok_or_else(|| st_err(&wpath, format!("missing tensor {name}")))?;
-        p.set_value(&name, value)
+        p.set_value(&name, take(&name)?)
             .map_err(|e| st_err(&wpath, e.to_string()))?;
+    }
+    for bn in net.batch_norms_mut() {
+        for (what, slot) in [
+            ("running_mean", &mut bn.running_mean),
+            ("running_var", &mut bn.running_var),
+        ] {
+            let name = format!("{}.{what}", bn.name);
+            let v = take(&name)?;
+            if v.shape() != slot.shape() {
+                return Err(st_err(
+                    &wpath,
+                    format!(
+                        "{name}: expected shape {:?}, got {:?}",
+                        slot.shape(),
+                        v.shape()
+                    ),
+                ));
+            }
+            *slot = v;
+        }
+        // PyTorch always writes the counter; a file without it counts 0.
+        bn.batches_tracked = counters
+            .remove(&format!("{}.{TRACKED}", bn.name))
+            .unwrap_or(0);
+    }
+    if let Some(extra) = counters.keys().next() {
+        return Err(st_err(&wpath, format!("unexpected tensor {extra}")));
     }
     if let Some(extra) = tensors.keys().next() {
         return Err(st_err(&wpath, format!("unexpected tensor {extra}")));
@@ -76,7 +116,7 @@ pub fn load_model(dir: &Path) -> Result<Network> {
 
     let mpath = dir.join(MASKS_FILE);
     if mpath.exists() {
-        let masks = read_tensors(&mpath)?;
+        let (masks, _) = read_tensors(&mpath)?;
         let known: BTreeSet<String> = net.params().into_iter().map(|(n, _)| n).collect();
         for (key, mask) in masks {
             let name = key
@@ -97,18 +137,29 @@ fn st_err(path: &Path, reason: String) -> PrunerError {
     }
 }
 
-fn serialize(tensors: &[(String, &ArrayD<f32>)], path: &Path) -> Result<Vec<u8>> {
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+/// F32 tensors, plus I64 scalars (batch-norm counters, as PyTorch stores
+/// `num_batches_tracked`).
+fn serialize(
+    tensors: &[(String, &ArrayD<f32>)],
+    counters: &[(String, i64)],
+    path: &Path,
+) -> Result<Vec<u8>> {
+    let mut bytes: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(n, a)| {
             let data = a.iter().flat_map(|v| v.to_le_bytes()).collect();
-            (n.clone(), a.shape().to_vec(), data)
+            (n.clone(), Dtype::F32, a.shape().to_vec(), data)
         })
         .collect();
+    bytes.extend(
+        counters
+            .iter()
+            .map(|(n, v)| (n.clone(), Dtype::I64, vec![], v.to_le_bytes().to_vec())),
+    );
     let views = bytes
         .iter()
-        .map(|(n, shape, data)| {
-            TensorView::new(Dtype::F32, shape.clone(), data)
+        .map(|(n, dtype, shape, data)| {
+            TensorView::new(*dtype, shape.clone(), data)
                 .map(|v| (n.clone(), v))
                 .map_err(|e| st_err(path, e.to_string()))
         })
@@ -116,11 +167,20 @@ fn serialize(tensors: &[(String, &ArrayD<f32>)], path: &Path) -> Result<Vec<u8>>
     safetensors::serialize(views, None).map_err(|e| st_err(path, e.to_string()))
 }
 
-fn read_tensors(path: &Path) -> Result<std::collections::BTreeMap<String, ArrayD<f32>>> {
+/// F32 tensors and I64 batch-norm counters of a safetensors file.
+type Tensors = (BTreeMap<String, ArrayD<f32>>, BTreeMap<String, i64>);
+
+fn read_tensors(path: &Path) -> Result<Tensors> {
     let buf = fs::read(path).map_err(|e| PrunerError::io(path, e))?;
     let st = SafeTensors::deserialize(&buf).map_err(|e| st_err(path, e.to_string()))?;
-    let mut out = std::collections::BTreeMap::new();
+    let mut out = BTreeMap::new();
+    let mut counters = BTreeMap::new();
     for (name, view) in st.tensors() {
+        if view.dtype() == Dtype::I64 && name.ends_with(TRACKED) && view.data().len() == 8 {
+            let b: [u8; 8] = view.data().try_into().expect("8 bytes");
+            counters.insert(name, i64::from_le_bytes(b));
+            continue;
+        }
         if view.dtype() != Dtype::F32 {
             return Err(st_err(
                 path,
@@ -137,5 +197,5 @@ fn read_tensors(path: &Path) -> Result<std::collections::BTreeMap<String, ArrayD
             .map_err(|e| st_err(path, format!("tensor {name}: {e}")))?;
         out.insert(name, arr);
     }
-    Ok(out)
+    Ok((out, counters))
 }

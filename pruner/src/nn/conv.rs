@@ -21,6 +21,7 @@ use ndarray::{Array2, Array4, ArrayD, ArrayView4, Axis, Ix1, Ix4};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use super::depthwise;
 use super::gemm::{matmul, MatMut, MatRef};
 use super::im2col::{lower, raise, ConvGeom};
 use super::init::he_uniform;
@@ -137,6 +138,9 @@ impl Conv2d {
         let (n, h, w, c) = dims4(&x);
         debug_assert_eq!(c, self.in_channels);
         let g = self.geom(h, w);
+        if self.is_depthwise() {
+            return self.forward_depthwise(x, &g, train);
+        }
         let l = Lowering::new(&g, self.out_channels, self.groups);
         let wm = self.gemm_weight();
         let wm = wm.as_slice().expect("standard layout");
@@ -180,6 +184,9 @@ impl Conv2d {
             .expect("backward called after a training forward");
         let (n, h, w, c) = dims4(&x);
         let g = self.geom(h, w);
+        if self.is_depthwise() {
+            return self.backward_depthwise(&x, dy, &g, need_input_grad);
+        }
         let l = Lowering::new(&g, self.out_channels, self.groups);
         let dy = standard(dy);
         let dys = dy.as_slice().expect("standard layout");
@@ -238,6 +245,61 @@ impl Conv2d {
         self.weight.set_grad(dw.into_dyn());
         need_input_grad
             .then(|| ArrayD::from_shape_vec(vec![n, h, w, c], dx).expect("length matches shape"))
+    }
+}
+
+impl Conv2d {
+    /// One input channel per output channel ([`depthwise`] computes it).
+    fn is_depthwise(&self) -> bool {
+        self.groups > 1 && self.groups == self.in_channels && self.groups == self.out_channels
+    }
+
+    fn forward_depthwise(&mut self, x: Tensor, g: &ConvGeom, train: bool) -> Tensor {
+        let (n, c) = (x.shape()[0], g.c);
+        let w = self.weight.value().as_standard_layout();
+        let taps = depthwise::taps(w.as_slice().expect("standard"), g);
+        let bias = self.bias.view::<Ix1>();
+        let mut out = vec![0.0f32; n * g.pixels() * c];
+        depthwise::forward(
+            x.as_slice().expect("standard layout"),
+            &taps,
+            bias.as_slice().expect("contiguous"),
+            g,
+            &mut out,
+        );
+        if train {
+            self.input = Some(x);
+        }
+        ArrayD::from_shape_vec(vec![n, g.out_h(), g.out_w(), c], out)
+            .expect("length matches")
+            .into_shared()
+    }
+
+    fn backward_depthwise(
+        &mut self,
+        x: &Tensor,
+        dy: ArrayD<f32>,
+        g: &ConvGeom,
+        need_input_grad: bool,
+    ) -> Option<ArrayD<f32>> {
+        let dy = standard(dy);
+        let w = self.weight.value().as_standard_layout();
+        let taps = depthwise::taps(w.as_slice().expect("standard"), g);
+        let mut dx = vec![0.0f32; if need_input_grad { x.len() } else { 0 }];
+        let (dt, db) = depthwise::backward(
+            x.as_slice().expect("standard layout"),
+            dy.as_slice().expect("standard layout"),
+            &taps,
+            g,
+            need_input_grad.then_some(&mut dx[..]),
+        );
+        let shape = self.weight.shape().to_vec();
+        let dw = ArrayD::from_shape_vec(shape, depthwise::untaps(&dt, g)).expect("C x 1 x R x S");
+        self.weight.set_grad(dw);
+        self.bias
+            .set_grad(ArrayD::from_shape_vec(vec![g.c], db).expect("C values"));
+        need_input_grad
+            .then(|| ArrayD::from_shape_vec(x.shape().to_vec(), dx).expect("input shape"))
     }
 }
 

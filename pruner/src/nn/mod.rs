@@ -3,6 +3,7 @@
 
 mod batchnorm;
 mod conv;
+mod depthwise;
 mod flatten;
 mod gap;
 pub(crate) mod gemm;

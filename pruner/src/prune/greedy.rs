@@ -89,7 +89,7 @@ fn next_layer(order: LayerOrder, e: &ModelEnergy, net: &Network, done: &[String]
 struct Builder<'a> {
     view: &'a LayerView,
     order: Vec<(usize, usize)>,
-    stats: Option<LayerStats>,
+    stats: Option<GroupStats>,
     restore: f64,
     ridge: f64,
 }
@@ -110,9 +110,10 @@ impl Builder<'_> {
                 wa.push(self.view.bias[c]);
                 let alive_c: Vec<bool> = self.view.alive.row(c).iter().map(|&v| v != 0.0).collect();
                 let restore = (self.restore * kc as f64).floor() as usize;
-                let kept = st.select(c, &wa, &alive_c, kc, restore);
+                let (st, cl) = st.channel(c);
+                let kept = st.select(cl, &wa, &alive_c, kc, restore);
                 let out = if refit {
-                    st.refit(c, &kept, &wa, self.ridge)
+                    st.refit(cl, &kept, &wa, self.ridge)
                 } else {
                     let mut v = vec![0.0; kk + 1];
                     for &j in &kept {
@@ -146,13 +147,19 @@ impl Builder<'_> {
     /// Squared output error relative to ‖Y‖² of a candidate.
     fn output_error(&self, cand: &Candidate) -> Option<f64> {
         let st = self.stats.as_ref()?;
-        let yy: f64 = st.yy.sum().max(1e-300);
+        let yy: f64 = st
+            .groups
+            .iter()
+            .map(|g| g.yy.sum())
+            .sum::<f64>()
+            .max(1e-300);
         let (m, _) = self.view.dims();
         let e: f64 = (0..m)
             .map(|ch| {
                 let mut v: Vec<f64> = cand.w.row(ch).to_vec();
                 v.push(cand.bias[ch]);
-                st.error(ch, &v)
+                let (g, cl) = st.channel(ch);
+                g.error(cl, &v)
             })
             .sum();
         Some(e / yy)
@@ -163,18 +170,6 @@ impl Builder<'_> {
 /// keep the search split above the round's floor.
 fn prune_layer(rc: &mut Round<'_>, view: &LayerView) -> Result<LayerStep> {
     let cfg: &PruneConfig = rc.cfg;
-    let shape = rc
-        .current
-        .layer_shapes()
-        .into_iter()
-        .find(|s| s.name == view.name)
-        .expect("the view's layer");
-    if shape.groups != 1 {
-        return Err(PrunerError::Config(format!(
-            "layer {}: grouped convolutions are not supported by the pruner",
-            shape.name
-        )));
-    }
     let needs_stats = cfg.refit || cfg.restore() > 0.0;
     let stats = if needs_stats {
         Some(layer_stats(
@@ -243,6 +238,23 @@ fn prune_layer(rc: &mut Round<'_>, view: &LayerView) -> Result<LayerStep> {
     Ok(step)
 }
 
+/// Normal-equation statistics of a layer, one set per group: output
+/// channel `c` of a grouped convolution sees only its group's inputs (the
+/// group's block of im2col columns), so each group has its own Gram matrix
+/// (a depthwise layer: one 10 x 10 per channel, not one over all channels).
+struct GroupStats {
+    groups: Vec<LayerStats>,
+    /// Output channels per group.
+    mg: usize,
+}
+
+impl GroupStats {
+    /// The statistics channel `c` uses and its index within them.
+    fn channel(&self, c: usize) -> (&LayerStats, usize) {
+        (&self.groups[c / self.mg], c % self.mg)
+    }
+}
+
 /// Normal-equation statistics of the param layer at `li`: inputs from the
 /// current (pruned) network, targets from the original network's output.
 fn layer_stats(
@@ -251,8 +263,12 @@ fn layer_stats(
     li: usize,
     images: &Array4<f32>,
     max_rows: usize,
-) -> Result<LayerStats> {
-    let mut stats: Option<LayerStats> = None;
+) -> Result<GroupStats> {
+    let groups = match &current.layers()[li] {
+        Layer::Conv2d(l) => l.groups,
+        _ => 1,
+    };
+    let mut stats: Vec<LayerStats> = Vec::new();
     let n_images = images.len_of(Axis(0));
     let mut row_at = 0usize; // global index of the next lowered row
     for x in chunks(images, 32) {
@@ -273,10 +289,22 @@ fn layer_stats(
             (lowered, y)
         };
         row_at += rows;
-        let st = stats.get_or_insert_with(|| LayerStats::new(lowered.ncols(), y.ncols()));
-        st.accumulate(lowered.view(), y.view());
+        let (kg, mg) = (lowered.ncols() / groups, y.ncols() / groups);
+        if stats.is_empty() {
+            stats = (0..groups).map(|_| LayerStats::new(kg, mg)).collect();
+        }
+        for (gi, st) in stats.iter_mut().enumerate() {
+            st.accumulate(
+                lowered.slice(ndarray::s![.., gi * kg..(gi + 1) * kg]),
+                y.slice(ndarray::s![.., gi * mg..(gi + 1) * mg]),
+            );
+        }
     }
-    stats.ok_or_else(|| PrunerError::Config("empty calibration batch".into()))
+    if stats.is_empty() {
+        return Err(PrunerError::Config("empty calibration batch".into()));
+    }
+    let mg = stats[0].yy.len();
+    Ok(GroupStats { groups: stats, mg })
 }
 
 /// The layer's lowered input `[rows, K]` and target output `[rows, M]`.
