@@ -332,3 +332,60 @@ fn a_zero_budget_prunes_nothing_that_costs_accuracy() {
         }
     }
 }
+
+/// Energy-aware pruning on graph-shaped networks: every conv/fc layer of
+/// every branch is visited once a round (inception's four branches feed a
+/// concat, resnet's convolutions feed residual adds), and the result keeps
+/// the budget on validation with less energy.
+#[test]
+fn eap_prunes_graph_networks() {
+    // A small cut of the fixture keeps this a CI test.
+    let full = fixture();
+    let data = Dataset {
+        train: full.train.head(600),
+        val: full.val.head(200),
+        test: full.test.head(200),
+    };
+    let energy = EnergyModel::eap(Hardware::eyeriss_v1());
+    for arch in [zoo::inception_mini(), zoo::resnet_mini()] {
+        let name = arch.name.clone();
+        let mut net = Network::new(arch, 1).unwrap();
+        let tc = TrainConfig {
+            epochs: 2,
+            batch_size: 32,
+            lr: 2e-3,
+            optimizer: OptimizerKind::adam(),
+            lr_schedule: LrSchedule::Cosine,
+            seed: 1,
+        };
+        train(&mut net, &data, &tc, |_| {}).unwrap();
+        let layers: Vec<String> = net.layer_shapes().into_iter().map(|s| s.name).collect();
+        let cfg = PruneConfig {
+            max_accuracy_drop: 0.03,
+            confidence: 0.5,
+            max_rounds: 1,
+            calibration_samples: 32,
+            refit_samples: 128,
+            search_steps: 3,
+            ..PruneConfig::default()
+        };
+        let out = prune(&net, &data, &energy, &cfg, None, None, |_| {})
+            .unwrap()
+            .unwrap();
+        let mut visited: Vec<String> = out.steps.iter().map(|s| s.layer.clone()).collect();
+        visited.sort();
+        let mut want = layers.clone();
+        want.sort();
+        assert_eq!(visited, want, "{name}: every conv/fc layer once");
+        if out.rounds[0].accepted {
+            assert!(
+                out.pruned.energy.total < out.baseline.energy.total,
+                "{name}"
+            );
+            assert!(
+                out.val_change.drop <= f64::from(cfg.max_accuracy_drop),
+                "{name}"
+            );
+        }
+    }
+}

@@ -370,10 +370,12 @@ fn on_event(bar: &indicatif::ProgressBar, ev: PruneEvent<'_>) {
                 r.val_accuracy,
                 100.0 * r.val_change.drop,
                 100.0 * r.val_change.std_error,
-                if r.accepted {
-                    ""
-                } else {
-                    " — over budget, undone; next round halves the step"
+                match (r.within_budget, r.improved) {
+                    (true, true) => "",
+                    (false, _) => " — over budget: undone, the next round halves the step",
+                    (true, false) => {
+                        " — the objective did not fall: undone, the next round halves the step"
+                    }
                 }
             ),
         ),

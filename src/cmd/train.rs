@@ -15,7 +15,7 @@ use crate::cmd::{progress_bar, say};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Architecture: lenet5 or vgg-mini.
+    /// Architecture: lenet5, vgg-mini, inception-mini, squeeze-mini, resnet-mini or mobilenet-mini.
     #[arg(long)]
     pub model: String,
     /// Folder with the four Fashion-MNIST IDX files (gzipped or not).

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::config::{LayerOrder, PruneConfig};
 use super::layer::{chunks, Candidate, LayerView, SuffixScorer};
 use super::lsq::LayerStats;
-use super::{LayerStep, PruneEvent, Round, RoundMethod};
+use super::{LayerStep, Objective, PruneEvent, Round, RoundMethod};
 use crate::energy::ModelEnergy;
 use crate::error::{PrunerError, Result};
 use crate::nn::im2col::im2col;
@@ -54,6 +54,10 @@ impl RoundMethod for Greedy {
             }
         }
         Ok(true)
+    }
+
+    fn objective(&self) -> Objective {
+        Objective::Energy
     }
 }
 

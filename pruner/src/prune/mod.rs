@@ -3,10 +3,11 @@
 //! Two methods, one driver. The driver runs rounds: the method prunes
 //! ([`RoundMethod`]), the network is fine-tuned under the masks, and the
 //! round is accepted when the validation accuracy drop is within the budget
-//! at the configured confidence ([`accuracy::Change::within`]). A rejected
-//! round is undone and retried with half the step (the accuracy the network
-//! may lose while pruning). Every method gets the same rounds, so the same
-//! fine-tuning epochs.
+//! at the configured confidence ([`accuracy::Change::within`]) and the
+//! method's objective fell (eap: the simulated energy after fine-tuning;
+//! magnitude: the non-zero weights). A rejected round is undone and retried
+//! with half the step (the accuracy the network may lose while pruning).
+//! Every method gets the same rounds, so the same fine-tuning epochs.
 //!
 //! - [`Method::Eap`], energy-aware pruning (Yang, Chen, Sze, CVPR 2017),
 //!   layer by layer ([`greedy`]): most simulated energy first, weights kept
@@ -104,8 +105,13 @@ pub struct RoundRecord {
     /// Validation change from the baseline after fine-tuning.
     pub val_change: Change,
     pub nonzero_weights: usize,
-    /// False when the drop was not within the budget at the configured
-    /// confidence; the round is then undone.
+    /// Whether the drop was within the budget at the configured confidence.
+    pub within_budget: bool,
+    /// Whether the round lowered the method's objective (eap: the energy
+    /// after fine-tuning, which moves the activation densities; magnitude:
+    /// the non-zero weights).
+    pub improved: bool,
+    /// Both: otherwise the round is undone and the next one halves the step.
     pub accepted: bool,
     /// False when fine-tuning lowered validation accuracy and its result was
     /// dropped (the round keeps the weights from before it).
@@ -183,6 +189,18 @@ pub(crate) struct State {
 /// it finishes. Returns false when told to stop (resumption tests).
 pub(crate) trait RoundMethod {
     fn prune_round(&self, rc: &mut Round<'_>) -> Result<bool>;
+
+    /// What a round must lower to be kept (besides keeping the budget).
+    fn objective(&self) -> Objective;
+}
+
+/// The figure a method minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Objective {
+    /// The model's simulated energy (eap).
+    Energy,
+    /// The number of non-zero weights (magnitude pruning's compression).
+    Weights,
 }
 
 /// The method for a configuration: the one registry of methods.
@@ -359,6 +377,7 @@ pub fn prune(
             continue;
         }
         finish_round(
+            method.objective(),
             &mut state,
             &mut current,
             &mut round_start,
@@ -381,6 +400,7 @@ pub fn prune(
 /// halves the step.
 #[allow(clippy::too_many_arguments)]
 fn finish_round(
+    objective: Objective,
     state: &mut State,
     current: &mut Network,
     round_start: &mut Network,
@@ -408,8 +428,14 @@ fn finish_round(
     }
     let change = Change::new(&base.val, &now);
     let holdout = splits.data.test.len();
-    let accepted = change.within(f64::from(cfg.max_accuracy_drop), cfg.confidence, holdout);
+    let within_budget = change.within(f64::from(cfg.max_accuracy_drop), cfg.confidence, holdout);
     let e = energy.model_energy(current, &splits.calib)?.total;
+    let nonzero = current.live_weights().0;
+    let improved = match objective {
+        Objective::Energy => e < state.round_energy_start,
+        Objective::Weights => nonzero < round_start.live_weights().0,
+    };
+    let accepted = within_budget && improved;
     let record = RoundRecord {
         round: state.round,
         step_scale: state.step_scale,
@@ -418,7 +444,9 @@ fn finish_round(
         val_accuracy_before_finetune: Change::new(&base.val, &pre).accuracy as f32,
         val_accuracy: change.accuracy as f32,
         val_change: change,
-        nonzero_weights: current.live_weights().0,
+        nonzero_weights: nonzero,
+        within_budget,
+        improved,
         accepted,
         finetune_kept,
         finetune_seconds: started.elapsed().as_secs_f64(),

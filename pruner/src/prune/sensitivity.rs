@@ -3,43 +3,64 @@
 //!
 //! A round first runs a sensitivity analysis: each layer alone is pruned by
 //! a layer-wide magnitude threshold at increasing rates (fractions of its
-//! remaining weights) and the search split is scored. A tolerance τ turns
-//! the analysis into per-layer rates: each layer gets the highest rate up to
-//! which pruning it alone never cost more than τ. A binary search finds the
-//! largest τ whose rates, applied to all layers at once, keep the network
-//! above the round's floor. Rounds of prune and retrain repeat (iterative
-//! pruning), each with a fresh analysis of the retrained network. No energy
-//! is read and no weight is refitted.
+//! remaining weights) and the search split is scored. Han et al. then chose
+//! each layer's threshold from these curves by hand, pruning the large,
+//! insensitive layers hardest (AlexNet's fully connected layers to 9 %, its
+//! first convolution to 84 %). Here that choice is automatic: for a price λ
+//! of accuracy in weights, each layer takes the rate that maximises
+//! `weights removed − λ · accuracy lost` on its own curve (a Lagrangian
+//! relaxation of "remove the most weights for a total accuracy loss"), and a
+//! binary search on λ finds the cheapest price whose rates, applied to all
+//! layers at once, keep the network above the round's floor. Rounds of prune
+//! and retrain repeat (iterative pruning), each with a fresh analysis of the
+//! retrained network. No energy is read and no weight is refitted.
 
 use super::layer::{LayerView, SuffixScorer};
-use super::{LayerStep, PruneEvent, Round, RoundMethod};
+use super::{LayerStep, Objective, PruneEvent, Round, RoundMethod};
 use crate::error::Result;
 use crate::nn::Network;
 
 pub(crate) struct Sensitivity;
 
-/// Accuracy lost (search split) when each layer alone loses each rate.
+/// What each layer alone loses at each rate.
 pub(crate) struct Analysis {
-    /// `drops[layer][rate index]`.
+    /// `drops[layer][rate]`: search-split accuracy lost.
     pub drops: Vec<Vec<f32>>,
+    /// `removed[layer][rate]`: weights removed.
+    pub removed: Vec<Vec<usize>>,
 }
 
 impl Analysis {
-    /// Per layer, the index of the highest rate whose drop and every lower
-    /// rate's drop are within `tol`; `None`: not even the lowest.
-    pub fn rates_within(&self, tol: f32) -> Vec<Option<usize>> {
+    /// Per layer, the rate index maximising `removed − λ · drop` (`None`:
+    /// pruning nothing is best). Ties go to the lower rate.
+    pub fn rates_at(&self, lambda: f64) -> Vec<Option<usize>> {
         self.drops
             .iter()
-            .map(|d| d.iter().take_while(|&&x| x <= tol).count().checked_sub(1))
+            .zip(&self.removed)
+            .map(|(d, r)| {
+                let mut best: (Option<usize>, f64) = (None, 0.0);
+                for (i, (&drop, &rem)) in d.iter().zip(r).enumerate() {
+                    let v = rem as f64 - lambda * f64::from(drop);
+                    if v > best.1 {
+                        best = (Some(i), v);
+                    }
+                }
+                best.0
+            })
             .collect()
     }
 
-    /// The distinct drops, ascending: every tolerance that changes the rates.
-    pub fn tolerances(&self) -> Vec<f32> {
-        let mut t: Vec<f32> = self.drops.iter().flatten().copied().collect();
-        t.sort_by(f32::total_cmp);
-        t.dedup();
-        t
+    /// A price at which no layer is pruned unless pruning it gains accuracy.
+    pub fn max_price(&self) -> f64 {
+        let worst = self
+            .drops
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&d| d > 0.0)
+            .fold(f32::MAX, f32::min);
+        let most = self.removed.iter().flatten().copied().max().unwrap_or(0);
+        (most as f64 + 1.0) / f64::from(worst.min(1.0)).max(1e-9)
     }
 }
 
@@ -51,40 +72,38 @@ impl RoundMethod for Sensitivity {
         let orders: Vec<_> = views.iter().map(LayerView::magnitude_order).collect();
         (rc.progress)(PruneEvent::Status("sensitivity analysis"));
         let analysis = analyse(rc, &views, &orders)?;
-
-        let whole = SuffixScorer::new(rc.current, rc.search, 0);
-        let tols = analysis.tolerances();
-        let apply = |net: &mut Network, tol: f32| -> Result<()> {
-            for ((v, o), r) in views.iter().zip(&orders).zip(analysis.rates_within(tol)) {
+        let rates = &rc.cfg.sensitivity_rates;
+        let apply = |net: &mut Network, choice: &[Option<usize>]| -> Result<()> {
+            for ((v, o), r) in views.iter().zip(&orders).zip(choice) {
                 match r {
-                    Some(i) => {
-                        v.install(net, &v.threshold(o, keep(v, rc.cfg.sensitivity_rates[i])))?
-                    }
+                    Some(i) => v.install(net, &v.threshold(o, keep(v, rates[*i])))?,
                     None => v.restore(net)?,
                 }
             }
             Ok(())
         };
-        // Largest tolerance index that passes; -1 = prune nothing.
-        let (mut lo, mut hi) = (-1isize, tols.len() as isize);
-        let mut acc_at_lo = whole.accuracy(rc.current);
+
+        // Binary search on log λ between a price that prunes nothing and one
+        // (1 weight per unit of accuracy) that prunes nearly everything.
+        let whole = SuffixScorer::new(rc.current, rc.search, 0);
+        let (mut pass, mut fail) = (analysis.max_price().ln(), 0.0f64);
+        // Until a price passes, nothing is pruned.
+        let mut chosen = (vec![None; n], whole.accuracy(rc.current));
         for _ in 0..rc.cfg.search_steps.max(1) * 2 {
-            if hi - lo <= 1 {
-                break;
-            }
-            let mid = (lo + hi) / 2;
-            apply(rc.current, tols[mid as usize])?;
+            let mid = 0.5 * (pass + fail);
+            let choice = analysis.rates_at(mid.exp());
+            apply(rc.current, &choice)?;
             let acc = whole.accuracy(rc.current);
             let ok = acc >= rc.floor;
             (rc.progress)(PruneEvent::Candidate {
-                fraction: f64::from(tols[mid as usize]),
+                fraction: mid.exp(),
                 accuracy: acc,
                 accepted: ok,
             });
             if ok {
-                (lo, acc_at_lo) = (mid, acc);
+                (pass, chosen) = (mid, (choice, acc));
             } else {
-                hi = mid;
+                fail = mid;
             }
         }
         for v in &views {
@@ -92,19 +111,12 @@ impl RoundMethod for Sensitivity {
         }
         // Install the chosen rates layer by layer, recording each layer's
         // share of the energy saved.
-        let rates = match lo {
-            -1 => vec![None; n],
-            i => analysis.rates_within(tols[i as usize]),
-        };
         let mut steps = Vec::with_capacity(n);
-        for ((v, o), r) in views.iter().zip(&orders).zip(rates) {
-            let mut step = LayerStep::unchanged(rc.round, v, acc_at_lo);
+        for ((v, o), r) in views.iter().zip(&orders).zip(&chosen.0) {
+            let mut step = LayerStep::unchanged(rc.round, v, chosen.1);
             step.energy_before = rc.energy.model_energy(rc.current, rc.calib)?.total;
             if let Some(i) = r {
-                v.install(
-                    rc.current,
-                    &v.threshold(o, keep(v, rc.cfg.sensitivity_rates[i])),
-                )?;
+                v.install(rc.current, &v.threshold(o, keep(v, rates[*i])))?;
             }
             step.density_after = v.live_in(rc.current) as f64 / v.total() as f64;
             step.energy_after = rc.energy.model_energy(rc.current, rc.calib)?.total;
@@ -114,6 +126,10 @@ impl RoundMethod for Sensitivity {
             last.seconds = started.elapsed().as_secs_f64();
         }
         rc.record(steps)
+    }
+
+    fn objective(&self) -> Objective {
+        Objective::Weights
     }
 }
 
@@ -130,12 +146,14 @@ fn analyse(
     orders: &[Vec<(usize, usize)>],
 ) -> Result<Analysis> {
     let mut drops = Vec::with_capacity(views.len());
+    let mut removed = Vec::with_capacity(views.len());
     for (v, o) in views.iter().zip(orders) {
         let scorer = SuffixScorer::new(rc.current, rc.search, v.li);
         let base = scorer.accuracy(rc.current);
-        let mut d = Vec::with_capacity(rc.cfg.sensitivity_rates.len());
+        let (mut d, mut r) = (Vec::new(), Vec::new());
         for &rate in &rc.cfg.sensitivity_rates {
-            v.install(rc.current, &v.threshold(o, keep(v, rate)))?;
+            let k = keep(v, rate);
+            v.install(rc.current, &v.threshold(o, k))?;
             let acc = scorer.accuracy(rc.current);
             (rc.progress)(PruneEvent::Candidate {
                 fraction: 1.0 - rate,
@@ -143,11 +161,13 @@ fn analyse(
                 accepted: true,
             });
             d.push(base - acc);
+            r.push(v.n_alive() - k);
         }
         v.restore(rc.current)?;
         drops.push(d);
+        removed.push(r);
     }
-    Ok(Analysis { drops })
+    Ok(Analysis { drops, removed })
 }
 
 #[cfg(test)]
@@ -156,19 +176,33 @@ mod tests {
 
     #[test]
     fn a_layer_that_hurts_more_gets_a_lower_rate() {
-        // Layer 0 loses accuracy fast, layer 1 slowly (drops per rate).
+        // Two layers of 1,000 weights at rates 10/50/90 %: layer 0 loses
+        // accuracy fast, layer 1 slowly.
+        let removed = vec![vec![100, 500, 900], vec![100, 500, 900]];
         let a = Analysis {
-            drops: vec![vec![0.0, 0.02, 0.10, 0.30], vec![0.0, 0.0, 0.005, 0.01]],
+            drops: vec![vec![0.001, 0.02, 0.10], vec![0.0, 0.002, 0.01]],
+            removed,
         };
-        // At a 1-point tolerance: layer 0 up to rate index 0, layer 1 to 3.
-        assert_eq!(a.rates_within(0.01), vec![Some(0), Some(3)]);
-        // A non-monotone curve stops at its first excess.
-        let b = Analysis {
-            drops: vec![vec![0.0, 0.05, 0.0]],
+        // At 40,000 weights per unit of accuracy (400 per point): layer 0
+        // stops at 10 % (100 - 40 = 60 beats 500 - 800 < 0), layer 1 goes
+        // to 90 % (900 - 400 = 500 beats 500 - 80 = 420).
+        assert_eq!(a.rates_at(40_000.0), vec![Some(0), Some(2)]);
+        // Cheaper accuracy prunes both harder, never less.
+        assert_eq!(a.rates_at(1_000.0), vec![Some(2), Some(2)]);
+        // At the maximal price nothing that costs accuracy is pruned: layer
+        // 1's 10 % is free (drop 0) and taken; a tie would go to no pruning.
+        let top = a.max_price();
+        assert_eq!(a.rates_at(top), vec![None, Some(0)]);
+    }
+
+    #[test]
+    fn a_bigger_layer_is_pruned_harder_at_the_same_sensitivity() {
+        // The same accuracy curve, ten times the weights (Han et al.'s fully
+        // connected layers against their convolutions).
+        let a = Analysis {
+            drops: vec![vec![0.005, 0.01, 0.05], vec![0.005, 0.01, 0.05]],
+            removed: vec![vec![10, 50, 90], vec![100, 500, 900]],
         };
-        assert_eq!(b.rates_within(0.01), vec![Some(0)]);
-        // Below every drop: nothing.
-        assert_eq!(a.rates_within(-0.01), vec![None, None]);
-        assert_eq!(a.tolerances(), vec![0.0, 0.005, 0.01, 0.02, 0.10, 0.30]);
+        assert_eq!(a.rates_at(10_000.0), vec![None, Some(1)]);
     }
 }
