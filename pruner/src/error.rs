@@ -49,6 +49,10 @@ pub enum PrunerError {
     #[error("energy estimate failed: {0}")]
     Energy(String),
 
+    /// An ONNX model Ember cannot execute (unsupported operator, layout).
+    #[error("{}: {reason}", path.display())]
+    Onnx { path: PathBuf, reason: String },
+
     /// A pruning checkpoint that does not belong to this run or is damaged.
     #[error("{}: invalid checkpoint: {reason}", path.display())]
     Checkpoint { path: PathBuf, reason: String },

@@ -175,6 +175,21 @@ impl Architecture {
     /// `Network` is built through this, so the layers can assume
     /// consistent shapes at run time.
     pub fn graph(&self) -> Result<Graph> {
+        let g = self.nodes()?;
+        let last = *g.outputs.last().expect("non-empty");
+        if !matches!(last, Act::Flat { .. }) || last.features() != self.num_classes {
+            return Err(PrunerError::Arch(format!(
+                "network ends in {last:?}, expected {} class scores",
+                self.num_classes
+            )));
+        }
+        Ok(g)
+    }
+
+    /// [`Architecture::graph`] without the check that the network ends in
+    /// `num_classes` scores (for readers that learn the class count from
+    /// the graph).
+    pub fn nodes(&self) -> Result<Graph> {
         let InputShape {
             channels: c,
             height: h,
@@ -232,13 +247,6 @@ impl Architecture {
             }
             g.sources.push(sources);
             g.outputs.push(out);
-        }
-        let last = *g.outputs.last().expect("non-empty");
-        if !matches!(last, Act::Flat { .. }) || last.features() != self.num_classes {
-            return Err(PrunerError::Arch(format!(
-                "network ends in {last:?}, expected {} class scores",
-                self.num_classes
-            )));
         }
         Ok(g)
     }

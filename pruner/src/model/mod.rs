@@ -2,6 +2,7 @@
 
 mod arch;
 mod io;
+pub mod onnx;
 mod shape;
 pub mod zoo;
 
