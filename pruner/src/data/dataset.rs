@@ -8,13 +8,19 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{Array4, Axis};
 
+use rand::{seq::SliceRandom, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::arrays::{prepare, Source};
+use super::folder;
 use super::idx::{read_idx, IdxArray};
+use super::prep::Preprocess;
 use crate::error::{PrunerError, Result};
+use crate::model::InputShape;
 
 /// Where Debian's `dataset-fashion-mnist` installs the files.
 pub const DEFAULT_DATA_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
-/// 5,000 of the 60,000 training images, the usual Fashion-MNIST hold-out.
 /// The last 10,000 of Fashion-MNIST's 60,000 training images. Pruning
 /// judges its budget on this split; the standard error of a paired accuracy
 /// change shrinks as 1/sqrt(n) (about 0.19 points at 10,000 images for a
@@ -74,7 +80,7 @@ impl Split {
         Split { images, labels }
     }
 
-    fn split_off_end(mut self, n_tail: usize) -> (Split, Split) {
+    pub(crate) fn split_off_end(mut self, n_tail: usize) -> (Split, Split) {
         let keep = self.len() - n_tail;
         let tail_images = self.images.slice_axis(Axis(0), (keep..).into()).to_owned();
         let tail_labels = self.labels.split_off(keep);
@@ -148,6 +154,105 @@ impl DataFiles {
 }
 
 impl Dataset {
+    /// The data set at `path`, shaped for a model whose input is `input`:
+    /// a folder of MNIST-style IDX files (Fashion-MNIST), an image folder
+    /// (`train/`, `test/` and optionally `val/`, each with one sub-folder
+    /// per class), or NumPy arrays (`x_train`, `y_train`, `x_test`,
+    /// `y_test`, optionally `x_val`, `y_val`, in a `.npz` file or as `.npy`
+    /// files in a folder). Without a validation split, the last
+    /// `val_fraction` of the training images is held out: in file order for
+    /// IDX (Fashion-MNIST is shuffled already), after a fixed shuffle for
+    /// folders and arrays (which are often sorted by class).
+    pub fn open(
+        path: &Path,
+        input: &InputShape,
+        pre: &Preprocess,
+        val_fraction: f64,
+    ) -> Result<Self> {
+        if !(0.0..1.0).contains(&val_fraction) {
+            return Err(PrunerError::Config(format!(
+                "validation fraction {val_fraction} must be in [0, 1)"
+            )));
+        }
+        pre.check(input.channels).map_err(PrunerError::Config)?;
+        let bad = |reason: String| PrunerError::Dataset {
+            path: path.to_path_buf(),
+            reason,
+        };
+        if path.extension().is_some_and(|e| e == "npz") {
+            return Self::from_arrays(Source::Npz(path), input, pre, val_fraction);
+        }
+        if !path.is_dir() {
+            return Err(bad(
+                "no such folder or .npz file; fix: pass --data DIR".into()
+            ));
+        }
+        if DataFiles::find(path).is_ok() {
+            let mut d = Dataset::load(path, val_fraction)?;
+            for s in [&mut d.train, &mut d.val, &mut d.test] {
+                let images = std::mem::take(&mut s.images);
+                s.images = prepare(images, pre, input).map_err(&bad)?;
+            }
+            return Ok(d);
+        }
+        if path.join("train").is_dir() {
+            let classes = folder::classes(&path.join("train"))?;
+            let split = |name: &str| folder::load(&path.join(name), &classes, pre, input);
+            if !path.join("test").is_dir() {
+                return Err(bad("an image folder needs test/ beside train/".into()));
+            }
+            let (train, test) = (split("train")?, split("test")?);
+            let val = path
+                .join("val")
+                .is_dir()
+                .then(|| split("val"))
+                .transpose()?;
+            return Ok(Self::with_val(train, val, test, val_fraction));
+        }
+        if path.join("x_train.npy").is_file() {
+            return Self::from_arrays(Source::Dir(path), input, pre, val_fraction);
+        }
+        Err(bad(
+            "holds no data set Ember reads: the four Fashion-MNIST/MNIST IDX files, an image \
+             folder (train/ and test/ with one sub-folder per class) or NumPy arrays (x_train, \
+             y_train, x_test, y_test as .npy files, or a .npz file)"
+                .into(),
+        ))
+    }
+
+    fn from_arrays(
+        src: Source<'_>,
+        input: &InputShape,
+        pre: &Preprocess,
+        frac: f64,
+    ) -> Result<Self> {
+        let need = |s: Option<Split>, name: &str| {
+            s.ok_or_else(|| PrunerError::Dataset {
+                path: PathBuf::from(match &src {
+                    Source::Npz(p) | Source::Dir(p) => *p,
+                }),
+                reason: format!("missing x_{name} or y_{name}"),
+            })
+        };
+        let train = need(src.split("train", pre, input)?, "train")?;
+        let test = need(src.split("test", pre, input)?, "test")?;
+        let val = src.split("val", pre, input)?;
+        Ok(Self::with_val(train, val, test, frac))
+    }
+
+    /// `val`, or the last `frac` of `train` after a fixed shuffle.
+    fn with_val(train: Split, val: Option<Split>, test: Split, frac: f64) -> Self {
+        if let Some(val) = val {
+            return Dataset { train, val, test };
+        }
+        let mut idx: Vec<usize> = (0..train.len()).collect();
+        idx.shuffle(&mut ChaCha8Rng::seed_from_u64(0));
+        let (images, labels) = train.gather(&idx);
+        let n_val = (labels.len() as f64 * frac).round() as usize;
+        let (train, val) = Split { images, labels }.split_off_end(n_val);
+        Dataset { train, val, test }
+    }
+
     /// Every split restricted to `classes` (labels keep their values, so a
     /// 10-way model still scores them).
     pub fn filter_classes(&self, classes: &[u8]) -> Dataset {
