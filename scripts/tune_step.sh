@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How the default step (--layer-budget-scale) of each method was chosen: on the seed-1 model of
-# each network, each method runs at steps 1, 2, 4 and 8 (the accuracy the network may lose
+# each network, each method runs at steps 1, 2 and 4 (the accuracy the network may lose
 # before fine-tuning, in budgets), everything else at its default, and the step with the largest
 # energy reduction is kept. Only validation figures are printed: the test split plays no part.
 # Long and resumable like scripts/pruning_outcome.sh; not part of CI.
@@ -21,7 +21,7 @@ for model in $models; do
   [ -f "$runs/$model-s1/model.safetensors" ] ||
     "$ember" train --model "$model" --seed 1 --data "$data" --out "$runs/$model-s1" 2>/dev/null
   for method in eap magnitude; do
-    for step in 1 2 4 8; do
+    for step in 1 2 4; do
       out="$runs/tune-$model/$method-step$step"
       [ -f "$out/report.json" ] && continue
       mkdir -p "$runs/tune-$model"

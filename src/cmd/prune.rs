@@ -125,7 +125,8 @@ pub struct PruneArgs {
     /// the whole validation split.
     #[arg(long, value_name = "N", default_value_t = PruneConfig::default().search_samples.unwrap_or(usize::MAX))]
     pub search_samples: usize,
-    /// Accuracy the network may lose before fine-tuning while a round prunes, as a multiple of
+    /// Accuracy the network may lose while a round prunes, from where the round starts (before
+    /// fine-tuning), as a multiple of
     /// the budget (halved after a rejected round).
     #[arg(long, default_value_t = 1.0)]
     pub layer_budget_scale: f32,

@@ -69,8 +69,9 @@ pub struct PruneConfig {
     /// confidence, predicted from the validation split
     /// ([`super::accuracy::Change::upper`]). 0.5 turns the margin off.
     pub confidence: f64,
-    /// Accuracy the network may lose before fine-tuning, while a round
-    /// prunes, as a multiple of `max_accuracy_drop`: the step size.
+    /// Accuracy the network may lose while a round prunes (before
+    /// fine-tuning), from where the round starts, as a multiple of
+    /// `max_accuracy_drop`: the step size.
     pub layer_budget_scale: f32,
     /// Restrict data (training, validation, test) to these classes.
     pub classes: Option<Vec<u8>>,

@@ -265,7 +265,6 @@ struct Splits<'a> {
 /// The baseline's figures every round is judged against.
 struct Baseline {
     val: Correct,
-    search_accuracy: f32,
     energy: f64,
 }
 
@@ -306,8 +305,6 @@ pub fn prune(
     progress(PruneEvent::Status("scoring the baseline"));
     let base = Baseline {
         val: SuffixScorer::new(&mut original, &data.val, 0).correct(&mut original),
-        search_accuracy: SuffixScorer::new(&mut original, &splits.search, 0)
-            .accuracy(&mut original),
         energy: energy.model_energy(&mut original, &splits.calib)?.total,
     };
 
@@ -353,11 +350,17 @@ pub fn prune(
     let mut stop_in = stop_after_layers;
     while !state.finished {
         if state.done.len() < n_layers {
-            let budget = cfg.max_accuracy_drop * cfg.layer_budget_scale;
+            // The step is measured from where the round starts (the round
+            // start is in the checkpoint, so a resumed round gets the same
+            // floor): each round may lose this much before fine-tuning wins
+            // it back, and the acceptance keeps the run within the budget.
+            let step = cfg.max_accuracy_drop * cfg.layer_budget_scale * state.step_scale as f32;
+            let start =
+                SuffixScorer::new(&mut round_start, &splits.search, 0).accuracy(&mut round_start);
             let mut rc = Round {
                 cfg,
                 round: state.round,
-                floor: base.search_accuracy - budget * state.step_scale as f32,
+                floor: start - step,
                 search: &splits.search,
                 refit_images: &splits.refit,
                 calib: &splits.calib,
