@@ -17,7 +17,7 @@ pub use data::{Dataset, Split};
 pub use error::{PrunerError, Result};
 pub use model::{load_model, save_model, Architecture, LayerKind, LayerShape};
 pub use nn::{Network, OptimizerKind};
-pub use train::{evaluate, train, EpochStats, LrSchedule, Progress, TrainConfig};
+pub use train::{evaluate, logits, train, EpochStats, LrSchedule, Progress, TrainConfig};
 pub mod energy;
 pub mod masks;
 pub use energy::{measure_densities, sim_layers, Densities, EnergyModel, ModelEnergy};

@@ -163,6 +163,23 @@ pub fn evaluate(net: &mut Network, images: &Array4<f32>, labels: &[u8]) -> Resul
     Ok(correct as f32 / n as f32)
 }
 
+/// The network's outputs `[N, classes]` for `images` (NHWC), in inference
+/// mode, in chunks of 128.
+pub fn logits(net: &mut Network, images: &Array4<f32>) -> Result<ndarray::Array2<f32>> {
+    const CHUNK: usize = 128;
+    let n = images.len_of(Axis(0));
+    let mut parts = Vec::new();
+    for start in (0..n).step_by(CHUNK) {
+        let end = (start + CHUNK).min(n);
+        parts.push(net.forward(images.slice(s![start..end, .., .., ..]).to_owned(), false)?);
+    }
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    if views.is_empty() {
+        return Ok(ndarray::Array2::zeros((0, net.arch().num_classes)));
+    }
+    Ok(ndarray::concatenate(Axis(0), &views).expect("same class count"))
+}
+
 /// How many predictions equal their label.
 pub(crate) fn count_correct(pred: &[usize], labels: &[u8]) -> usize {
     pred.iter()

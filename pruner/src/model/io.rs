@@ -64,6 +64,29 @@ pub fn save_model(net: &Network, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A model as the CLI is handed it: a model directory, or an ONNX file
+/// (whose graph is kept to write the pruned model back into).
+pub struct Loaded {
+    pub net: Network,
+    pub onnx: Option<super::onnx::Imported>,
+}
+
+/// Reads a model directory ([`load_model`]) or an `.onnx` file.
+pub fn load_any(path: &Path) -> Result<Loaded> {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx")) {
+        let bytes = fs::read(path).map_err(|e| PrunerError::io(path, e))?;
+        let imported = super::onnx::import(&bytes, path)?;
+        return Ok(Loaded {
+            net: imported.network()?,
+            onnx: Some(imported),
+        });
+    }
+    Ok(Loaded {
+        net: load_model(path)?,
+        onnx: None,
+    })
+}
+
 /// Reads a model written by [`save_model`] (or by PyTorch with the same
 /// names and shapes). Missing, extra or mis-shaped tensors are errors.
 pub fn load_model(dir: &Path) -> Result<Network> {

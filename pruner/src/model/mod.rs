@@ -7,5 +7,5 @@ mod shape;
 pub mod zoo;
 
 pub use arch::{Act, Architecture, Graph, InputShape, LayerSpec, Src, INPUT};
-pub use io::{load_model, save_model, ARCH_FILE, MASKS_FILE, WEIGHTS_FILE};
+pub use io::{load_any, load_model, save_model, Loaded, ARCH_FILE, MASKS_FILE, WEIGHTS_FILE};
 pub use shape::{LayerKind, LayerShape};

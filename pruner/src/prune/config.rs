@@ -78,7 +78,8 @@ pub struct PruneConfig {
     /// Prune + fine-tune rounds, rejected ones included: every method gets
     /// the same fine-tuning epochs.
     pub max_rounds: usize,
-    /// Fine-tuning epochs per round.
+    /// Fine-tuning epochs per round; 0: none (the pruned model is for the
+    /// user to fine-tune elsewhere, e.g. in PyTorch with the masks).
     pub finetune_epochs: usize,
     /// Training samples per fine-tuning round (a seeded random subset);
     /// `None`: the whole training split.
@@ -174,8 +175,8 @@ impl PruneConfig {
                 self.confidence
             ));
         }
-        if self.max_rounds == 0 || self.finetune_epochs == 0 || self.calibration_samples == 0 {
-            return bad("rounds, fine-tune epochs and calibration samples must be positive".into());
+        if self.max_rounds == 0 || self.calibration_samples == 0 {
+            return bad("rounds and calibration samples must be positive".into());
         }
         if let Some(c) = &self.classes {
             if c.is_empty() || c.iter().any(|&x| x >= 10) {

@@ -539,6 +539,9 @@ fn finetune(
     round: usize,
     progress: &mut impl FnMut(PruneEvent<'_>),
 ) -> Result<()> {
+    if cfg.finetune_epochs == 0 {
+        return Ok(());
+    }
     let seed = cfg.seed.wrapping_add(1000 * round as u64);
     let train_split = match cfg.finetune_samples {
         Some(n) if n < data.train.len() => {

@@ -24,7 +24,10 @@ pub(crate) struct Sensitivity;
 
 /// What each layer alone loses at each rate.
 pub(crate) struct Analysis {
-    /// `drops[layer][rate]`: search-split accuracy lost.
+    /// `drops[layer][rate]`: search-split accuracy lost, at least one image
+    /// (`1 / n`): a drop measured at or below zero is noise at that
+    /// resolution, and a price that admits it would admit every such layer
+    /// at once, whose losses add up.
     pub drops: Vec<Vec<f32>>,
     /// `removed[layer][rate]`: weights removed.
     pub removed: Vec<Vec<usize>>,
@@ -50,17 +53,11 @@ impl Analysis {
             .collect()
     }
 
-    /// A price at which no layer is pruned unless pruning it gains accuracy.
+    /// A price at which no layer is pruned (every drop is positive).
     pub fn max_price(&self) -> f64 {
-        let worst = self
-            .drops
-            .iter()
-            .flatten()
-            .copied()
-            .filter(|&d| d > 0.0)
-            .fold(f32::MAX, f32::min);
+        let least = self.drops.iter().flatten().copied().fold(f32::MAX, f32::min);
         let most = self.removed.iter().flatten().copied().max().unwrap_or(0);
-        (most as f64 + 1.0) / f64::from(worst.min(1.0)).max(1e-9)
+        (most as f64 + 1.0) / f64::from(least.min(1.0)).max(1e-9)
     }
 }
 
@@ -150,6 +147,7 @@ fn analyse(
     for (v, o) in views.iter().zip(orders) {
         let scorer = SuffixScorer::new(rc.current, rc.search, v.li);
         let base = scorer.accuracy(rc.current);
+        let one_image = 1.0 / rc.search.len().max(1) as f32;
         let (mut d, mut r) = (Vec::new(), Vec::new());
         for &rate in &rc.cfg.sensitivity_rates {
             let k = keep(v, rate);
@@ -160,7 +158,7 @@ fn analyse(
                 accuracy: acc,
                 accepted: true,
             });
-            d.push(base - acc);
+            d.push((base - acc).max(one_image));
             r.push(v.n_alive() - k);
         }
         v.restore(rc.current)?;
@@ -180,7 +178,7 @@ mod tests {
         // accuracy fast, layer 1 slowly.
         let removed = vec![vec![100, 500, 900], vec![100, 500, 900]];
         let a = Analysis {
-            drops: vec![vec![0.001, 0.02, 0.10], vec![0.0, 0.002, 0.01]],
+            drops: vec![vec![0.001, 0.02, 0.10], vec![0.0001, 0.002, 0.01]],
             removed,
         };
         // At 40,000 weights per unit of accuracy (400 per point): layer 0
@@ -189,10 +187,9 @@ mod tests {
         assert_eq!(a.rates_at(40_000.0), vec![Some(0), Some(2)]);
         // Cheaper accuracy prunes both harder, never less.
         assert_eq!(a.rates_at(1_000.0), vec![Some(2), Some(2)]);
-        // At the maximal price nothing that costs accuracy is pruned: layer
-        // 1's 10 % is free (drop 0) and taken; a tie would go to no pruning.
+        // At the maximal price nothing is pruned.
         let top = a.max_price();
-        assert_eq!(a.rates_at(top), vec![None, Some(0)]);
+        assert_eq!(a.rates_at(top), vec![None, None]);
     }
 
     #[test]
