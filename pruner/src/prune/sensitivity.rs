@@ -6,12 +6,11 @@
 //! remaining weights) and the search split is scored. Han et al. then chose
 //! each layer's threshold from these curves by hand, pruning the large,
 //! insensitive layers hardest (AlexNet's fully connected layers to 9 %, its
-//! first convolution to 84 %). Here that choice is automatic: for a price λ
-//! of accuracy in weights, each layer takes the rate that maximises
-//! `weights removed − λ · accuracy lost` on its own curve (a Lagrangian
-//! relaxation of "remove the most weights for a total accuracy loss"), and a
-//! binary search on λ finds the cheapest price whose rates, applied to all
-//! layers at once, keep the network above the round's floor. Rounds of prune
+//! first convolution to 84 %). Here that choice is automatic and checked:
+//! starting from no pruning, the next rate step of the layer that removes
+//! the most weights per unit of accuracy its curve says it costs is applied
+//! to the whole network and kept if the network stays above the round's
+//! floor; a layer whose step breaks the floor stops there. Rounds of prune
 //! and retrain repeat (iterative pruning), each with a fresh analysis of the
 //! retrained network. No energy is read and no weight is refitted.
 
@@ -31,33 +30,40 @@ pub(crate) struct Analysis {
     pub drops: Vec<Vec<f32>>,
     /// `removed[layer][rate]`: weights removed.
     pub removed: Vec<Vec<usize>>,
+    /// The smallest accuracy step the search split resolves (one image).
+    pub resolution: f32,
 }
 
 impl Analysis {
-    /// Per layer, the rate index maximising `removed − λ · drop` (`None`:
-    /// pruning nothing is best). Ties go to the lower rate.
-    pub fn rates_at(&self, lambda: f64) -> Vec<Option<usize>> {
-        self.drops
-            .iter()
-            .zip(&self.removed)
-            .map(|(d, r)| {
-                let mut best: (Option<usize>, f64) = (None, 0.0);
-                for (i, (&drop, &rem)) in d.iter().zip(r).enumerate() {
-                    let v = rem as f64 - lambda * f64::from(drop);
-                    if v > best.1 {
-                        best = (Some(i), v);
-                    }
-                }
-                best.0
-            })
-            .collect()
+    /// Weights gained and accuracy lost (by the layer's own curve) by
+    /// moving layer `l` from rate `at` (`None`: unpruned) to the next one.
+    fn step(&self, l: usize, at: Option<usize>) -> Option<(f64, f64)> {
+        let next = at.map_or(0, |i| i + 1);
+        let (d, r) = (&self.drops[l], &self.removed[l]);
+        if next >= d.len() {
+            return None;
+        }
+        let (d0, r0) = at.map_or((0.0, 0), |i| (d[i], r[i]));
+        let gain = r[next].saturating_sub(r0) as f64;
+        let cost = f64::from((d[next] - d0).max(self.resolution));
+        Some((gain, cost))
     }
 
-    /// A price at which no layer is pruned (every drop is positive).
-    pub fn max_price(&self) -> f64 {
-        let least = self.drops.iter().flatten().copied().fold(f32::MAX, f32::min);
-        let most = self.removed.iter().flatten().copied().max().unwrap_or(0);
-        (most as f64 + 1.0) / f64::from(least.min(1.0)).max(1e-9)
+    /// The layer whose next step removes the most weights per unit of
+    /// accuracy, among those not `stopped` (ties: the earlier layer).
+    pub fn cheapest(&self, at: &[Option<usize>], stopped: &[bool]) -> Option<usize> {
+        let mut best: Option<(usize, f64)> = None;
+        for l in 0..self.drops.len() {
+            if stopped[l] {
+                continue;
+            }
+            let Some((gain, cost)) = self.step(l, at[l]) else { continue };
+            let ratio = gain / cost;
+            if gain > 0.0 && best.is_none_or(|(_, b)| ratio > b) {
+                best = Some((l, ratio));
+            }
+        }
+        best.map(|(l, _)| l)
     }
 }
 
@@ -80,29 +86,29 @@ impl RoundMethod for Sensitivity {
             Ok(())
         };
 
-        // Binary search on log λ between a price that prunes nothing and one
-        // (1 weight per unit of accuracy) that prunes nearly everything.
+        // Greedy allocation, each step checked on the whole network.
         let whole = SuffixScorer::new(rc.current, rc.search, 0);
-        let (mut pass, mut fail) = (analysis.max_price().ln(), 0.0f64);
-        // Until a price passes, nothing is pruned.
-        let mut chosen = (vec![None; n], whole.accuracy(rc.current));
-        for _ in 0..rc.cfg.search_steps.max(1) * 2 {
-            let mid = 0.5 * (pass + fail);
-            let choice = analysis.rates_at(mid.exp());
-            apply(rc.current, &choice)?;
-            let acc = whole.accuracy(rc.current);
-            let ok = acc >= rc.floor;
+        let mut at: Vec<Option<usize>> = vec![None; n];
+        let mut stopped = vec![false; n];
+        let mut acc = whole.accuracy(rc.current);
+        while let Some(l) = analysis.cheapest(&at, &stopped) {
+            let mut trial = at.clone();
+            trial[l] = Some(at[l].map_or(0, |i| i + 1));
+            apply(rc.current, &trial)?;
+            let a = whole.accuracy(rc.current);
+            let ok = a >= rc.floor;
             (rc.progress)(PruneEvent::Candidate {
-                fraction: mid.exp(),
-                accuracy: acc,
+                fraction: 1.0 - rates[trial[l].expect("set")],
+                accuracy: a,
                 accepted: ok,
             });
             if ok {
-                (pass, chosen) = (mid, (choice, acc));
+                (at, acc) = (trial, a);
             } else {
-                fail = mid;
+                stopped[l] = true;
             }
         }
+        let chosen = (at, acc);
         for v in &views {
             v.restore(rc.current)?;
         }
@@ -147,7 +153,6 @@ fn analyse(
     for (v, o) in views.iter().zip(orders) {
         let scorer = SuffixScorer::new(rc.current, rc.search, v.li);
         let base = scorer.accuracy(rc.current);
-        let one_image = 1.0 / rc.search.len().max(1) as f32;
         let (mut d, mut r) = (Vec::new(), Vec::new());
         for &rate in &rc.cfg.sensitivity_rates {
             let k = keep(v, rate);
@@ -158,48 +163,71 @@ fn analyse(
                 accuracy: acc,
                 accepted: true,
             });
-            d.push((base - acc).max(one_image));
+            d.push(base - acc);
             r.push(v.n_alive() - k);
         }
         v.restore(rc.current)?;
         drops.push(d);
         removed.push(r);
     }
-    Ok(Analysis { drops, removed })
+    Ok(Analysis {
+        drops,
+        removed,
+        resolution: 1.0 / rc.search.len().max(1) as f32,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_layer_that_hurts_more_gets_a_lower_rate() {
-        // Two layers of 1,000 weights at rates 10/50/90 %: layer 0 loses
-        // accuracy fast, layer 1 slowly.
-        let removed = vec![vec![100, 500, 900], vec![100, 500, 900]];
-        let a = Analysis {
-            drops: vec![vec![0.001, 0.02, 0.10], vec![0.0001, 0.002, 0.01]],
+    fn analysis(drops: Vec<Vec<f32>>, removed: Vec<Vec<usize>>) -> Analysis {
+        Analysis {
+            drops,
             removed,
-        };
-        // At 40,000 weights per unit of accuracy (400 per point): layer 0
-        // stops at 10 % (100 - 40 = 60 beats 500 - 800 < 0), layer 1 goes
-        // to 90 % (900 - 400 = 500 beats 500 - 80 = 420).
-        assert_eq!(a.rates_at(40_000.0), vec![Some(0), Some(2)]);
-        // Cheaper accuracy prunes both harder, never less.
-        assert_eq!(a.rates_at(1_000.0), vec![Some(2), Some(2)]);
-        // At the maximal price nothing is pruned.
-        let top = a.max_price();
-        assert_eq!(a.rates_at(top), vec![None, None]);
+            resolution: 1e-4,
+        }
     }
 
     #[test]
-    fn a_bigger_layer_is_pruned_harder_at_the_same_sensitivity() {
+    fn a_layer_that_hurts_more_gets_a_lower_rate() {
+        // Two layers of 1,000 weights at rates 10/50/90 %: layer 0 loses
+        // accuracy fast, layer 1 slowly. Weights per unit of accuracy, step
+        // by step: layer 1 100/1e-4 (a free step costs one image), 400/0.002,
+        // 400/0.008; layer 0 100/0.001, 400/0.019, 400/0.08. So layer 1 goes
+        // first, and each layer's steps in order of that ratio.
+        let a = analysis(
+            vec![vec![0.001, 0.02, 0.10], vec![0.0, 0.002, 0.01]],
+            vec![vec![100, 500, 900], vec![100, 500, 900]],
+        );
+        let mut at = vec![None, None];
+        let stopped = [false, false];
+        let mut order = Vec::new();
+        while let Some(l) = a.cheapest(&at, &stopped) {
+            order.push(l);
+            at[l] = Some(at[l].map_or(0, |i| i + 1));
+        }
+        assert_eq!(order, vec![1, 1, 0, 1, 0, 0]);
+        // If the whole network stops layer 1 after its first step, layer 0
+        // is next; a stopped layer is never offered again.
+        assert_eq!(a.cheapest(&[Some(0), None], &[false, true]), Some(0));
+        assert_eq!(a.cheapest(&[Some(0), Some(0)], &[true, true]), None);
+    }
+
+    #[test]
+    fn a_bigger_layer_is_pruned_first_at_the_same_sensitivity() {
         // The same accuracy curve, ten times the weights (Han et al.'s fully
         // connected layers against their convolutions).
-        let a = Analysis {
-            drops: vec![vec![0.005, 0.01, 0.05], vec![0.005, 0.01, 0.05]],
-            removed: vec![vec![10, 50, 90], vec![100, 500, 900]],
-        };
-        assert_eq!(a.rates_at(10_000.0), vec![None, Some(1)]);
+        let a = analysis(
+            vec![vec![0.005, 0.01, 0.05], vec![0.005, 0.01, 0.05]],
+            vec![vec![10, 50, 90], vec![100, 500, 900]],
+        );
+        assert_eq!(a.cheapest(&[None, None], &[false, false]), Some(1));
+        // A drop at or below zero still costs one image's worth.
+        let free = analysis(vec![vec![0.0], vec![-0.01]], vec![vec![10], vec![5]]);
+        let (gain, cost) = free.step(1, None).unwrap();
+        assert_eq!(gain, 5.0);
+        assert!((cost - 1e-4).abs() < 1e-9);
+        assert_eq!(free.cheapest(&[None, None], &[false, false]), Some(0));
     }
 }
