@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 
 use common::{ember, scratch_dir};
 
-/// A file `name` holding `text`, in a directory of its own.
-fn scratch(name: &str, text: &str) -> PathBuf {
-    let p = scratch_dir(&format!("cli-{name}")).join(name);
+/// A file `name` holding `text`, in a directory of its own (removed when the first value is
+/// dropped: keep it alive while the file is used).
+fn scratch(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = scratch_dir(&format!("cli-{name}"));
+    let p = dir.path().join(name);
     std::fs::write(&p, text).unwrap();
-    p
+    (dir, p)
 }
 
 /// Runs with the given args, expects failure, returns stderr.
@@ -111,7 +113,7 @@ fn json_schema_keys() {
 #[test]
 fn csv_and_atomic_out() {
     let dir = scratch_dir("out");
-    let out = dir.join("alexnet.csv");
+    let out = dir.path().join("alexnet.csv");
     let o = ember(&["sim", "--format", "csv", "--out", out.to_str().unwrap()]);
     assert!(o.status.success());
     let text = std::fs::read_to_string(&out).unwrap();
@@ -119,9 +121,9 @@ fn csv_and_atomic_out() {
     assert_eq!(text.lines().count(), 1 + 8 + 1);
     assert!(text.lines().next().unwrap().starts_with("layer,macs,"));
     // Nothing else left behind (the temp file was renamed).
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     // A folder that does not exist: an error, and no file.
-    let bad = dir.join("missing").join("x.csv");
+    let bad = dir.path().join("missing").join("x.csv");
     let err = fails(&["sim", "--format", "csv", "--out", bad.to_str().unwrap()]);
     assert!(err.contains("x.csv"));
     assert!(!bad.exists());
@@ -129,14 +131,14 @@ fn csv_and_atomic_out() {
 
 #[test]
 fn malformed_toml() {
-    let p = scratch("malformed.toml", "name = \"t\"\nsource = \n");
+    let (_dir, p) = scratch("malformed.toml", "name = \"t\"\nsource = \n");
     let err = fails(&["sim", "--net", p.to_str().unwrap()]);
     assert!(err.contains("malformed.toml:2"), "{err}");
 }
 
 #[test]
 fn unknown_key_in_trace() {
-    let p = scratch("unknown.toml", &trace_with("colour = 3"));
+    let (_dir, p) = scratch("unknown.toml", &trace_with("colour = 3"));
     let err = fails(&["sim", "--net", p.to_str().unwrap()]);
     assert!(
         err.contains("unknown.toml:11") && err.contains("unknown field `colour`"),
@@ -151,7 +153,7 @@ fn unknown_key_in_hw() {
     )
     .unwrap()
     .replace("cols = 14", "cols = 14\ncolumns = 14");
-    let p = scratch("hw-unknown.toml", &text);
+    let (_dir, p) = scratch("hw-unknown.toml", &text);
     let err = fails(&["sim", "--hw", p.to_str().unwrap()]);
     assert!(
         err.contains("hw-unknown.toml:") && err.contains("unknown field `columns`"),
@@ -161,7 +163,7 @@ fn unknown_key_in_hw() {
 
 #[test]
 fn zero_dimension() {
-    let p = scratch("zero.toml", &CONV.replace("m = 4", "m = 0"));
+    let (_dir, p) = scratch("zero.toml", &CONV.replace("m = 4", "m = 0"));
     let err = fails(&["sim", "--net", p.to_str().unwrap()]);
     assert!(
         err.contains("zero.toml:9") && err.contains("layer[0].m"),
@@ -171,7 +173,7 @@ fn zero_dimension() {
 
 #[test]
 fn filter_larger_than_padded_input() {
-    let p = scratch("big-filter.toml", &CONV.replace("r = 3", "r = 11"));
+    let (_dir, p) = scratch("big-filter.toml", &CONV.replace("r = 3", "r = 11"));
     let err = fails(&["sim", "--net", p.to_str().unwrap()]);
     assert!(
         err.contains("big-filter.toml:10") && err.contains("larger than the padded input"),
@@ -181,7 +183,7 @@ fn filter_larger_than_padded_input() {
 
 #[test]
 fn stride_skips_input() {
-    let p = scratch("stride.toml", &trace_with("stride = 4"));
+    let (_dir, p) = scratch("stride.toml", &trace_with("stride = 4"));
     let err = fails(&["sim", "--net", p.to_str().unwrap()]);
     assert!(
         err.contains("stride.toml:11") && err.contains("never be read"),
@@ -196,7 +198,7 @@ fn rf_too_small_for_a_filter_row() {
     )
     .unwrap()
     .replace("ifmap_spad_words = 12 ", "ifmap_spad_words = 8 ");
-    let p = scratch("small-rf.toml", &text);
+    let (_dir, p) = scratch("small-rf.toml", &text);
     let err = fails(&["sim", "--hw", p.to_str().unwrap()]);
     // AlexNet CONV1 has 11-wide filter rows.
     let line = text
@@ -262,7 +264,7 @@ fn every_trace_runs_on_every_config() {
 #[test]
 fn cycle_mode_and_trace() {
     let dir = scratch_dir("cycle");
-    let trace = dir.join("passes.csv");
+    let trace = dir.path().join("passes.csv");
     let out = ember(&[
         "sim",
         "--mode",
@@ -345,12 +347,13 @@ fn validate_reports_every_metric() {
 /// (the cause under the "loading the model" context), once.
 #[test]
 fn error_shows_its_cause_once() {
+    let dir = scratch_dir("cause");
     let err = fails(&[
         "masks",
         "--model",
         "/nonexistent-model",
         "--out",
-        "/tmp/never",
+        dir.path().join("never").to_str().unwrap(),
     ]);
     assert!(
         err.contains("loading the model in /nonexistent-model"),

@@ -1,29 +1,12 @@
 //! `ember train` and `ember prune` on the Fashion-MNIST fixture: report keys, and resumption
 //! after a run stopped after one layer gives the same result as an uninterrupted run.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A scratch directory removed on drop (the root package has no `tempfile`).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("ember-prune-cli-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::scratch_dir;
 
 fn ember() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ember"))
@@ -59,7 +42,7 @@ fn prune_cmd(model: &Path, out: &Path) -> Command {
 
 #[test]
 fn train_prune_report_and_resume() {
-    let tmp = TempDir::new("train-prune");
+    let tmp = scratch_dir("train-prune");
     let model = tmp.path().join("lenet5");
     let stdout = run(ember()
         .args(["train", "--model", "lenet5", "--epochs", "3", "--seed", "1"])
@@ -153,7 +136,7 @@ fn train_prune_report_and_resume() {
 /// skips zero cycles runs from the masks; a batch that does not match is a clear error.
 #[test]
 fn masks_drive_sim() {
-    let tmp = TempDir::new("masks");
+    let tmp = scratch_dir("masks");
     let model = tmp.path().join("lenet5");
     run(ember()
         .args(["train", "--model", "lenet5", "--epochs", "1", "--seed", "2"])

@@ -261,3 +261,12 @@ pub fn sample() -> Graph {
     g.output("y");
     g
 }
+
+/// A fresh, empty directory for one test, removed with everything in it when dropped (keep
+/// the value alive while the test uses the folder).
+pub fn scratch_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("ember-test-")
+        .tempdir()
+        .expect("a temp dir")
+}
