@@ -12,7 +12,7 @@ use ember_sim::Dataflow;
 
 use crate::cmd::net::load_net;
 use crate::cmd::sim::{load_hw, Format};
-use crate::output::emit;
+use crate::output::{emit, out_file, plot_file};
 use crate::report::{self, energy_by_level, energy_unit, utilization, Table};
 
 #[derive(Args, Debug)]
@@ -38,6 +38,9 @@ pub struct CompareArgs {
     /// Also draw grouped per-layer energy bars to FILE.svg.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Replace output files that already exist (--out, --plot).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// One evaluated candidate.
@@ -83,13 +86,15 @@ pub fn run_candidates(args: &CompareArgs) -> Result<Vec<Candidate>> {
 }
 
 pub fn run(args: &CompareArgs) -> Result<()> {
+    let out = out_file(args.out.as_deref(), args.force)?;
+    let plot = plot_file(args.plot.as_deref(), args.force)?;
     let cands = run_candidates(args)?;
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&to_json(&cands))? + "\n",
         Format::Csv => to_csv(&cands),
         Format::Table => to_table(&cands),
     };
-    if let Some(p) = &args.plot {
+    if let Some(p) = &plot {
         let first = &cands[0];
         let (unit, div) = energy_unit(first.hw.energy.units);
         let layers: Vec<String> = first
@@ -115,7 +120,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         );
         crate::plot::compare_plot(p, &title, unit, &layers, &labels, &energy)?;
     }
-    emit(args.out.as_deref(), &text)
+    emit(out.as_ref(), &text)
 }
 
 /// `{"candidates": [{"hardware", "dataflow", "result"}]}`, `result` = `ember sim`'s JSON.

@@ -6,7 +6,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::cmd::net::{import_onnx, input_shape};
-use crate::output::emit;
+use crate::output::{emit, out_file};
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
@@ -16,9 +16,13 @@ pub struct ImportArgs {
     /// Write the trace to FILE (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace --out if it already exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: &ImportArgs) -> Result<()> {
+    let out = out_file(args.out.as_deref(), args.force)?;
     let net = import_onnx(&args.model, input_shape())?;
-    emit(args.out.as_deref(), &ember_onnx::write_trace(&net))
+    emit(out.as_ref(), &ember_onnx::write_trace(&net))
 }

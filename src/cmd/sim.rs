@@ -9,7 +9,7 @@ use ember_estimator::Hardware;
 use ember_sim::Dataflow;
 
 use crate::cmd::net::load_net;
-use crate::output::emit;
+use crate::output::{emit, out_file, plot_file, OutFile};
 use crate::report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -67,6 +67,10 @@ pub struct SimArgs {
     /// `pe.skip_zero_cycles` the time of every ofmap column.
     #[arg(long, value_name = "FILE.safetensors")]
     pub masks: Option<PathBuf>,
+    /// Replace output files that already exist (--out, --plot, --trace); without it an
+    /// existing file is an error and stays untouched.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Default for SimArgs {
@@ -84,6 +88,7 @@ impl Default for SimArgs {
             dataflow: None,
             plot: None,
             masks: None,
+            force: false,
         }
     }
 }
@@ -97,6 +102,12 @@ pub fn load_hw(path: Option<&Path>) -> Result<Hardware> {
 }
 
 pub fn run(args: &SimArgs) -> Result<()> {
+    let out = out_file(args.out.as_deref(), args.force)?;
+    let plot = plot_file(args.plot.as_deref(), args.force)?;
+    if args.trace.is_some() && args.mode != Mode::Cycle {
+        anyhow::bail!("--trace needs --mode cycle; fix: add `--mode cycle`");
+    }
+    let trace = out_file(args.trace.as_deref(), args.force)?;
     let mut net = load_net(args.net.as_deref())?;
     let hw = load_hw(args.hw.as_deref())?;
     let batch = args.batch.max(1) as usize;
@@ -117,13 +128,8 @@ pub fn run(args: &SimArgs) -> Result<()> {
                 res.dataflow
             )
         }
-        Mode::Cycle => Some(run_cycles(&res, &hw, &masks, args.trace.as_deref())?),
-        Mode::Analytic => {
-            if args.trace.is_some() {
-                anyhow::bail!("--trace needs --mode cycle; fix: add `--mode cycle`");
-            }
-            None
-        }
+        Mode::Cycle => Some(run_cycles(&res, &hw, &masks, trace.as_ref())?),
+        Mode::Analytic => None,
     };
     let text = match (args.format, &cycles) {
         (Format::Table, None) => report::to_table(&res, &hw),
@@ -137,10 +143,10 @@ pub fn run(args: &SimArgs) -> Result<()> {
         (Format::Csv, None) => report::to_csv(&res, &hw),
         (Format::Csv, Some(c)) => report::to_csv_cycles(&res, &hw, c),
     };
-    if let Some(p) = &args.plot {
+    if let Some(p) = &plot {
         crate::plot::sim_plot(p, &res, &hw)?;
     }
-    emit(args.out.as_deref(), &text)
+    emit(out.as_ref(), &text)
 }
 
 /// Cycle mode over every layer, with the per-pass trace written atomically if asked for.
@@ -148,7 +154,7 @@ fn run_cycles(
     res: &ember_estimator::NetworkResult,
     hw: &Hardware,
     masks: &[Option<ember_sim::masks::Masks>],
-    trace: Option<&Path>,
+    trace: Option<&OutFile>,
 ) -> Result<Vec<ember_sim::cycle::CycleStats>> {
     let mut csv = String::from(
         "layer,pass,start_cycle,end_cycle,stall_filter_load,stall_ifmap_bus,stall_psum_bus,stall_pipeline,stall_dram,glb_words,dram_words\n",
@@ -173,8 +179,8 @@ fn run_cycles(
     } else {
         hw.simulate_cycles_masked(res, masks, None)
     };
-    if let Some(path) = trace {
-        crate::output::write_atomic(path, csv.as_bytes())?;
+    if let Some(f) = trace {
+        f.write(csv.as_bytes())?;
     }
     Ok(stats)
 }

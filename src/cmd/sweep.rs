@@ -34,7 +34,7 @@ use ember_estimator::{EnergyTable, Hardware};
 use ember_sim::{Dataflow, Network};
 
 use crate::cmd::net::load_net;
-use crate::output::write_atomic;
+use crate::output::{plot_file, write_atomic, OutFile};
 use crate::report::{energy_by_level, energy_unit, utilization};
 
 #[derive(Args, Debug)]
@@ -45,9 +45,9 @@ pub struct SweepArgs {
     /// Workload trace (TOML); default: the embedded traces/alexnet.toml.
     #[arg(long, value_name = "FILE")]
     pub net: Option<PathBuf>,
-    /// Worker threads (a local pool); default: all cores.
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Worker threads (a local pool), at least 1; default: all cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// Evaluate only the grid points whose index % N == I.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
@@ -60,6 +60,10 @@ pub struct SweepArgs {
     /// Also draw the energy-latency scatter with the Pareto front to FILE.svg.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Replace an --out that is not a results file of this grid and shard (without it such a
+    /// file is an error and stays untouched), and an existing --plot.
+    #[arg(long)]
+    pub force: bool,
     /// Seconds between checkpoints of the output file.
     #[arg(long, default_value_t = 5.0, hide = true)]
     pub checkpoint_secs: f64,
@@ -378,6 +382,8 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         return merge(args);
     }
     let space_path = args.space.as_ref().context("--space is required")?;
+    OutFile::resumable(&args.out)?;
+    let plot_out = plot_file(args.plot.as_deref(), args.force)?;
     let space = Space::load(space_path)?;
     let net = load_net(args.net.as_deref())?;
     let (shard, shards) = match &args.shard {
@@ -419,6 +425,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         .collect();
     let jobs = args
         .jobs
+        .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -460,13 +467,15 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     bar.finish_and_clear();
     let text = render(&mut done);
     write_atomic(&args.out, text.as_bytes())?;
-    if let Some(p) = &args.plot {
+    if let Some(p) = &plot_out {
         plot(p, &text, Some(space.base.energy.units))?;
     }
     Ok(())
 }
 
 fn merge(args: &SweepArgs) -> Result<()> {
+    let out = OutFile::new(&args.out, args.force)?;
+    let plot_out = plot_file(args.plot.as_deref(), args.force)?;
     let mut all: std::collections::BTreeMap<usize, String> = Default::default();
     for p in &args.merge {
         if !p.exists() {
@@ -486,14 +495,14 @@ fn merge(args: &SweepArgs) -> Result<()> {
     }
     let mut rows: Vec<(usize, String)> = all.into_iter().collect();
     let text = render(&mut rows);
-    write_atomic(&args.out, text.as_bytes())?;
-    if let Some(p) = &args.plot {
+    out.write(text.as_bytes())?;
+    if let Some(p) = &plot_out {
         plot(p, &text, None)?;
     }
     Ok(())
 }
 
-fn plot(path: &Path, text: &str, units: Option<ember_estimator::Units>) -> Result<()> {
+fn plot(path: &OutFile, text: &str, units: Option<ember_estimator::Units>) -> Result<()> {
     let mut pts = Vec::new();
     for line in text.lines().skip(1) {
         if let Some((e, c, _)) = objectives(line) {

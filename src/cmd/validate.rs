@@ -10,7 +10,7 @@ use ember_estimator::Objective;
 
 use crate::cmd::net::load_net;
 use crate::cmd::sim::load_hw;
-use crate::output::emit;
+use crate::output::{emit, out_file};
 use crate::report::Table;
 
 /// The embedded JSSC 2017 Table V measurements.
@@ -42,9 +42,13 @@ pub struct ValidateArgs {
     /// Write the output to FILE (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace --out if it already exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: &ValidateArgs) -> Result<()> {
+    let out = out_file(args.out.as_deref(), args.force)?;
     let meas = match &args.measured {
         Some(p) => Measurements::load(p)?,
         None => Measurements::parse(
@@ -101,5 +105,5 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             out
         }
     };
-    emit(args.out.as_deref(), &text)
+    emit(out.as_ref(), &text)
 }
