@@ -115,3 +115,222 @@ fn existing_output_needs_force() {
     ok(&["sim", "--format", "csv", "--out", s(&out), "--force"]);
     assert!(std::fs::read_to_string(&out).unwrap().starts_with("layer,"));
 }
+
+const SMALL: &str = "sweeps/small.toml";
+
+/// Item 1: a results file of another grid is refused, untouched; `--force` replaces it.
+#[test]
+fn sweep_refuses_a_results_file_of_another_grid() {
+    let dir = scratch_dir("sweep-foreign");
+    let other = dir.path().join("other.csv");
+    ok(&[
+        "sweep",
+        "--space",
+        "sweeps/alexnet-1000.toml",
+        "--shard",
+        "0/50",
+        "--out",
+        s(&other),
+    ]);
+    let before = std::fs::read(&other).unwrap();
+    let err = fails(&["sweep", "--space", SMALL, "--out", s(&other)]);
+    assert!(
+        err.contains("other.csv") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&other).unwrap(),
+        before,
+        "the file was touched"
+    );
+    // The same space on another network is another grid too.
+    let mine = dir.path().join("mine.csv");
+    ok(&["sweep", "--space", SMALL, "--out", s(&mine)]);
+    let before = std::fs::read(&mine).unwrap();
+    let err = fails(&[
+        "sweep",
+        "--space",
+        SMALL,
+        "--net",
+        "traces/vgg16.toml",
+        "--out",
+        s(&mine),
+    ]);
+    assert!(err.contains("mine.csv"), "{err}");
+    assert_eq!(std::fs::read(&mine).unwrap(), before);
+    // Rerunning the finished sweep keeps every row; --force starts over on another grid.
+    ok(&["sweep", "--space", SMALL, "--out", s(&mine)]);
+    assert_eq!(std::fs::read(&mine).unwrap(), before);
+    ok(&["sweep", "--space", SMALL, "--out", s(&other), "--force"]);
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+}
+
+/// Item 2: shard files say which shard of how many (and of which grid) they are; a merge with
+/// a missing, duplicated or foreign shard is an error naming it.
+#[test]
+fn sweep_merge_checks_its_shards() {
+    let dir = scratch_dir("sweep-merge");
+    let p = |n: &str| dir.path().join(n);
+    for i in 0..3 {
+        let out = p(&format!("s{i}.csv"));
+        ok(&[
+            "sweep",
+            "--space",
+            SMALL,
+            "--shard",
+            &format!("{i}/3"),
+            "--out",
+            s(&out),
+        ]);
+    }
+    let all = p("all.csv");
+    ok(&["sweep", "--space", SMALL, "--out", s(&all)]);
+    let merged = p("m.csv");
+    let err = fails(&[
+        "sweep",
+        "--merge",
+        s(&p("s0.csv")),
+        s(&p("s1.csv")),
+        "--out",
+        s(&merged),
+    ]);
+    assert!(err.contains("2/3") && err.contains("missing"), "{err}");
+    let err = fails(&[
+        "sweep",
+        "--merge",
+        s(&p("s0.csv")),
+        s(&p("s1.csv")),
+        s(&p("s1.csv")),
+        s(&p("s2.csv")),
+        "--out",
+        s(&merged),
+    ]);
+    assert!(err.contains("s1.csv") && err.contains("1/3"), "{err}");
+    let foreign = p("foreign.csv");
+    ok(&[
+        "sweep",
+        "--space",
+        "sweeps/alexnet-1000.toml",
+        "--shard",
+        "2/50",
+        "--out",
+        s(&foreign),
+    ]);
+    let err = fails(&[
+        "sweep",
+        "--merge",
+        s(&p("s0.csv")),
+        s(&p("s1.csv")),
+        s(&foreign),
+        "--out",
+        s(&merged),
+    ]);
+    assert!(err.contains("foreign.csv") && err.contains("grid"), "{err}");
+    assert!(!merged.exists());
+    ok(&[
+        "sweep",
+        "--merge",
+        s(&p("s2.csv")),
+        s(&p("s0.csv")),
+        s(&p("s1.csv")),
+        "--out",
+        s(&merged),
+    ]);
+    assert_eq!(
+        std::fs::read(&merged).unwrap(),
+        std::fs::read(&all).unwrap()
+    );
+    // An input that is not a sweep file is named as an input.
+    let junk = p("junk.csv");
+    std::fs::write(&junk, "a,b\n1,2\n").unwrap();
+    let err = fails(&["sweep", "--merge", s(&junk), "--out", s(&p("m2.csv"))]);
+    assert!(
+        err.contains("junk.csv") && err.contains("--merge") && !err.contains("--out"),
+        "{err}"
+    );
+}
+
+/// A copy of eyeriss-v1 whose `[energy]` table is in pJ (the `[energy_pj]` numbers).
+fn pj_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string("hw_configs/eyeriss-v1.toml").unwrap();
+    let (head, tail) = text.split_once("[energy_pj]").unwrap();
+    let table = tail.split("\n[").next().unwrap();
+    let head = head.split("[energy]").next().unwrap();
+    let p = dir.join("pj.toml");
+    std::fs::write(&p, format!("{head}[energy]{table}\n")).unwrap();
+    p
+}
+
+/// Item 4: candidates in different energy units are not ranked or plotted together, and every
+/// CSV row names its units.
+#[test]
+fn mixed_energy_units_are_refused_and_rows_carry_units() {
+    let dir = scratch_dir("units");
+    let pj = pj_config(dir.path());
+    let sim = ok(&["sim", "--hw", s(&pj), "--format", "csv"]);
+    let head: Vec<&str> = sim.lines().next().unwrap().split(',').collect();
+    let col = head
+        .iter()
+        .position(|h| *h == "energy_units")
+        .expect("units column");
+    for line in sim.lines().skip(1) {
+        assert_eq!(line.split(',').nth(col), Some("pJ"), "{line}");
+    }
+    let err = fails(&[
+        "compare",
+        "--hw",
+        "hw_configs/eyeriss-v1.toml",
+        "--hw",
+        s(&pj),
+    ]);
+    assert!(
+        err.contains("pJ") && err.contains("normalized") && err.contains("pj.toml"),
+        "{err}"
+    );
+    let csv = ok(&[
+        "compare",
+        "--hw",
+        "hw_configs/eyeriss-v1.toml",
+        "--hw",
+        "hw_configs/eyeriss-isca16-256.toml",
+        "--format",
+        "csv",
+    ]);
+    let head: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = head
+        .iter()
+        .position(|h| *h == "energy_units")
+        .expect("units column");
+    assert!(csv
+        .lines()
+        .skip(1)
+        .all(|l| l.split(',').nth(col) == Some("normalized")));
+    let space = dir.path().join("space.toml");
+    std::fs::write(
+        &space,
+        format!(
+            "base = \"{}/hw_configs/eyeriss-v1.toml\"\n[grid]\nenergy = [\"base\", \"pj.toml\"]\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("o.csv");
+    let err = fails(&["sweep", "--space", s(&space), "--out", s(&out)]);
+    assert!(
+        err.contains("pj.toml") && err.contains("pJ") && err.contains("grid.energy"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let ok_out = dir.path().join("ok.csv");
+    ok(&["sweep", "--space", SMALL, "--out", s(&ok_out)]);
+    let text = std::fs::read_to_string(&ok_out).unwrap();
+    let head: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let col = head
+        .iter()
+        .position(|h| *h == "energy_units")
+        .expect("units column");
+    assert!(text
+        .lines()
+        .skip(1)
+        .all(|l| l.split(',').nth(col) == Some("normalized")));
+}

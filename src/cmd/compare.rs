@@ -50,6 +50,31 @@ pub struct Candidate {
     pub result: NetworkResult,
 }
 
+/// Candidates are compared as ratios and drawn on one axis: their energies must share a unit
+/// (no conversion between normalised units and picojoules is defined).
+fn same_units(args: &CompareArgs, hws: &[Hardware]) -> Result<()> {
+    let name = |i: usize| {
+        args.hw
+            .get(i)
+            .map_or("the built-in eyeriss-v1".to_string(), |p| {
+                p.display().to_string()
+            })
+    };
+    if let Some(i) = hws
+        .iter()
+        .position(|h| h.energy.units != hws[0].energy.units)
+    {
+        bail!(
+            "{}: energy is in {}, but {} is in {}: ratios and one plot axis need one unit; fix: compare configs whose [energy] tables share a unit (copy one table's `units` and prices into the other)",
+            name(i),
+            hws[i].energy.units.key(),
+            name(0),
+            hws[0].energy.units.key()
+        );
+    }
+    Ok(())
+}
+
 /// Every (config, dataflow) candidate, in argument order (configs outer, dataflows inner).
 pub fn run_candidates(args: &CompareArgs) -> Result<Vec<Candidate>> {
     let net = load_net(args.net.as_deref())?;
@@ -62,6 +87,7 @@ pub fn run_candidates(args: &CompareArgs) -> Result<Vec<Candidate>> {
             .map(|p| load_hw(Some(p)))
             .collect::<Result<_>>()?
     };
+    same_units(args, &hws)?;
     let mut out = Vec::new();
     for hw in hws {
         let dfs = if args.dataflow.is_empty() {
@@ -176,16 +202,17 @@ fn rows(c: &Candidate) -> Vec<(String, f64, [f64; 5], u64, f64)> {
 /// CSV: one row per candidate x layer (and total).
 pub fn to_csv(cands: &[Candidate]) -> String {
     let mut out = String::from(
-        "candidate,hardware,dataflow,layer,energy_total,energy_mac,energy_dram,energy_glb,energy_array,energy_rf,cycles,utilization,energy_ratio,cycles_ratio\n",
+        "candidate,hardware,dataflow,layer,energy_units,energy_total,energy_mac,energy_dram,energy_glb,energy_array,energy_rf,cycles,utilization,energy_ratio,cycles_ratio\n",
     );
     let base = rows(&cands[0]);
     for (ci, c) in cands.iter().enumerate() {
         for (i, (name, e, lv, cyc, util)) in rows(c).into_iter().enumerate() {
             let (be, bc) = (base[i].1, base[i].3 as f64);
             out += &format!(
-                "{ci},{},{},{name},{e},{},{},{},{},{},{cyc},{util:.4},{:.4},{:.4}\n",
+                "{ci},{},{},{name},{},{e},{},{},{},{},{},{cyc},{util:.4},{:.4},{:.4}\n",
                 c.hw.arch.name,
                 c.result.dataflow.code(),
+                c.hw.energy.units.key(),
                 lv[0],
                 lv[1],
                 lv[2],
