@@ -16,9 +16,6 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Input shape N x C x H x W for an ONNX `--net` (e.g. 1x3x227x227); overrides the graph's.
-    #[arg(long, global = true, value_name = "NxCxHxW")]
-    input_shape: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -43,10 +40,6 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = cmd::net::set_input_shape(cli.input_shape.as_deref()) {
-        eprintln!("error: {}", render(&e));
-        std::process::exit(1);
-    }
     let result = match cli.command {
         None => cmd::sim::run(&cmd::sim::SimArgs::default()),
         Some(Command::Sim(args)) => cmd::sim::run(&args),

@@ -3,6 +3,8 @@
 //! panic, non-zero exit), and that nothing of the user's was destroyed.
 
 mod common;
+#[path = "../onnx/tests/common/mod.rs"]
+mod onnx_common;
 
 use common::{ember, ok, s, scratch_dir};
 
@@ -333,4 +335,152 @@ fn mixed_energy_units_are_refused_and_rows_carry_units() {
         .lines()
         .skip(1)
         .all(|l| l.split(',').nth(col) == Some("normalized")));
+}
+
+/// Item 8: a binary file given as `--hw` says it is not a text config (the path is fine).
+#[test]
+fn binary_hw_file_is_named_as_not_a_config() {
+    let err = fails(&["sim", "--hw", env!("CARGO_BIN_EXE_ember")]);
+    assert!(
+        err.contains("not a text file") && err.contains("hardware config"),
+        "{err}"
+    );
+    assert!(!err.contains("check the path"), "{err}");
+}
+
+/// Item 8: ONNX errors name the path given, and a missing model says how to fix it.
+#[test]
+fn onnx_errors_name_the_path_and_a_fix() {
+    let dir = scratch_dir("onnx-errors");
+    let cut = dir.path().join("cut.onnx");
+    let bytes = onnx_common::sample().bytes();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let err = fails(&["sim", "--net", s(&cut)]);
+    assert!(err.contains(s(&cut)), "{err}");
+    let missing = dir.path().join("missing.onnx");
+    let err = fails(&["sim", "--net", s(&missing)]);
+    assert!(err.contains(s(&missing)), "{err}");
+}
+
+/// Item 8: a GLB too small for any mapping names the hardware file.
+#[test]
+fn no_mapping_names_the_hardware_file() {
+    let dir = scratch_dir("small-glb");
+    let text = std::fs::read_to_string("hw_configs/eyeriss-v1.toml")
+        .unwrap()
+        .replace("words = 51200", "words = 64");
+    let hw = dir.path().join("tiny-glb.toml");
+    std::fs::write(&hw, text).unwrap();
+    let err = fails(&["sim", "--hw", s(&hw)]);
+    assert!(
+        err.contains("tiny-glb.toml") && err.contains("glb"),
+        "{err}"
+    );
+}
+
+/// Item 8: a file of another kind given as `--net` or `--hw` says what it is and where it goes.
+#[test]
+fn a_file_of_another_kind_says_what_it_is() {
+    let dir = scratch_dir("kinds");
+    let model = dir.path().join("model.toml");
+    std::fs::write(
+        &model,
+        "name = \"lenet5\"\nnum_classes = 10\n\n[input]\nchannels = 1\nheight = 28\nwidth = 28\n\n[[layers]]\nkind = \"flatten\"\n",
+    )
+    .unwrap();
+    let err = fails(&["sim", "--net", s(&model)]);
+    assert!(
+        err.contains("model") && err.contains("ember masks"),
+        "{err}"
+    );
+    let err = fails(&["sim", "--net", "hw_configs/eyeriss-v1.toml"]);
+    assert!(
+        err.contains("hardware config") && err.contains("--hw"),
+        "{err}"
+    );
+    let err = fails(&["sim", "--hw", "traces/alexnet.toml"]);
+    assert!(err.contains("trace") && err.contains("--net"), "{err}");
+}
+
+/// Item 8: `train --epochs 0` is refused before the data is loaded, with a fix.
+#[test]
+fn train_zero_epochs_is_refused_first() {
+    let dir = scratch_dir("epochs0");
+    let err = fails(&[
+        "train",
+        "--model",
+        "lenet5",
+        "--epochs",
+        "0",
+        "--data",
+        s(&dir.path().join("no-data")),
+        "--out",
+        s(&dir.path().join("m")),
+    ]);
+    assert!(
+        err.contains("--epochs") && !err.contains("no-data"),
+        "{err}"
+    );
+}
+
+/// Item 9: `--input-shape` belongs to the commands that read `--net`, applies to ONNX models
+/// only, and its N is checked against the batch instead of being ignored.
+#[test]
+fn input_shape_applies_where_it_means_something() {
+    for cmd in ["train", "prune", "masks"] {
+        let help = ok(&[cmd, "--help"]);
+        assert!(!help.contains("--input-shape"), "{cmd} --help: {help}");
+    }
+    assert!(ok(&["sim", "--help"]).contains("--input-shape"));
+    let err = fails(&[
+        "sim",
+        "--net",
+        "traces/alexnet.toml",
+        "--input-shape",
+        "1x3x227x227",
+    ]);
+    assert!(
+        err.contains("ONNX") && err.contains("alexnet.toml"),
+        "{err}"
+    );
+    let err = fails(&["sim", "--input-shape", "1x3x227x227"]);
+    assert!(err.contains("ONNX"), "{err}");
+    let dir = scratch_dir("input-shape");
+    let model = dir.path().join("sample.onnx");
+    std::fs::write(&model, onnx_common::sample().bytes()).unwrap();
+    let err = fails(&[
+        "sim",
+        "--net",
+        s(&model),
+        "--input-shape",
+        "8x3x64x64",
+        "--batch",
+        "4",
+    ]);
+    assert!(err.contains("N = 8") && err.contains("--batch"), "{err}");
+    let a = ok(&[
+        "sim",
+        "--net",
+        s(&model),
+        "--input-shape",
+        "4x3x64x64",
+        "--batch",
+        "4",
+        "--format",
+        "csv",
+    ]);
+    let b = ok(&[
+        "sim",
+        "--net",
+        s(&model),
+        "--input-shape",
+        "3x64x64",
+        "--batch",
+        "4",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(a, b);
+    let err = fails(&["import", s(&model), "--input-shape", "2x3x64x64"]);
+    assert!(err.contains("N = 2"), "{err}");
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use ember_sim::error::{line_of, toml_error, Location, SimError};
+use ember_sim::files::{read_text, wrong_kind, FileKind};
 use ember_sim::{DataType, Dataflow, Level, Network};
 
 use crate::energy::estimate;
@@ -83,15 +84,15 @@ pub struct Summary {
 
 impl Measurements {
     pub fn load(path: &Path) -> Result<Measurements, SimError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_text(path, FileKind::Measurements)?;
         Measurements::parse(path, &text)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Measurements, SimError> {
-        let mut m: Measurements = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+        let mut m: Measurements = toml::from_str(text).map_err(|e| {
+            wrong_kind(path, text, FileKind::Measurements)
+                .unwrap_or_else(|| toml_error(path, text, e))
+        })?;
         m.path = path.to_path_buf();
         if m.batch == 0 || m.layers.is_empty() {
             return Err(SimError::Invalid {

@@ -299,16 +299,19 @@ struct Importer {
     skipped: BTreeMap<String, usize>,
 }
 
+/// Import `model`. `name` labels errors (the path the user gave); `stem` names the network when
+/// the graph has no name, and its source.
 pub(crate) fn import_model(
     model: &ModelProto,
     name: &str,
+    stem: &str,
     input_shape: Option<[usize; 4]>,
 ) -> Result<Imported, OnnxError> {
     let graph = model.graph.as_ref().ok_or_else(|| OnnxError::NoGraph {
         name: name.to_string(),
     })?;
     let net_name = clean(if graph.name.is_empty() {
-        name
+        stem
     } else {
         &graph.name
     });
@@ -408,14 +411,14 @@ pub(crate) fn import_model(
     let network = Network {
         name: net_name,
         source: clean(&format!(
-            "ONNX import of {name} (IR {}{opset}{producer})",
+            "ONNX import of {stem} (IR {}{opset}{producer})",
             model.ir_version
         )),
         chain,
         layers: imp.layers,
     };
     // The trace rules of the simulator hold for whatever comes out.
-    Network::parse(Path::new(name), &network.to_toml()).map_err(|e| OnnxError::Invalid {
+    Network::parse(Path::new(stem), &network.to_toml()).map_err(|e| OnnxError::Invalid {
         name: name.to_string(),
         source: Box::new(e),
     })?;

@@ -9,6 +9,7 @@ pub mod cycle;
 pub mod dataflow;
 pub mod dataflows;
 pub mod error;
+pub mod files;
 pub mod hw;
 pub mod mapping;
 pub mod masks;

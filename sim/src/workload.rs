@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{line_of, line_of_key, toml_error, Location, Result, SimError};
+use crate::files::{read_text, wrong_kind, FileKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -193,16 +194,15 @@ fn one() -> usize {
 impl Network {
     /// Load and check a trace file.
     pub fn load(path: &Path) -> Result<Network> {
-        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_text(path, FileKind::Trace)?;
         Network::parse(path, &text)
     }
 
     /// Parse and check trace text; `path` only labels errors.
     pub fn parse(path: &Path, text: &str) -> Result<Network> {
-        let file: TraceFile = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+        let file: TraceFile = toml::from_str(text).map_err(|e| {
+            wrong_kind(path, text, FileKind::Trace).unwrap_or_else(|| toml_error(path, text, e))
+        })?;
         let invalid =
             |start: usize, key: String, field: &str, rule: String, fix: &str| SimError::Invalid {
                 at: Location {

@@ -10,16 +10,15 @@ use serde_json::{json, Value};
 use ember_estimator::{Hardware, NetworkResult};
 use ember_sim::Dataflow;
 
-use crate::cmd::net::load_net;
+use crate::cmd::net::{load_net, NetArgs};
 use crate::cmd::sim::{load_hw, Format};
 use crate::output::{emit, out_file, plot_file};
 use crate::report::{self, energy_by_level, energy_unit, utilization, Table};
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
-    /// Workload trace (TOML); default: the embedded traces/alexnet.toml.
-    #[arg(long, value_name = "FILE")]
-    pub net: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Hardware config (TOML), repeatable; default: the embedded eyeriss-v1.
     #[arg(long, value_name = "FILE")]
     pub hw: Vec<PathBuf>,
@@ -77,7 +76,7 @@ fn same_units(args: &CompareArgs, hws: &[Hardware]) -> Result<()> {
 
 /// Every (config, dataflow) candidate, in argument order (configs outer, dataflows inner).
 pub fn run_candidates(args: &CompareArgs) -> Result<Vec<Candidate>> {
-    let net = load_net(args.net.as_deref())?;
+    let net = load_net(&args.net, Some(args.batch as usize))?;
     let batch = args.batch.max(1) as usize;
     let hws: Vec<Hardware> = if args.hw.is_empty() {
         vec![load_hw(None)?]

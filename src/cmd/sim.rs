@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use ember_estimator::Hardware;
 use ember_sim::Dataflow;
 
-use crate::cmd::net::load_net;
+use crate::cmd::net::{load_net, NetArgs};
 use crate::output::{emit, out_file, plot_file, OutFile};
 use crate::report;
 
@@ -29,10 +29,8 @@ pub enum Mode {
 
 #[derive(Args, Debug)]
 pub struct SimArgs {
-    /// Workload: a trace (TOML) or an ONNX model (.onnx); default: the embedded
-    /// traces/alexnet.toml.
-    #[arg(long, value_name = "FILE")]
-    pub net: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Hardware config (TOML); default: the embedded hw_configs/eyeriss-v1.toml.
     #[arg(long, value_name = "FILE")]
     pub hw: Option<PathBuf>,
@@ -77,7 +75,7 @@ impl Default for SimArgs {
     /// What `ember` with no arguments runs.
     fn default() -> Self {
         SimArgs {
-            net: None,
+            net: NetArgs::default(),
             hw: None,
             batch: 4,
             format: Format::Table,
@@ -108,7 +106,7 @@ pub fn run(args: &SimArgs) -> Result<()> {
         anyhow::bail!("--trace needs --mode cycle; fix: add `--mode cycle`");
     }
     let trace = out_file(args.trace.as_deref(), args.force)?;
-    let mut net = load_net(args.net.as_deref())?;
+    let mut net = load_net(&args.net, Some(args.batch as usize))?;
     let hw = load_hw(args.hw.as_deref())?;
     let batch = args.batch.max(1) as usize;
     let masks = match &args.masks {

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use ember_estimator::validate::{validate, Measurements, METRICS};
 use ember_estimator::Objective;
 
-use crate::cmd::net::load_net;
+use crate::cmd::net::{load_net, NetArgs};
 use crate::cmd::sim::load_hw;
 use crate::output::{emit, out_file};
 use crate::report::Table;
@@ -30,9 +30,9 @@ pub struct ValidateArgs {
     /// Hardware config; default: the embedded hw_configs/eyeriss-v1.toml.
     #[arg(long, value_name = "FILE")]
     pub hw: Option<PathBuf>,
-    /// Workload the measurements belong to; default: the embedded traces/alexnet.toml.
-    #[arg(long, value_name = "FILE")]
-    pub net: Option<PathBuf>,
+    /// The workload the measurements belong to (--net; default: the embedded AlexNet).
+    #[command(flatten)]
+    pub net: NetArgs,
     /// What the mapper minimises: edp (energy x cycle-mode latency: the chip was measured at
     /// its operating throughput, so slow mappings are not what it ran) or energy.
     #[arg(long, default_value = "edp", value_name = "energy|edp")]
@@ -57,7 +57,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         )?,
     };
     let hw = load_hw(args.hw.as_deref())?;
-    let net = load_net(args.net.as_deref())?;
+    let net = load_net(&args.net, None)?;
     let v = validate(&hw, &net, &meas, args.objective)?;
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&v)? + "\n",

@@ -34,7 +34,7 @@ use rayon::prelude::*;
 
 use ember_estimator::Units;
 
-use crate::cmd::net::load_net;
+use crate::cmd::net::{load_net, NetArgs};
 use crate::output::{plot_file, write_atomic, OutFile};
 use crate::report::energy_unit;
 
@@ -46,9 +46,8 @@ pub struct SweepArgs {
     /// The space file (TOML): base config and parameter lists.
     #[arg(long, value_name = "FILE.toml", required_unless_present = "merge")]
     pub space: Option<PathBuf>,
-    /// Workload trace (TOML); default: the embedded traces/alexnet.toml.
-    #[arg(long, value_name = "FILE")]
-    pub net: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Worker threads (a local pool), at least 1; default: all cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
@@ -136,7 +135,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     OutFile::resumable(&args.out)?;
     let plot_out = plot_file(args.plot.as_deref(), args.force)?;
     let space = Space::load(space_path)?;
-    let net = load_net(args.net.as_deref())?;
+    let net = load_net(&args.net, None)?;
     let (shard, shards) = match &args.shard {
         Some(s) => parse_shard(s)?,
         None => (0, 1),
