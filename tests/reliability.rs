@@ -484,3 +484,36 @@ fn input_shape_applies_where_it_means_something() {
     let err = fails(&["import", s(&model), "--input-shape", "2x3x64x64"]);
     assert!(err.contains("N = 2"), "{err}");
 }
+
+/// Item 3: counts that would overflow are an error naming the layer (and for one image, the
+/// trace line), never a wrapped number.
+#[test]
+fn overflowing_counts_are_refused() {
+    let dir = scratch_dir("overflow");
+    let trace = |c: &str| {
+        format!("name = \"huge\"\nsource = \"test\"\n\n[[layer]]\nname = \"L1\"\nc = {c}\nh = 3\nw = 3\nm = {c}\nr = 3\n")
+    };
+    let per_image = dir.path().join("per-image.toml");
+    std::fs::write(&per_image, trace("1000000000")).unwrap();
+    let err = fails(&["sim", "--net", s(&per_image), "--batch", "4000000000"]);
+    assert!(
+        err.contains("per-image.toml:4") && err.contains("L1"),
+        "{err}"
+    );
+    let batched = dir.path().join("batched.toml");
+    std::fs::write(&batched, trace("1000000")).unwrap();
+    let err = fails(&["sim", "--net", s(&batched), "--batch", "4000000000"]);
+    assert!(
+        err.contains("L1") && err.contains("4000000000") && err.contains("--batch"),
+        "{err}"
+    );
+    ok(&[
+        "sim",
+        "--net",
+        s(&batched),
+        "--batch",
+        "1",
+        "--format",
+        "csv",
+    ]);
+}

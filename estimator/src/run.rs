@@ -162,6 +162,7 @@ impl Hardware {
         dataflow: Dataflow,
         objective: Objective,
     ) -> Result<NetworkResult, SimError> {
+        net.check_size(batch)?;
         let mut layers = Vec::with_capacity(net.layers.len());
         let mut total = LayerEnergy::default();
         for (i, layer) in net.layers.iter().enumerate() {

@@ -4,15 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
+use ember_sim::workload::MAX_LAYER_COUNT;
 use ember_sim::{Layer, LayerKind, Network, Pool};
 
 use crate::error::OnnxError;
 use crate::proto::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
 use crate::tensor::{numel, tensor_info, to_dim, MAX_INTS};
-
-/// Largest per-layer MAC count accepted (batch 1), so that `Layer::macs` cannot overflow for
-/// any sensible batch.
-const MAX_LAYER_MACS: u128 = 1 << 52;
 
 /// Operators that cost nothing on the accelerator model and keep their first input's shape.
 const PASS_THROUGH: &[&str] = &[
@@ -981,12 +978,11 @@ impl Importer {
             name = format!("{base}_{k}");
             k += 1;
         }
-        let macs = layer.m as u128
-            * layer.e() as u128
-            * layer.f() as u128
-            * (layer.cg() * layer.r * layer.s) as u128;
-        if macs > MAX_LAYER_MACS {
-            return Err(format!("{macs} MACs: larger than {MAX_LAYER_MACS}"));
+        // The simulator's own size rule for one image (a trace would be refused past it).
+        if layer.count_bound(1).is_none_or(|b| b > MAX_LAYER_COUNT) {
+            return Err(format!(
+                "one image of this layer could take more than the {MAX_LAYER_COUNT:.3e} accesses the simulator counts exactly"
+            ));
         }
         self.layer_names.insert(name.clone());
         layer.name = name;

@@ -51,6 +51,13 @@ pub enum SimError {
         rule: String,
         fix: String,
     },
+    /// A workload whose counts could overflow the model's 64-bit counters.
+    #[error("{what}: its access and cycle counts could reach {bound}, beyond the {limit} the model counts exactly; fix: lower --batch, or the layer's sizes")]
+    TooLarge {
+        what: String,
+        bound: String,
+        limit: String,
+    },
     /// No mapping of the layer fits the hardware.
     #[error("layer `{layer}`: no {dataflow} mapping fits the hardware: {reason}; fix: {fix}")]
     NoMapping {

@@ -70,6 +70,7 @@ pub fn map_layer(
             None,
         ));
     }
+    layer.check_size(batch)?;
     match dataflow {
         Dataflow::RowStationary => {
             if let Some((key, rule, fix)) = rs::fit_problem(layer, hw) {
@@ -108,6 +109,7 @@ pub fn evaluate_mapping(
     batch: usize,
     mapping: &Mapping,
 ) -> Result<Evaluation, SimError> {
+    layer.check_size(batch)?;
     match mapping.dataflow {
         Dataflow::RowStationary => {
             rs::evaluate(layer, hw, batch, mapping).map_err(|reason| SimError::NoMapping {

@@ -136,6 +136,67 @@ impl Layer {
     }
 }
 
+/// The largest count bound (`Layer::count_bound`) a layer may have: every access and cycle
+/// count of the layer then fits a u64 with room for the sums over a network's layers.
+pub const MAX_LAYER_COUNT: u128 = 1 << 56;
+/// The largest sum of the layers' count bounds a network may have at one batch.
+pub const MAX_NETWORK_COUNT: u128 = 1 << 60;
+/// The largest size of any one dimension in a trace, so shape arithmetic cannot overflow.
+pub const MAX_DIM: usize = 1 << 32;
+
+impl Layer {
+    /// An upper bound, in wide arithmetic, on every access count and cycle count that any
+    /// mapping of any dataflow gives this layer at `batch`, or `None` for a shape no layer can
+    /// have (a zero size, or a filter larger than the padded input).
+    ///
+    /// Why it bounds them: every count is a product of loop trip counts over the layer's
+    /// dimensions; the largest are the ifmap words delivered into PEs, at most
+    /// N·C·M·E·R·(k·(Wp − S) + S) for k ≤ S filter-width segments, where Wp − S < F·U ≤ F·S, so
+    /// at most (S + 1)·MACs, and the GLB/DRAM ifmap words, at most N·C·W·E·R·M ≤ 2·MACs
+    /// (W ≤ Wp < (F + 1)·S). Weights fetched (≤ weights·N·E), psum trips (≤ ofmaps·C·R·S) and
+    /// cycles are at most the MACs. So 2·(S + 1)·MACs bounds them all (property-tested).
+    pub fn count_bound(&self, batch: usize) -> Option<u128> {
+        let w = |v: usize| v as u128;
+        let dims = [
+            self.c,
+            self.m,
+            self.h,
+            self.w,
+            self.r,
+            self.s,
+            self.stride,
+            self.groups,
+        ];
+        if batch == 0 || dims.contains(&0) || !self.c.is_multiple_of(self.groups) {
+            return None;
+        }
+        let (hp, wp) = (w(self.h) + 2 * w(self.pad), w(self.w) + 2 * w(self.pad));
+        let (r, s) = (w(self.r), w(self.s));
+        if r > hp || s > wp {
+            return None;
+        }
+        let e = (hp - r) / w(self.stride) + 1;
+        let f = (wp - s) / w(self.stride) + 1;
+        let macs = [w(batch), w(self.m), e, f, w(self.cg()), r, s]
+            .iter()
+            .try_fold(1u128, |acc, &v| acc.checked_mul(v))?;
+        macs.checked_mul(2 * (s + 1))
+    }
+
+    /// Refuse a layer whose counts at `batch` could overflow (`count_bound` over
+    /// `MAX_LAYER_COUNT`), naming it.
+    pub fn check_size(&self, batch: usize) -> Result<()> {
+        match self.count_bound(batch) {
+            Some(b) if b <= MAX_LAYER_COUNT => Ok(()),
+            bound => Err(SimError::TooLarge {
+                what: format!("layer `{}` at batch {batch}", self.name),
+                bound: bound.map_or("more than 2^128".into(), |b| format!("{b:.3e}")),
+                limit: format!("{MAX_LAYER_COUNT:.3e}"),
+            }),
+        }
+    }
+}
+
 /// A network: an ordered list of layers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Network {
@@ -192,6 +253,28 @@ fn one() -> usize {
 }
 
 impl Network {
+    /// Refuse a network whose counts at `batch` could overflow: a layer too large on its own,
+    /// or layers whose counts together could overflow the network's totals (named at the
+    /// layer where they do).
+    pub fn check_size(&self, batch: usize) -> Result<()> {
+        let mut total: u128 = 0;
+        for l in &self.layers {
+            l.check_size(batch)?;
+            total += l.count_bound(batch).unwrap_or(u128::MAX);
+            if total > MAX_NETWORK_COUNT {
+                return Err(SimError::TooLarge {
+                    what: format!(
+                        "network `{}` at batch {batch}, summed up to layer `{}`",
+                        self.name, l.name
+                    ),
+                    bound: format!("{total:.3e}"),
+                    limit: format!("{MAX_NETWORK_COUNT:.3e}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Load and check a trace file.
     pub fn load(path: &Path) -> Result<Network> {
         let text = read_text(path, FileKind::Trace)?;
@@ -247,6 +330,27 @@ impl Network {
                         field,
                         format!("`{field}` is 0: every dimension must be at least 1"),
                         "give a positive size",
+                    ));
+                }
+            }
+            let sizes = [
+                ("c", Some(spec.c)),
+                ("h", Some(spec.h)),
+                ("w", Some(spec.w)),
+                ("m", Some(spec.m)),
+                ("r", spec.r),
+                ("s", spec.s),
+                ("stride", Some(spec.stride)),
+                ("pad", Some(spec.pad)),
+                ("groups", Some(spec.groups)),
+                ("pool", spec.pool.map(|p| p.kernel.max(p.stride).max(p.pad))),
+            ];
+            for (field, v) in sizes {
+                if v.is_some_and(|v| v > MAX_DIM) {
+                    return Err(err(
+                        field,
+                        format!("`{field}` = {} is larger than {MAX_DIM}", v.unwrap_or(0)),
+                        "give the layer's real size",
                     ));
                 }
             }
@@ -357,6 +461,17 @@ impl Network {
                 ofmap_density: spec.ofmap_density.unwrap_or(1.0),
                 pool: spec.pool,
             };
+            if layer.count_bound(1).is_none_or(|b| b > MAX_LAYER_COUNT) {
+                return Err(invalid(
+                    start,
+                    format!("layer[{i}] (`{}`)", spec.name),
+                    "",
+                    format!(
+                        "one image of this layer could take more than the {MAX_LAYER_COUNT:.3e} accesses the model counts exactly"
+                    ),
+                    "check the layer's sizes (c, m, h, w, r, s)",
+                ));
+            }
             if let Some(p) = layer.pool {
                 let (_, ph, pw) = layer.out_shape();
                 if ph == 0 || pw == 0 || p.kernel > layer.e() + 2 * p.pad {
