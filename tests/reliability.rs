@@ -517,3 +517,22 @@ fn overflowing_counts_are_refused() {
         "csv",
     ]);
 }
+
+/// Item 7: one representation of fully connected layers, the design's: an fc layer takes the
+/// map it reads (c, h, w; R = H, S = W). The flattened form (c = features, 1x1) after a
+/// spatial map is refused in a chain with the form to write instead.
+#[test]
+fn flattened_fc_in_a_chain_names_the_map_form() {
+    let dir = scratch_dir("fc-form");
+    let text = "name = \"n\"\nsource = \"t\"\nchain = true\n\n[[layer]]\nname = \"conv\"\nc = 1\nh = 9\nw = 9\nm = 16\nr = 5\n\n[[layer]]\nname = \"fc\"\nkind = \"fc\"\nc = 400\nh = 1\nw = 1\nm = 10\n";
+    let p = dir.path().join("flat.toml");
+    std::fs::write(&p, text).unwrap();
+    let err = fails(&["sim", "--net", s(&p)]);
+    assert!(err.contains("c = 16, h = 5, w = 5"), "{err}");
+    std::fs::write(
+        &p,
+        text.replace("c = 400\nh = 1\nw = 1", "c = 16\nh = 5\nw = 5"),
+    )
+    .unwrap();
+    ok(&["sim", "--net", s(&p), "--format", "csv"]);
+}

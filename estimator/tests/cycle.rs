@@ -82,6 +82,7 @@ fn one_pass_by_hand() {
         e: 5,
         m: 2,
         ifmap_resident: true,
+        segment: None,
     };
     let c = simulate(
         &l,
@@ -135,6 +136,7 @@ fn psum_networks_and_banks() {
         e: 27,
         m: 22,
         ifmap_resident: true,
+        segment: None,
     };
     ember_sim::evaluate_mapping(l, &hw.arch, 4, &mp).expect("the mapping fits eyeriss-v1");
     let run = |arch: &ember_sim::HwConfig| {

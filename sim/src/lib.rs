@@ -73,9 +73,8 @@ pub fn map_layer(
     layer.check_size(batch)?;
     match dataflow {
         Dataflow::RowStationary => {
-            if let Some((key, rule, fix)) = rs::fit_problem(layer, hw) {
-                return Err(no_mapping(rule, fix, Some(key)));
-            }
+            // No filter is too large for the array or the spads (it is split into segments),
+            // so only the GLB can leave the search empty.
             rs::search(layer, hw, batch, cost).ok_or_else(|| {
                 no_mapping(
                     "no combination of PE set, replication and GLB tiling fits the spads and GLB"

@@ -495,6 +495,15 @@ impl Network {
                 let (c, h, w) = layers[i - 1].out_shape();
                 let l = &layers[i];
                 if (l.c, l.h, l.w) != (c, h, w) {
+                    // A fully connected layer written with its flattened features (c = C·H·W
+                    // on 1x1) reads the same values as the map form, which is the one rule.
+                    let flattened =
+                        l.kind == LayerKind::Fc && (l.h, l.w) == (1, 1) && l.c == c * h * w;
+                    let fix = if flattened {
+                        format!("an fc layer takes the map it reads, not its flattened features: write c = {c}, h = {h}, w = {w}")
+                    } else {
+                        "fix the shapes, the previous layer's `pool`, or set `chain = false` for a network that is not a chain".to_string()
+                    };
                     return Err(invalid(
                         starts[i],
                         format!("layer[{i}] (`{}`)", l.name),
@@ -506,7 +515,7 @@ impl Network {
                             l.w,
                             layers[i - 1].name
                         ),
-                        "fix the shapes, the previous layer's `pool`, or set `chain = false` for a network that is not a chain",
+                        &fix,
                     ));
                 }
             }

@@ -67,6 +67,7 @@ proptest! {
             e: e.min(l.e()),
             m: mc * k * mk,
             ifmap_resident: resident,
+            segment: None,
         };
         compare(usize::from(nlr), &l, batch, &mp)?;
     }
@@ -86,6 +87,7 @@ proptest! {
             e: e.min(l.e()),
             m: t,
             ifmap_resident: true,
+            segment: None,
         };
         compare(2, &l, batch, &mp)?;
     }
@@ -192,6 +194,7 @@ fn searches_match_brute_force() {
                                                 e,
                                                 m,
                                                 ifmap_resident: res,
+                                                segment: None,
                                             };
                                             if let Ok(ev) = evaluate_mapping(l, &hw, batch, &mp) {
                                                 brute = brute.min(cost(&ev));
