@@ -93,13 +93,17 @@ proptest! {
     }
 }
 
+/// The property tests above compare only mappings that fit; enough of them must fit for the
+/// comparison to mean something. The counts include whatever the other tests of this binary
+/// add meanwhile, so the floors are for this test's own 300 + 300 cases: about two thirds of
+/// the lowest seen (unseeded runs gave at least 60, 87 and 138).
 #[test]
 fn most_random_mappings_fit() {
     ws_and_nlr_walk_equals_closed_form();
     os_walk_equals_closed_form();
     let n: Vec<usize> = COMPARED.iter().map(|c| c.load(Ordering::Relaxed)).collect();
     assert!(
-        n[0] >= 60 && n[1] >= 60 && n[2] >= 120,
+        n[0] >= 40 && n[1] >= 60 && n[2] >= 100,
         "too few random mappings fit: {n:?}"
     );
 }
