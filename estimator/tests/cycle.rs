@@ -9,7 +9,8 @@ use ember_sim::Dataflow;
 
 /// For every trace x config: every access counted in cycle mode equals the analytic count;
 /// cycles are never below the MAC bound (effective MACs / active PEs) nor the DRAM bound
-/// (compressed words / link words per cycle); MAC cycles are the analytic cycles.
+/// (compressed words / link words per cycle); MAC cycles are the analytic cycles (at most
+/// those on a config that skips zero-gated MACs' cycles).
 #[test]
 fn cycle_mode_matches_analytic_and_bounds() {
     for net in traces() {
@@ -21,7 +22,12 @@ fn cycle_mode_matches_analytic_and_bounds() {
             for (r, c) in res.layers.iter().zip(&stats) {
                 let tag = format!("{} / {} / {}", net.name, hw.arch.name, r.layer.name);
                 assert_eq!(c.counts, r.eval.counts, "{tag}");
-                assert_eq!(c.mac_cycles, r.eval.cycles, "{tag}");
+                if hw.arch.pe.skip_zero_cycles {
+                    // Gated MACs skip their cycles: at most the dense busiest-PE cycles.
+                    assert!(c.mac_cycles <= r.eval.cycles, "{tag}");
+                } else {
+                    assert_eq!(c.mac_cycles, r.eval.cycles, "{tag}");
+                }
                 let mac_bound = (r.energy.effective_macs / r.eval.active_pes as f64).floor() as u64;
                 assert!(
                     c.total_cycles >= mac_bound,
