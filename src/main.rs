@@ -58,7 +58,7 @@ fn main() {
 }
 
 /// The error and the causes under it that its message does not already state (library errors
-/// embed their source in their own message; `with_context` wrappers do not).
+/// embed their source in their own message; `with_context` wrappers do not), with a fix.
 fn render(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
@@ -70,5 +70,33 @@ fn render(e: &anyhow::Error) -> String {
             out += &text;
         }
     }
+    if !out.contains("fix:") {
+        if let Some(fix) = pruner_fix(e) {
+            out += "; fix: ";
+            out += fix;
+        }
+    }
     out
+}
+
+/// The pruner's errors say what went wrong, not always in the `fix:` form every other error
+/// uses: the fix for each kind.
+fn pruner_fix(e: &anyhow::Error) -> Option<&'static str> {
+    use ember_pruner::PrunerError as P;
+    let p = e.chain().find_map(|c| c.downcast_ref::<P>())?;
+    Some(match p {
+        P::DatasetNotFound { .. } => {
+            "pass --data with the folder that holds them (pruner/tests/fixtures/fashion-mnist-small for a quick try)"
+        }
+        P::Io { .. } => "check the path and its permissions",
+        P::Idx { .. } | P::Dataset { .. } => {
+            "give --data a folder with the four intact Fashion-MNIST IDX files"
+        }
+        P::ArchFile { .. } | P::Safetensors { .. } | P::Arch(_) => {
+            "give a model directory written by `ember train` or `ember prune`"
+        }
+        P::Checkpoint { .. } => "remove the checkpoint folder to start over, or rerun with the settings that wrote it",
+        P::Config(_) => "check the numbers given to the command's flags (see `ember COMMAND --help`)",
+        _ => "see the message above; `ember COMMAND --help` lists every flag",
+    })
 }

@@ -536,3 +536,81 @@ fn flattened_fc_in_a_chain_names_the_map_form() {
     .unwrap();
     ok(&["sim", "--net", s(&p), "--format", "csv"]);
 }
+
+/// Item 12, found by fuzzing: a number where a key takes a name (`dataflow = 3`) said only
+/// "wanted string or table".
+#[test]
+fn a_number_for_a_name_says_to_quote_it() {
+    let dir = scratch_dir("enum");
+    let text = std::fs::read_to_string("hw_configs/eyeriss-v1.toml")
+        .unwrap()
+        .replace("dataflow = \"rs\"", "dataflow = 3");
+    let p = dir.path().join("enum.toml");
+    std::fs::write(&p, text).unwrap();
+    let err = fails(&["sim", "--hw", s(&p)]);
+    assert!(
+        err.contains("enum.toml:7") && err.contains("quote"),
+        "{err}"
+    );
+    assert!(!err.contains("wanted string or table"), "{err}");
+}
+
+/// Item 12, found by fuzzing: the pruner's errors (a missing data set here) carried no `fix:`.
+#[test]
+fn pruner_errors_carry_a_fix() {
+    let dir = scratch_dir("no-data");
+    let err = fails(&[
+        "train",
+        "--model",
+        "lenet5",
+        "--data",
+        s(&dir.path().join("none")),
+        "--out",
+        s(&dir.path().join("m")),
+    ]);
+    assert!(
+        err.contains("Fashion-MNIST") && err.contains("--data"),
+        "{err}"
+    );
+}
+
+/// Item 12, found by fuzzing: an `[energy]` table of zeros printed `NaN%` shares and `NaN`
+/// ratios with exit 0; it is refused.
+#[test]
+fn an_energy_table_of_zeros_is_refused() {
+    let dir = scratch_dir("zero-energy");
+    let text = std::fs::read_to_string("hw_configs/eyeriss-v1.toml").unwrap();
+    let (head, rest) = text.split_once("[energy]").unwrap();
+    let (table, tail) = rest.split_once("[energy_pj]").unwrap();
+    let zeroed: String = table
+        .lines()
+        .map(|l| match l.split_once(" = ") {
+            Some((k, _)) if ["mac", "rf", "array", "glb", "dram"].contains(&k) => {
+                format!("{k} = 0.0\n")
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    let p = dir.path().join("zero.toml");
+    std::fs::write(&p, format!("{head}[energy]{zeroed}[energy_pj]{tail}")).unwrap();
+    let err = fails(&["sim", "--hw", s(&p)]);
+    assert!(err.contains("zero.toml") && err.contains("energy"), "{err}");
+}
+
+/// Item 12, found by fuzzing: a measured value of 0 gave an infinite error percentage with exit
+/// 0; measured values must be positive numbers.
+#[test]
+fn a_measured_zero_is_refused() {
+    let dir = scratch_dir("meas-zero");
+    let p = dir.path().join("meas.toml");
+    std::fs::write(
+        &p,
+        "name = \"x\"\nsource = \"test\"\nnetwork = \"AlexNet\"\nbatch = 4\n\n[[layer]]\nname = \"CONV1\"\ndram_mb = 0.0\n",
+    )
+    .unwrap();
+    let err = fails(&["validate", "--measured", s(&p), "--objective", "energy"]);
+    assert!(
+        err.contains("meas.toml") && err.contains("dram_mb"),
+        "{err}"
+    );
+}

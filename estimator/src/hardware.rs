@@ -87,9 +87,11 @@ impl Hardware {
             text: text.to_string(),
             builtin: false,
         };
-        if let Err((key, rule, fix)) =
-            ember_sim::hw::check(&hw.arch).and_then(|_| hw.energy.check())
-        {
+        let tables = |_| match &hw.energy_pj {
+            Some(pj) => hw.energy.check().and_then(|_| pj.check_as("energy_pj")),
+            None => hw.energy.check(),
+        };
+        if let Err((key, rule, fix)) = ember_sim::hw::check(&hw.arch).and_then(tables) {
             return Err(hw.invalid(&key, rule, fix));
         }
         Ok(hw)

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use ember_sim::error::{line_of, toml_error, Location, SimError};
+use ember_sim::error::{line_of, line_of_key, toml_error, Location, SimError};
 use ember_sim::files::{read_text, wrong_kind, FileKind};
 use ember_sim::{DataType, Dataflow, Level, Network};
 
@@ -105,7 +105,40 @@ impl Measurements {
                 fix: "give `batch` and the measured layers".into(),
             });
         }
+        m.check_values(text)?;
         Ok(m)
+    }
+
+    /// Every measured value is a positive number: errors are relative to it.
+    fn check_values(&self, text: &str) -> Result<(), SimError> {
+        for (i, l) in self.layers.iter().enumerate() {
+            let metrics = [
+                ("power_mw", l.power_mw),
+                ("total_latency_ms", l.total_latency_ms),
+                ("processing_latency_ms", l.processing_latency_ms),
+                ("active_pes", l.active_pes),
+                ("glb_mb", l.glb_mb),
+                ("dram_mb", l.dram_mb),
+            ];
+            for (key, v) in metrics {
+                if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
+                    let from = text.find(&format!("name = \"{}\"", l.name)).unwrap_or(0);
+                    return Err(SimError::Invalid {
+                        at: Location {
+                            file: self.path.clone(),
+                            line: Some(line_of_key(text, from, key)),
+                            key: Some(format!("layer[{i}].{key}")),
+                        },
+                        rule: format!(
+                            "`{key}` = {} must be a positive number: errors are relative to it",
+                            v.unwrap_or(0.0)
+                        ),
+                        fix: "give the measured value, or leave the key out".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -208,6 +208,10 @@ impl Search<'_> {
             let pmax = (hw.pe.filter_spad_words / (q * s.seg.cols))
                 .min(hw.pe.psum_spad_words)
                 .min(mg);
+            if pmax == 0 {
+                // The filter spad cannot hold q channels' rows of even one filter.
+                continue;
+            }
             for &r in r_list.iter().skip_while(|&&r| r > s.cap) {
                 let c_side = chunk_sums(d.c, q as u64, r as u64);
                 let t_cap = (s.cap / r).max(1) as u64;
