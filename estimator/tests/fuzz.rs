@@ -599,3 +599,27 @@ fn random_measurement_files_validate_or_fail_with_a_fix() {
         .unwrap();
     report("measurement files", n, t);
 }
+
+/// Found by the fuzzing above: a 2^40-bit word (cycle mode stepped for ever over a 64-bit bus)
+/// and a 2^32-row array (PE counts overflowed) loaded; every size now has a bound, named at
+/// its key.
+#[test]
+fn sizes_beyond_any_accelerator_are_refused_at_their_key() {
+    let text = std::fs::read_to_string(common::root().join("hw_configs/eyeriss-v1.toml")).unwrap();
+    for (from, to, key) in [
+        (
+            "word_bits = 16",
+            "word_bits = 1099511627776",
+            "core.word_bits",
+        ),
+        ("rows = 12", "rows = 4294967296", "array.rows"),
+        ("clock_mhz = 200.0", "clock_mhz = 1e-300", "core.clock_mhz"),
+        ("dram = 200.0", "dram = 1e300", "energy.dram"),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let e = Hardware::parse(Path::new("x.toml"), &text.replacen(from, to, 1))
+            .expect_err(to)
+            .to_string();
+        assert!(e.contains(key) && e.contains("fix:"), "{e}");
+    }
+}
