@@ -282,26 +282,14 @@ impl Network {
     }
 
     /// Parse and check trace text; `path` only labels errors.
+    /// Parse and check trace text; `path` only labels errors.
     pub fn parse(path: &Path, text: &str) -> Result<Network> {
         let file: TraceFile = toml::from_str(text).map_err(|e| {
             wrong_kind(path, text, FileKind::Trace).unwrap_or_else(|| toml_error(path, text, e))
         })?;
-        let invalid =
-            |start: usize, key: String, field: &str, rule: String, fix: &str| SimError::Invalid {
-                at: Location {
-                    file: path.to_path_buf(),
-                    line: Some(if field.is_empty() {
-                        line_of(text, start)
-                    } else {
-                        line_of_key(text, start, field)
-                    }),
-                    key: Some(key),
-                },
-                rule,
-                fix: fix.to_string(),
-            };
+        let src = Source { path, text };
         if file.layers.is_empty() {
-            return Err(invalid(
+            return Err(src.invalid(
                 0,
                 "layer".into(),
                 "",
@@ -310,215 +298,17 @@ impl Network {
             ));
         }
         let mut layers: Vec<Layer> = Vec::with_capacity(file.layers.len());
-        let mut starts = Vec::with_capacity(file.layers.len());
         for (i, spanned) in file.layers.iter().enumerate() {
-            let start = spanned.span().start;
-            let spec = spanned.get_ref();
-            let key = |field: &str| format!("layer[{i}].{field} (`{}`)", spec.name);
-            let err =
-                |field: &str, rule: String, fix: &str| invalid(start, key(field), field, rule, fix);
-            for (field, v) in [
-                ("c", spec.c),
-                ("h", spec.h),
-                ("w", spec.w),
-                ("m", spec.m),
-                ("stride", spec.stride),
-                ("groups", spec.groups),
-            ] {
-                if v == 0 {
-                    return Err(err(
-                        field,
-                        format!("`{field}` is 0: every dimension must be at least 1"),
-                        "give a positive size",
-                    ));
-                }
-            }
-            let sizes = [
-                ("c", Some(spec.c)),
-                ("h", Some(spec.h)),
-                ("w", Some(spec.w)),
-                ("m", Some(spec.m)),
-                ("r", spec.r),
-                ("s", spec.s),
-                ("stride", Some(spec.stride)),
-                ("pad", Some(spec.pad)),
-                ("groups", Some(spec.groups)),
-                ("pool", spec.pool.map(|p| p.kernel.max(p.stride).max(p.pad))),
-            ];
-            for (field, v) in sizes {
-                if v.is_some_and(|v| v > MAX_DIM) {
-                    return Err(err(
-                        field,
-                        format!("`{field}` = {} is larger than {MAX_DIM}", v.unwrap_or(0)),
-                        "give the layer's real size",
-                    ));
-                }
-            }
-            let (r, s) = match spec.kind {
-                LayerKind::Fc => {
-                    if spec.r.is_some_and(|r| r != spec.h) || spec.s.is_some_and(|s| s != spec.w) {
-                        return Err(err(
-                            "r",
-                            "an fc layer's filter covers its whole input (r = h, s = w)".into(),
-                            "drop `r` and `s` from fc layers",
-                        ));
-                    }
-                    (spec.h, spec.w)
-                }
-                LayerKind::Conv => {
-                    let r = spec.r.ok_or_else(|| {
-                        err(
-                            "r",
-                            "a conv layer needs its filter height `r`".into(),
-                            "add `r = ...`",
-                        )
-                    })?;
-                    (r, spec.s.unwrap_or(r))
-                }
+            let table = Table {
+                src: &src,
+                i,
+                start: spanned.span().start,
+                spec: spanned.get_ref(),
             };
-            for (field, v) in [("r", r), ("s", s)] {
-                if v == 0 {
-                    return Err(err(
-                        field,
-                        format!("`{field}` is 0: every dimension must be at least 1"),
-                        "give a positive filter size",
-                    ));
-                }
-            }
-            if r > spec.h + 2 * spec.pad || s > spec.w + 2 * spec.pad {
-                return Err(err(
-                    "r",
-                    format!(
-                        "filter {r}x{s} is larger than the padded input {}x{}",
-                        spec.h + 2 * spec.pad,
-                        spec.w + 2 * spec.pad
-                    ),
-                    "check `r`/`s` against `h`/`w`, or add `pad`",
-                ));
-            }
-            if spec.stride > r || spec.stride > s {
-                return Err(err(
-                    "stride",
-                    format!("stride {} exceeds the filter {r}x{s}: input between windows would never be read", spec.stride),
-                    "use a stride no larger than the filter, or subsample the input in the previous layer",
-                ));
-            }
-            if spec.c % spec.groups != 0 || spec.m % spec.groups != 0 {
-                return Err(err(
-                    "groups",
-                    format!(
-                        "groups = {} must divide both c = {} and m = {}",
-                        spec.groups, spec.c, spec.m
-                    ),
-                    "set groups to a common divisor (groups = c for a depthwise layer)",
-                ));
-            }
-            for (field, d) in [
-                ("weight_density", spec.weight_density),
-                ("ifmap_density", spec.ifmap_density),
-                ("ofmap_density", spec.ofmap_density),
-            ] {
-                if let Some(d) = d {
-                    if !(d > 0.0 && d <= 1.0) {
-                        return Err(err(
-                            field,
-                            format!("`{field}` = {d} is outside (0, 1]"),
-                            "give the fraction of non-zero values, e.g. 0.45",
-                        ));
-                    }
-                }
-            }
-            if let Some(p) = spec.pool {
-                if p.kernel == 0 || p.stride == 0 {
-                    return Err(err(
-                        "pool",
-                        "pool kernel and stride must be at least 1".into(),
-                        "fix the `pool` table",
-                    ));
-                }
-            }
-            if layers.iter().any(|l| l.name == spec.name) {
-                return Err(err(
-                    "name",
-                    format!("layer name `{}` is used twice", spec.name),
-                    "give every layer a unique name",
-                ));
-            }
-            let layer = Layer {
-                name: spec.name.clone(),
-                kind: spec.kind,
-                c: spec.c,
-                m: spec.m,
-                h: spec.h,
-                w: spec.w,
-                r,
-                s,
-                stride: spec.stride,
-                pad: spec.pad,
-                groups: spec.groups,
-                weight_density: spec.weight_density.unwrap_or(1.0),
-                ifmap_density: spec.ifmap_density.unwrap_or(1.0),
-                ofmap_density: spec.ofmap_density.unwrap_or(1.0),
-                pool: spec.pool,
-            };
-            if layer.count_bound(1).is_none_or(|b| b > MAX_LAYER_COUNT) {
-                return Err(invalid(
-                    start,
-                    format!("layer[{i}] (`{}`)", spec.name),
-                    "",
-                    format!(
-                        "one image of this layer could take more than the {MAX_LAYER_COUNT:.3e} accesses the model counts exactly"
-                    ),
-                    "check the layer's sizes (c, m, h, w, r, s)",
-                ));
-            }
-            if let Some(p) = layer.pool {
-                let (_, ph, pw) = layer.out_shape();
-                if ph == 0 || pw == 0 || p.kernel > layer.e() + 2 * p.pad {
-                    return Err(err(
-                        "pool",
-                        format!(
-                            "pool kernel {} is larger than the output {}x{}",
-                            p.kernel,
-                            layer.e(),
-                            layer.f()
-                        ),
-                        "shrink the pool or remove it",
-                    ));
-                }
-            }
-            layers.push(layer);
-            starts.push(start);
+            layers.push(table.layer(&layers)?);
         }
         if file.chain {
-            for i in 1..layers.len() {
-                let (c, h, w) = layers[i - 1].out_shape();
-                let l = &layers[i];
-                if (l.c, l.h, l.w) != (c, h, w) {
-                    // A fully connected layer written with its flattened features (c = C·H·W
-                    // on 1x1) reads the same values as the map form, which is the one rule.
-                    let flattened =
-                        l.kind == LayerKind::Fc && (l.h, l.w) == (1, 1) && l.c == c * h * w;
-                    let fix = if flattened {
-                        format!("an fc layer takes the map it reads, not its flattened features: write c = {c}, h = {h}, w = {w}")
-                    } else {
-                        "fix the shapes, the previous layer's `pool`, or set `chain = false` for a network that is not a chain".to_string()
-                    };
-                    return Err(invalid(
-                        starts[i],
-                        format!("layer[{i}] (`{}`)", l.name),
-                        "c",
-                        format!(
-                            "input {}x{}x{} (c x h x w) differs from `{}`'s pooled output {c}x{h}x{w}",
-                            l.c,
-                            l.h,
-                            l.w,
-                            layers[i - 1].name
-                        ),
-                        &fix,
-                    ));
-                }
-            }
+            check_chain(&src, &file, &layers)?;
             // A chained layer's ofmap becomes the next layer's ifmap after pooling; max-pooling
             // can only raise the density, so defaulting to the next ifmap's density errs towards
             // more DRAM words, never fewer.
@@ -535,6 +325,286 @@ impl Network {
             layers,
         })
     }
+}
+
+/// A trace's path and text: what its errors point into.
+struct Source<'a> {
+    path: &'a Path,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    /// An error at `field` of the table starting at byte `start` (its own line if `field` is
+    /// empty).
+    fn invalid(&self, start: usize, key: String, field: &str, rule: String, fix: &str) -> SimError {
+        let line = if field.is_empty() {
+            line_of(self.text, start)
+        } else {
+            line_of_key(self.text, start, field)
+        };
+        SimError::Invalid {
+            at: Location {
+                file: self.path.to_path_buf(),
+                line: Some(line),
+                key: Some(key),
+            },
+            rule,
+            fix: fix.to_string(),
+        }
+    }
+}
+
+/// One `[[layer]]` table being checked.
+struct Table<'a> {
+    src: &'a Source<'a>,
+    i: usize,
+    start: usize,
+    spec: &'a LayerSpec,
+}
+
+impl Table<'_> {
+    fn err(&self, field: &str, rule: String, fix: &str) -> SimError {
+        let key = format!("layer[{}].{field} (`{}`)", self.i, self.spec.name);
+        self.src.invalid(self.start, key, field, rule, fix)
+    }
+
+    /// The checked layer; `earlier` are the layers before it.
+    fn layer(&self, earlier: &[Layer]) -> Result<Layer> {
+        let spec = self.spec;
+        self.sizes()?;
+        let (r, s) = self.filter()?;
+        self.groups_and_densities()?;
+        if earlier.iter().any(|l| l.name == spec.name) {
+            return Err(self.err(
+                "name",
+                format!("layer name `{}` is used twice", spec.name),
+                "give every layer a unique name",
+            ));
+        }
+        let layer = Layer {
+            name: spec.name.clone(),
+            kind: spec.kind,
+            c: spec.c,
+            m: spec.m,
+            h: spec.h,
+            w: spec.w,
+            r,
+            s,
+            stride: spec.stride,
+            pad: spec.pad,
+            groups: spec.groups,
+            weight_density: spec.weight_density.unwrap_or(1.0),
+            ifmap_density: spec.ifmap_density.unwrap_or(1.0),
+            ofmap_density: spec.ofmap_density.unwrap_or(1.0),
+            pool: spec.pool,
+        };
+        self.fits(&layer)?;
+        Ok(layer)
+    }
+
+    /// Every size at least 1 (pad at least 0) and at most `MAX_DIM`.
+    fn sizes(&self) -> Result<()> {
+        let spec = self.spec;
+        for (field, v) in [
+            ("c", spec.c),
+            ("h", spec.h),
+            ("w", spec.w),
+            ("m", spec.m),
+            ("stride", spec.stride),
+            ("groups", spec.groups),
+        ] {
+            if v == 0 {
+                return Err(self.err(
+                    field,
+                    format!("`{field}` is 0: every dimension must be at least 1"),
+                    "give a positive size",
+                ));
+            }
+        }
+        let sizes = [
+            ("c", Some(spec.c)),
+            ("h", Some(spec.h)),
+            ("w", Some(spec.w)),
+            ("m", Some(spec.m)),
+            ("r", spec.r),
+            ("s", spec.s),
+            ("stride", Some(spec.stride)),
+            ("pad", Some(spec.pad)),
+            ("groups", Some(spec.groups)),
+            ("pool", spec.pool.map(|p| p.kernel.max(p.stride).max(p.pad))),
+        ];
+        for (field, v) in sizes {
+            if v.is_some_and(|v| v > MAX_DIM) {
+                return Err(self.err(
+                    field,
+                    format!("`{field}` = {} is larger than {MAX_DIM}", v.unwrap_or(0)),
+                    "give the layer's real size",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The filter's (R, S): given for a conv layer, the whole input for an fc layer; within the
+    /// padded input, and no narrower than the stride.
+    fn filter(&self) -> Result<(usize, usize)> {
+        let spec = self.spec;
+        let (r, s) = match spec.kind {
+            LayerKind::Fc => {
+                if spec.r.is_some_and(|r| r != spec.h) || spec.s.is_some_and(|s| s != spec.w) {
+                    return Err(self.err(
+                        "r",
+                        "an fc layer's filter covers its whole input (r = h, s = w)".into(),
+                        "drop `r` and `s` from fc layers",
+                    ));
+                }
+                (spec.h, spec.w)
+            }
+            LayerKind::Conv => {
+                let r = spec.r.ok_or_else(|| {
+                    self.err(
+                        "r",
+                        "a conv layer needs its filter height `r`".into(),
+                        "add `r = ...`",
+                    )
+                })?;
+                (r, spec.s.unwrap_or(r))
+            }
+        };
+        for (field, v) in [("r", r), ("s", s)] {
+            if v == 0 {
+                return Err(self.err(
+                    field,
+                    format!("`{field}` is 0: every dimension must be at least 1"),
+                    "give a positive filter size",
+                ));
+            }
+        }
+        if r > spec.h + 2 * spec.pad || s > spec.w + 2 * spec.pad {
+            return Err(self.err(
+                "r",
+                format!(
+                    "filter {r}x{s} is larger than the padded input {}x{}",
+                    spec.h + 2 * spec.pad,
+                    spec.w + 2 * spec.pad
+                ),
+                "check `r`/`s` against `h`/`w`, or add `pad`",
+            ));
+        }
+        if spec.stride > r || spec.stride > s {
+            return Err(self.err(
+                "stride",
+                format!("stride {} exceeds the filter {r}x{s}: input between windows would never be read", spec.stride),
+                "use a stride no larger than the filter, or subsample the input in the previous layer",
+            ));
+        }
+        Ok((r, s))
+    }
+
+    /// Groups divide the channels; densities are fractions; a pool has a kernel and stride.
+    fn groups_and_densities(&self) -> Result<()> {
+        let spec = self.spec;
+        if !spec.c.is_multiple_of(spec.groups) || !spec.m.is_multiple_of(spec.groups) {
+            return Err(self.err(
+                "groups",
+                format!(
+                    "groups = {} must divide both c = {} and m = {}",
+                    spec.groups, spec.c, spec.m
+                ),
+                "set groups to a common divisor (groups = c for a depthwise layer)",
+            ));
+        }
+        for (field, d) in [
+            ("weight_density", spec.weight_density),
+            ("ifmap_density", spec.ifmap_density),
+            ("ofmap_density", spec.ofmap_density),
+        ] {
+            if let Some(d) = d {
+                if !(d > 0.0 && d <= 1.0) {
+                    return Err(self.err(
+                        field,
+                        format!("`{field}` = {d} is outside (0, 1]"),
+                        "give the fraction of non-zero values, e.g. 0.45",
+                    ));
+                }
+            }
+        }
+        if let Some(p) = spec.pool {
+            if p.kernel == 0 || p.stride == 0 {
+                return Err(self.err(
+                    "pool",
+                    "pool kernel and stride must be at least 1".into(),
+                    "fix the `pool` table",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// One image of the layer stays within the counts the model keeps exact, and its pool
+    /// fits its output.
+    fn fits(&self, layer: &Layer) -> Result<()> {
+        if layer.count_bound(1).is_none_or(|b| b > MAX_LAYER_COUNT) {
+            return Err(self.src.invalid(
+                self.start,
+                format!("layer[{}] (`{}`)", self.i, self.spec.name),
+                "",
+                format!(
+                    "one image of this layer could take more than the {MAX_LAYER_COUNT:.3e} accesses the model counts exactly"
+                ),
+                "check the layer's sizes (c, m, h, w, r, s)",
+            ));
+        }
+        if let Some(p) = layer.pool {
+            let (_, ph, pw) = layer.out_shape();
+            if ph == 0 || pw == 0 || p.kernel > layer.e() + 2 * p.pad {
+                return Err(self.err(
+                    "pool",
+                    format!(
+                        "pool kernel {} is larger than the output {}x{}",
+                        p.kernel,
+                        layer.e(),
+                        layer.f()
+                    ),
+                    "shrink the pool or remove it",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// In a chain, each layer reads the previous one's pooled output.
+fn check_chain(src: &Source, file: &TraceFile, layers: &[Layer]) -> Result<()> {
+    for i in 1..layers.len() {
+        let (c, h, w) = layers[i - 1].out_shape();
+        let l = &layers[i];
+        if (l.c, l.h, l.w) == (c, h, w) {
+            continue;
+        }
+        // A fully connected layer written with its flattened features (c = C·H·W on 1x1)
+        // reads the same values as the map form, which is the one rule.
+        let flattened = l.kind == LayerKind::Fc && (l.h, l.w) == (1, 1) && l.c == c * h * w;
+        let fix = if flattened {
+            format!("an fc layer takes the map it reads, not its flattened features: write c = {c}, h = {h}, w = {w}")
+        } else {
+            "fix the shapes, the previous layer's `pool`, or set `chain = false` for a network that is not a chain".to_string()
+        };
+        return Err(src.invalid(
+            file.layers[i].span().start,
+            format!("layer[{i}] (`{}`)", l.name),
+            "c",
+            format!(
+                "input {}x{}x{} (c x h x w) differs from `{}`'s pooled output {c}x{h}x{w}",
+                l.c,
+                l.h,
+                l.w,
+                layers[i - 1].name
+            ),
+            &fix,
+        ));
+    }
+    Ok(())
 }
 
 impl Network {
