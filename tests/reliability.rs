@@ -614,3 +614,26 @@ fn a_measured_zero_is_refused() {
         "{err}"
     );
 }
+
+/// Item 3 in a sweep: a grid batch too large for the network is refused up front, not
+/// written as a `no_mapping` row.
+#[test]
+fn sweep_batch_too_large_is_refused_up_front() {
+    let dir = scratch_dir("sweep-huge-batch");
+    let space = dir.path().join("space.toml");
+    std::fs::write(
+        &space,
+        format!(
+            "base = \"{}/hw_configs/eyeriss-v1.toml\"\n[grid]\nbatch = [1, 4000000000000]\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("o.csv");
+    let err = fails(&["sweep", "--space", s(&space), "--out", s(&out)]);
+    assert!(
+        err.contains("grid.batch") && err.contains("4000000000000"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

@@ -136,6 +136,7 @@ pub fn run(args: &SweepArgs) -> Result<()> {
     let plot_out = plot_file(args.plot.as_deref(), args.force)?;
     let space = Space::load(space_path)?;
     let net = load_net(&args.net, None)?;
+    space.check_batches(space_path, &net)?;
     let (shard, shards) = match &args.shard {
         Some(s) => parse_shard(s)?,
         None => (0, 1),

@@ -151,6 +151,21 @@ impl Space {
         r
     }
 
+    /// Refuse a grid batch at which `net`'s counts could overflow (every point of that batch
+    /// would fail; a row would call it `no_mapping`, which it is not).
+    pub fn check_batches(&self, path: &Path, net: &Network) -> Result<()> {
+        for &b in &self.batch {
+            if let Err(e) = net.check_size(b) {
+                bail!(
+                    "{}: key `grid.batch` = {b}: {}",
+                    path.display(),
+                    e.to_string().replace("lower --batch", "lower grid.batch")
+                );
+            }
+        }
+        Ok(())
+    }
+
     pub fn len(&self) -> usize {
         self.radix().iter().product()
     }
