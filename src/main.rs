@@ -24,9 +24,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Input shape N x C x H x W for an ONNX `--net` (e.g. 1x3x227x227); overrides the graph's.
-    #[arg(long, global = true, value_name = "NxCxHxW")]
-    input_shape: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -51,10 +48,6 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
-    if let Err(e) = cmd::net::set_input_shape(cli.input_shape.as_deref()) {
-        eprintln!("error: {}", render(&e));
-        std::process::exit(1);
-    }
     let result = match cli.command {
         None => cmd::sim::run(&cmd::sim::SimArgs::default()),
         Some(Command::Sim(args)) => cmd::sim::run(&args),
@@ -73,7 +66,7 @@ fn main() {
 }
 
 /// The error and the causes under it that its message does not already state (library errors
-/// embed their source in their own message; `with_context` wrappers do not).
+/// embed their source in their own message; `with_context` wrappers do not), with a fix.
 fn render(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
@@ -85,5 +78,33 @@ fn render(e: &anyhow::Error) -> String {
             out += &text;
         }
     }
+    if !out.contains("fix:") {
+        if let Some(fix) = pruner_fix(e) {
+            out += "; fix: ";
+            out += fix;
+        }
+    }
     out
+}
+
+/// The pruner's errors say what went wrong, not always in the `fix:` form every other error
+/// uses: the fix for each kind.
+fn pruner_fix(e: &anyhow::Error) -> Option<&'static str> {
+    use ember_pruner::PrunerError as P;
+    let p = e.chain().find_map(|c| c.downcast_ref::<P>())?;
+    Some(match p {
+        P::DatasetNotFound { .. } => {
+            "pass --data with the folder that holds them (pruner/tests/fixtures/fashion-mnist-small for a quick try)"
+        }
+        P::Io { .. } => "check the path and its permissions",
+        P::Idx { .. } | P::Dataset { .. } => {
+            "give --data a folder with the four intact Fashion-MNIST IDX files"
+        }
+        P::ArchFile { .. } | P::Safetensors { .. } | P::Arch(_) => {
+            "give a model directory written by `ember train` or `ember prune`"
+        }
+        P::Checkpoint { .. } => "remove the checkpoint folder to start over, or rerun with the settings that wrote it",
+        P::Config(_) => "check the numbers given to the command's flags (see `ember COMMAND --help`)",
+        _ => "see the message above; `ember COMMAND --help` lists every flag",
+    })
 }

@@ -15,6 +15,7 @@ use plotters::coord::Shift;
 use ember_estimator::{Hardware, NetworkResult};
 use ember_sim::DataType;
 
+use crate::output::OutFile;
 use crate::report::{energy_by_level, energy_unit};
 
 const PALETTE: [RGBColor; 8] = [
@@ -32,8 +33,29 @@ fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
 }
 
-fn err<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> anyhow::Error + '_ {
-    move |e| anyhow!("{}: cannot draw the plot: {e:?}", path.display())
+fn err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> anyhow::Error + '_ {
+    move |e| {
+        anyhow!("{}: cannot draw the plot: {e}; fix: report this as a bug (the plot is drawn in memory)", path.display())
+    }
+}
+
+type Svg<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// Draw an SVG document of `size` in memory and write it atomically to `out` (so a write error
+/// is an I/O error with its own fix, and a failed run leaves no half-drawn file).
+fn write_svg(
+    out: &OutFile,
+    size: (u32, u32),
+    draw: impl FnOnce(&Svg<'_>) -> Result<(), DrawingAreaErrorKind<std::io::Error>>,
+) -> Result<()> {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        root.fill(&WHITE).map_err(err(out.path()))?;
+        draw(&root).map_err(err(out.path()))?;
+        root.present().map_err(err(out.path()))?;
+    }
+    out.write(text.as_bytes())
 }
 
 type DrawResult<T, DB> = Result<T, DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
@@ -120,7 +142,7 @@ fn label_at(names: &[String], x: f64) -> String {
 }
 
 /// `ember sim --plot`: two panels, energy by level and by data type (MAC energy in both).
-pub fn sim_plot(path: &Path, res: &NetworkResult, hw: &Hardware) -> Result<()> {
+pub fn sim_plot(out: &OutFile, res: &NetworkResult, hw: &Hardware) -> Result<()> {
     let (unit, div) = energy_unit(hw.energy.units);
     let unit = &format!("energy ({unit})");
     let names: Vec<String> = res.layers.iter().map(|l| l.layer.name.clone()).collect();
@@ -141,38 +163,34 @@ pub fn sim_plot(path: &Path, res: &NetworkResult, hw: &Hardware) -> Result<()> {
         })
         .collect();
     let width = (160 + 70 * names.len() as u32).max(800);
-    let root = SVGBackend::new(path, (width, 900)).into_drawing_area();
-    root.fill(&WHITE).map_err(err(path))?;
-    let panels = root.split_evenly((2, 1));
     let title = format!(
         "{} on {}, batch {}, {}",
         res.network, res.hardware, res.batch, res.dataflow
     );
-    stacked_panel(
-        &panels[0],
-        &format!("{title}: energy by memory level"),
-        unit,
-        &names,
-        &["MAC", "DRAM", "GLB", "array", "RF"],
-        &by_level,
-    )
-    .map_err(err(path))?;
-    stacked_panel(
-        &panels[1],
-        &format!("{title}: energy by data type"),
-        unit,
-        &names,
-        &["MAC", "weights", "ifmaps", "psums"],
-        &by_type,
-    )
-    .map_err(err(path))?;
-    root.present().map_err(err(path))?;
-    Ok(())
+    write_svg(out, (width, 900), |root| {
+        let panels = root.split_evenly((2, 1));
+        stacked_panel(
+            &panels[0],
+            &format!("{title}: energy by memory level"),
+            unit,
+            &names,
+            &["MAC", "DRAM", "GLB", "array", "RF"],
+            &by_level,
+        )?;
+        stacked_panel(
+            &panels[1],
+            &format!("{title}: energy by data type"),
+            unit,
+            &names,
+            &["MAC", "weights", "ifmaps", "psums"],
+            &by_type,
+        )
+    })
 }
 
 /// `ember compare --plot`: grouped bars, per layer, one bar per candidate.
 pub fn compare_plot(
-    path: &Path,
+    out: &OutFile,
     title: &str,
     unit: &str,
     layers: &[String],
@@ -189,38 +207,32 @@ pub fn compare_plot(
         .max(1e-12)
         * (1.2 + 0.06 * k as f64); // headroom for the legend
     let width = (200 + (30 * k as u32 + 30) * n as u32).max(900);
-    let root = SVGBackend::new(path, (width, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(err(path))?;
-    let mut chart =
-        layer_axes(&root, title, &format!("energy ({unit})"), layers, top).map_err(err(path))?;
-    let w = 0.8 / k as f64;
-    for (ci, name) in candidates.iter().enumerate() {
-        let c = color(ci);
-        let rects = energy[ci].iter().enumerate().map(move |(i, &e)| {
-            let x0 = i as f64 - 0.4 + ci as f64 * w;
-            Rectangle::new([(x0, 0.0), (x0 + w * 0.9, e)], c.filled())
-        });
-        chart
-            .draw_series(rects)
-            .map_err(err(path))?
-            .label(name.as_str())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
-    }
-    draw_legend(&mut chart).map_err(err(path))?;
-    root.present().map_err(err(path))?;
-    Ok(())
+    write_svg(out, (width, 560), |root| {
+        let mut chart = layer_axes(root, title, &format!("energy ({unit})"), layers, top)?;
+        let w = 0.8 / k as f64;
+        for (ci, name) in candidates.iter().enumerate() {
+            let c = color(ci);
+            let rects = energy[ci].iter().enumerate().map(move |(i, &e)| {
+                let x0 = i as f64 - 0.4 + ci as f64 * w;
+                Rectangle::new([(x0, 0.0), (x0 + w * 0.9, e)], c.filled())
+            });
+            chart
+                .draw_series(rects)?
+                .label(name.as_str())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
+        }
+        draw_legend(&mut chart)
+    })
 }
 
 /// `ember sweep --plot`: (latency cycles, energy) of every feasible point; the Pareto front
 /// (energy, latency, storage) in a second colour.
 pub fn sweep_plot(
-    path: &Path,
+    out: &OutFile,
     title: &str,
     energy_label: &str,
     points: &[(f64, f64, bool)],
 ) -> Result<()> {
-    let root = SVGBackend::new(path, (900, 620)).into_drawing_area();
-    root.fill(&WHITE).map_err(err(path))?;
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, 0f64, f64::MAX, 0f64);
     for &(x, y, _) in points {
         x0 = x0.min(x);
@@ -237,45 +249,41 @@ pub fn sweep_plot(
     };
     let (x0, x1) = pad(x0, x1);
     let (y0, y1) = pad(y0, y1);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(80)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(err(path))?;
-    chart
-        .configure_mesh()
-        .x_desc("latency (million core cycles)")
-        .y_desc(energy_label)
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .draw()
-        .map_err(err(path))?;
-    let grey = RGBColor(150, 150, 150);
-    chart
-        .draw_series(
-            points
-                .iter()
-                .filter(|p| !p.2)
-                .map(|&(x, y, _)| Circle::new((x, y), 3, grey.filled())),
-        )
-        .map_err(err(path))?
-        .label("grid point")
-        .legend(move |(x, y)| Circle::new((x + 5, y), 3, grey.filled()));
-    let red = RGBColor(214, 39, 40);
-    chart
-        .draw_series(
-            points
-                .iter()
-                .filter(|p| p.2)
-                .map(|&(x, y, _)| Circle::new((x, y), 5, red.filled())),
-        )
-        .map_err(err(path))?
-        .label("Pareto front (energy, latency, storage)")
-        .legend(move |(x, y)| Circle::new((x + 5, y), 5, red.filled()));
-    draw_legend(&mut chart).map_err(err(path))?;
-    root.present().map_err(err(path))?;
-    Ok(())
+    write_svg(out, (900, 620), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(45)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x0..x1, y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc("latency (million core cycles)")
+            .y_desc(energy_label)
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .draw()?;
+        let grey = RGBColor(150, 150, 150);
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .filter(|p| !p.2)
+                    .map(|&(x, y, _)| Circle::new((x, y), 3, grey.filled())),
+            )?
+            .label("grid point")
+            .legend(move |(x, y)| Circle::new((x + 5, y), 3, grey.filled()));
+        let red = RGBColor(214, 39, 40);
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .filter(|p| p.2)
+                    .map(|&(x, y, _)| Circle::new((x, y), 5, red.filled())),
+            )?
+            .label("Pareto front (energy, latency, storage)")
+            .legend(move |(x, y)| Circle::new((x + 5, y), 5, red.filled()));
+        draw_legend(&mut chart)
+    })
 }
 
 /// One line of a [`line_plot`].

@@ -98,6 +98,7 @@ pub fn to_csv(res: &NetworkResult, hw: &Hardware) -> String {
             head.push(format!("{}_{}_writes", l.key(), d.key()));
         }
     }
+    head.push("energy_units".into());
     head.push("energy_mac".into());
     for l in Level::ALL {
         head.push(format!("energy_{}", l.key()));
@@ -107,6 +108,7 @@ pub fn to_csv(res: &NetworkResult, hw: &Hardware) -> String {
     }
     head.push("energy_total".into());
     let mut out = head.join(",") + "\n";
+    let units = hw.energy.units.key();
     let row = |name: &str, macs: u64, pes: String, cycles: u64, util: String, e: &LayerEnergy| {
         let mut v = vec![
             name.to_string(),
@@ -123,6 +125,7 @@ pub fn to_csv(res: &NetworkResult, hw: &Hardware) -> String {
                 v.push(format!("{}", w.round() as u64));
             }
         }
+        v.push(units.to_string());
         v.push(format!("{}", e.mac));
         for l in Level::ALL {
             v.push(format!("{}", e.level(l)));

@@ -54,7 +54,7 @@ fn compare_json_shape_and_results_equal_sim() {
 #[test]
 fn compare_configs_table_csv_and_plot() {
     let dir = scratch_dir("cs-compare");
-    let svg = dir.join("cmp.svg");
+    let svg = dir.path().join("cmp.svg");
     let table = ok(&[
         "compare",
         "--hw",
@@ -95,7 +95,7 @@ fn compare_configs_table_csv_and_plot() {
 #[test]
 fn sim_dataflow_flag_and_plot() {
     let dir = scratch_dir("cs-sim");
-    let svg = dir.join("sim.svg");
+    let svg = dir.path().join("sim.svg");
     let v: Value = serde_json::from_str(&ok(&[
         "sim",
         "--hw",
@@ -129,9 +129,9 @@ fn sim_dataflow_flag_and_plot() {
 #[test]
 fn sweep_is_deterministic_shardable_and_resumable() {
     let dir = scratch_dir("cs-sweep");
-    let one = dir.join("one.csv");
-    let two = dir.join("two.csv");
-    let svg = dir.join("sweep.svg");
+    let one = dir.path().join("one.csv");
+    let two = dir.path().join("two.csv");
+    let svg = dir.path().join("sweep.svg");
     ok(&[
         "sweep",
         "--space",
@@ -155,7 +155,11 @@ fn sweep_is_deterministic_shardable_and_resumable() {
     assert!(std::fs::read_to_string(&svg).unwrap().contains("Pareto"));
 
     // Shards, merged.
-    let (a, b, m) = (dir.join("a.csv"), dir.join("b.csv"), dir.join("m.csv"));
+    let (a, b, m) = (
+        dir.path().join("a.csv"),
+        dir.path().join("b.csv"),
+        dir.path().join("m.csv"),
+    );
     ok(&["sweep", "--space", SPACE, "--shard", "0/2", "--out", s(&a)]);
     ok(&["sweep", "--space", SPACE, "--shard", "1/2", "--out", s(&b)]);
     // Header and every other point.
@@ -164,7 +168,7 @@ fn sweep_is_deterministic_shardable_and_resumable() {
     assert_eq!(full, std::fs::read(&m).unwrap(), "merged shards");
 
     // Killed halfway: keep the first 400 rows and half of the next line.
-    let partial = dir.join("partial.csv");
+    let partial = dir.path().join("partial.csv");
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let mut cut: String = lines[..401].concat();
     cut += &lines[401][..lines[401].len() / 2];
@@ -179,8 +183,8 @@ fn sweep_is_deterministic_shardable_and_resumable() {
 #[test]
 fn sweep_killed_and_resumed_gives_the_same_bytes() {
     let dir = scratch_dir("cs-kill");
-    let out = dir.join("k.csv");
-    let reference = dir.join("ref.csv");
+    let out = dir.path().join("k.csv");
+    let reference = dir.path().join("ref.csv");
     let args = ["sweep", "--space", SPACE, "--jobs", "1"];
     let mut child = Command::new(env!("CARGO_BIN_EXE_ember"))
         .args(args)
@@ -203,7 +207,7 @@ fn sweep_killed_and_resumed_gives_the_same_bytes() {
 #[test]
 fn sweep_space_errors_are_clear() {
     let dir = scratch_dir("cs-errors");
-    let bad = dir.join("bad.toml");
+    let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,
         format!(
@@ -212,7 +216,13 @@ fn sweep_space_errors_are_clear() {
         ),
     )
     .unwrap();
-    let out = ember(&["sweep", "--space", s(&bad), "--out", s(&dir.join("x.csv"))]);
+    let out = ember(&[
+        "sweep",
+        "--space",
+        s(&bad),
+        "--out",
+        s(&dir.path().join("x.csv")),
+    ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("rowz") && err.contains("fix:"), "{err}");
@@ -223,7 +233,7 @@ fn sweep_space_errors_are_clear() {
         "--shard",
         "2/2",
         "--out",
-        s(&dir.join("y.csv")),
+        s(&dir.path().join("y.csv")),
     ]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -231,5 +241,5 @@ fn sweep_space_errors_are_clear() {
         err.contains("--shard `2/2`") && err.contains("0 <= I < N") && err.contains("fix:"),
         "{err}"
     );
-    assert!(!dir.join("y.csv").exists());
+    assert!(!dir.path().join("y.csv").exists());
 }

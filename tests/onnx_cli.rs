@@ -10,12 +10,12 @@ use common::{ember, scratch_dir};
 #[test]
 fn sim_and_import_an_onnx_model() {
     let dir = scratch_dir("onnx-cli");
-    let model = dir.join("sample.onnx");
+    let model = dir.path().join("sample.onnx");
     std::fs::write(&model, onnx_common::sample().bytes()).unwrap();
     let m = model.to_str().unwrap();
 
     // The trace `import` writes loads back and gives the same simulation as the model itself.
-    let trace = dir.join("sample.toml");
+    let trace = dir.path().join("sample.toml");
     let out = ember(&["import", m, "--out", trace.to_str().unwrap()]);
     assert!(
         out.status.success(),
@@ -56,7 +56,7 @@ fn sim_and_import_an_onnx_model() {
 
     // A truncated model is an error naming the file, not a panic.
     let bytes = std::fs::read(&model).unwrap();
-    let cut = dir.join("cut.onnx");
+    let cut = dir.path().join("cut.onnx");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let out = ember(&["sim", "--net", cut.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);

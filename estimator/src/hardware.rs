@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use ember_sim::error::{line_of_key, toml_error, Location, SimError};
+use ember_sim::files::{read_text, wrong_kind, FileKind};
 use ember_sim::hw::{ArraySpec, CoreSpec, DramSpec, GlbSpec, MapperSpec, NocSpec, PeSpec};
 use ember_sim::{Dataflow, HwConfig};
 
@@ -50,19 +51,21 @@ pub struct Hardware {
     /// Where it was loaded from, and its text, so later errors can point at a key's line.
     pub path: PathBuf,
     text: String,
+    /// Built into the binary (no --hw given): errors must not send the user to a file they
+    /// may not have.
+    builtin: bool,
 }
 
 impl Hardware {
     pub fn load(path: &Path) -> Result<Hardware, SimError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_text(path, FileKind::Hardware)?;
         Hardware::parse(path, &text)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Hardware, SimError> {
-        let file: HwFile = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+        let file: HwFile = toml::from_str(text).map_err(|e| {
+            wrong_kind(path, text, FileKind::Hardware).unwrap_or_else(|| toml_error(path, text, e))
+        })?;
         let arch = HwConfig {
             name: file.name,
             dataflow: file.dataflow,
@@ -82,10 +85,13 @@ impl Hardware {
             sparsity: SparsityRules::from_spec(&file.sparsity),
             path: path.to_path_buf(),
             text: text.to_string(),
+            builtin: false,
         };
-        if let Err((key, rule, fix)) =
-            ember_sim::hw::check(&hw.arch).and_then(|_| hw.energy.check())
-        {
+        let tables = |_| match &hw.energy_pj {
+            Some(pj) => hw.energy.check().and_then(|_| pj.check_as("energy_pj")),
+            None => hw.energy.check(),
+        };
+        if let Err((key, rule, fix)) = ember_sim::hw::check(&hw.arch).and_then(tables) {
             return Err(hw.invalid(&key, rule, fix));
         }
         Ok(hw)
@@ -100,21 +106,63 @@ impl Hardware {
         } else {
             self.text.find(&header).unwrap_or(0)
         };
+        self.error_at(
+            Some(line_of_key(&self.text, from, field)),
+            Some(key),
+            rule,
+            fix,
+        )
+    }
+
+    /// An error about this config as a whole (no one key is at fault).
+    pub fn invalid_whole(&self, rule: String, fix: String) -> SimError {
+        self.error_at(None, None, rule, fix)
+    }
+
+    fn error_at(
+        &self,
+        line: Option<usize>,
+        key: Option<&str>,
+        rule: String,
+        fix: String,
+    ) -> SimError {
+        let (file, fix) = if self.builtin {
+            (
+                PathBuf::from(format!(
+                    "the built-in {} config (no --hw given; {} in the Ember sources)",
+                    self.arch.name,
+                    self.path.display()
+                )),
+                format!(
+                    "{fix}, in a copy of {} passed with --hw",
+                    self.path.display()
+                ),
+            )
+        } else {
+            (self.path.clone(), fix)
+        };
         SimError::Invalid {
             at: Location {
-                file: self.path.clone(),
-                line: Some(line_of_key(&self.text, from, field)),
-                key: Some(key.to_string()),
+                file,
+                line,
+                key: key.map(str::to_string),
             },
             rule,
             fix,
         }
     }
 
+    /// Whether this is the config built into the binary (no file of the user's).
+    pub fn is_builtin(&self) -> bool {
+        self.builtin
+    }
+
     /// The embedded Eyeriss chip config (the default of `ember`).
     pub fn eyeriss_v1() -> Hardware {
-        Hardware::parse(Path::new("hw_configs/eyeriss-v1.toml"), EYERISS_V1)
-            .expect("the embedded eyeriss-v1 config is valid (tested)")
+        let mut hw = Hardware::parse(Path::new("hw_configs/eyeriss-v1.toml"), EYERISS_V1)
+            .expect("the embedded eyeriss-v1 config is valid (tested)");
+        hw.builtin = true;
+        hw
     }
 }
 

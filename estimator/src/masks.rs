@@ -1,8 +1,8 @@
 //! Loading a layer-by-layer file of non-zero masks (safetensors) for `ember sim --masks`.
 //!
 //! Format: for a layer named `L` of the network, an optional tensor `L.ifmaps` of shape
-//! `[batch, C, H, W]` (the layer's unpadded input; a fully connected layer is C features on a
-//! 1x1 input) and an optional `L.weights` of shape `[M, C / groups, R, S]`; any of the dtypes
+//! `[batch, C, H, W]` (the layer's unpadded input; for a fully connected layer the map it
+//! reads, R = H and S = W) and an optional `L.weights` of shape `[M, C / groups, R, S]`; any of the dtypes
 //! BOOL, U8, I8, F16/BF16 (as raw bits), F32, F64, where non-zero means non-zero. `ember masks`
 //! writes such a file from a trained model and real images. The masks set the layer's ifmap and
 //! weight densities (energy), and in cycle mode with `pe.skip_zero_cycles` the time of every

@@ -162,6 +162,7 @@ impl Hardware {
         dataflow: Dataflow,
         objective: Objective,
     ) -> Result<NetworkResult, SimError> {
+        net.check_size(batch)?;
         let mut layers = Vec::with_capacity(net.layers.len());
         let mut total = LayerEnergy::default();
         for (i, layer) in net.layers.iter().enumerate() {
@@ -179,7 +180,8 @@ impl Hardware {
         })
     }
 
-    /// Point a mapping failure caused by one config key at that key's line in this file.
+    /// Point a mapping failure at this config: at the line of the key at fault when one is,
+    /// else at the file.
     fn locate(&self, err: SimError) -> SimError {
         match err {
             SimError::NoMapping {
@@ -189,6 +191,16 @@ impl Hardware {
                 key: Some(key),
                 ..
             } => self.invalid(&key, format!("layer `{layer}`: {reason}"), fix),
+            SimError::NoMapping {
+                layer,
+                dataflow,
+                reason,
+                fix,
+                key: None,
+            } => self.invalid_whole(
+                format!("layer `{layer}`: no {dataflow} mapping fits this hardware: {reason}"),
+                fix,
+            ),
             other => other,
         }
     }

@@ -121,28 +121,53 @@ impl EnergyTable {
                 .factor(bits as f64 / self.reference_bits as f64)
     }
 
-    /// Why the table is unusable, as (key, rule, fix).
+    /// Why the `[energy]` table is unusable, as (key, rule, fix).
     pub fn check(&self) -> Result<(), (String, String, String)> {
-        for (key, v) in [
-            ("energy.mac", self.mac),
-            ("energy.rf", self.rf),
-            ("energy.array", self.array),
-            ("energy.glb", self.glb),
-            ("energy.dram", self.dram),
-            ("energy.static_mw", self.static_mw),
+        self.check_as("energy")
+    }
+
+    /// Why the table of config section `section` is unusable, as (key, rule, fix).
+    pub fn check_as(&self, section: &str) -> Result<(), (String, String, String)> {
+        for (field, v) in [
+            ("mac", self.mac),
+            ("rf", self.rf),
+            ("array", self.array),
+            ("glb", self.glb),
+            ("dram", self.dram),
+            ("static_mw", self.static_mw),
         ] {
-            if !(v >= 0.0 && v.is_finite()) {
+            // Finite and below 1e30 per access, so sums over any layer stay finite.
+            if !(0.0..=1e30).contains(&v) {
+                let key = format!("{section}.{field}");
                 return Err((
-                    key.into(),
-                    format!("`{key}` = {v} must be a finite, non-negative energy"),
+                    key.clone(),
+                    format!("`{key}` = {v} must be a finite, non-negative energy (at most 1e30)"),
                     "give the energy per access".into(),
                 ));
             }
         }
-        if self.reference_bits == 0 {
+        let prices = [
+            self.mac,
+            self.rf,
+            self.array,
+            self.glb,
+            self.dram,
+            self.static_mw,
+        ];
+        if prices.iter().all(|&v| v == 0.0) {
             return Err((
-                "energy.reference_bits".into(),
-                "reference_bits must be at least 1".into(),
+                format!("{section}.mac"),
+                format!("every price of [{section}] is 0: every energy would be 0, and no share or ratio of energies exists"),
+                "give the energy of a MAC and of an access to each level".into(),
+            ));
+        }
+        if !(1..=64).contains(&self.reference_bits) {
+            return Err((
+                format!("{section}.reference_bits"),
+                format!(
+                    "reference_bits = {} must be from 1 to 64",
+                    self.reference_bits
+                ),
                 "give the word width of the table, e.g. 16".into(),
             ));
         }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use ember_sim::error::{line_of, toml_error, Location, SimError};
+use ember_sim::error::{line_of, line_of_key, toml_error, Location, SimError};
+use ember_sim::files::{read_text, wrong_kind, FileKind};
 use ember_sim::{DataType, Dataflow, Level, Network};
 
 use crate::energy::estimate;
@@ -83,15 +84,15 @@ pub struct Summary {
 
 impl Measurements {
     pub fn load(path: &Path) -> Result<Measurements, SimError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_text(path, FileKind::Measurements)?;
         Measurements::parse(path, &text)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<Measurements, SimError> {
-        let mut m: Measurements = toml::from_str(text).map_err(|e| toml_error(path, text, e))?;
+        let mut m: Measurements = toml::from_str(text).map_err(|e| {
+            wrong_kind(path, text, FileKind::Measurements)
+                .unwrap_or_else(|| toml_error(path, text, e))
+        })?;
         m.path = path.to_path_buf();
         if m.batch == 0 || m.layers.is_empty() {
             return Err(SimError::Invalid {
@@ -104,7 +105,40 @@ impl Measurements {
                 fix: "give `batch` and the measured layers".into(),
             });
         }
+        m.check_values(text)?;
         Ok(m)
+    }
+
+    /// Every measured value is a positive number: errors are relative to it.
+    fn check_values(&self, text: &str) -> Result<(), SimError> {
+        for (i, l) in self.layers.iter().enumerate() {
+            let metrics = [
+                ("power_mw", l.power_mw),
+                ("total_latency_ms", l.total_latency_ms),
+                ("processing_latency_ms", l.processing_latency_ms),
+                ("active_pes", l.active_pes),
+                ("glb_mb", l.glb_mb),
+                ("dram_mb", l.dram_mb),
+            ];
+            for (key, v) in metrics {
+                if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
+                    let from = text.find(&format!("name = \"{}\"", l.name)).unwrap_or(0);
+                    return Err(SimError::Invalid {
+                        at: Location {
+                            file: self.path.clone(),
+                            line: Some(line_of_key(text, from, key)),
+                            key: Some(format!("layer[{i}].{key}")),
+                        },
+                        rule: format!(
+                            "`{key}` = {} must be a positive number: errors are relative to it",
+                            v.unwrap_or(0.0)
+                        ),
+                        fix: "give the measured value, or leave the key out".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 }
 

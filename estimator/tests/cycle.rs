@@ -9,7 +9,8 @@ use ember_sim::Dataflow;
 
 /// For every trace x config: every access counted in cycle mode equals the analytic count;
 /// cycles are never below the MAC bound (effective MACs / active PEs) nor the DRAM bound
-/// (compressed words / link words per cycle); MAC cycles are the analytic cycles.
+/// (compressed words / link words per cycle); MAC cycles are the analytic cycles (at most
+/// those on a config that skips zero-gated MACs' cycles).
 #[test]
 fn cycle_mode_matches_analytic_and_bounds() {
     for net in traces() {
@@ -21,7 +22,12 @@ fn cycle_mode_matches_analytic_and_bounds() {
             for (r, c) in res.layers.iter().zip(&stats) {
                 let tag = format!("{} / {} / {}", net.name, hw.arch.name, r.layer.name);
                 assert_eq!(c.counts, r.eval.counts, "{tag}");
-                assert_eq!(c.mac_cycles, r.eval.cycles, "{tag}");
+                if hw.arch.pe.skip_zero_cycles {
+                    // Gated MACs skip their cycles: at most the dense busiest-PE cycles.
+                    assert!(c.mac_cycles <= r.eval.cycles, "{tag}");
+                } else {
+                    assert_eq!(c.mac_cycles, r.eval.cycles, "{tag}");
+                }
                 let mac_bound = (r.energy.effective_macs / r.eval.active_pes as f64).floor() as u64;
                 assert!(
                     c.total_cycles >= mac_bound,
@@ -82,6 +88,7 @@ fn one_pass_by_hand() {
         e: 5,
         m: 2,
         ifmap_resident: true,
+        segment: None,
     };
     let c = simulate(
         &l,
@@ -135,6 +142,7 @@ fn psum_networks_and_banks() {
         e: 27,
         m: 22,
         ifmap_resident: true,
+        segment: None,
     };
     ember_sim::evaluate_mapping(l, &hw.arch, 4, &mp).expect("the mapping fits eyeriss-v1");
     let run = |arch: &ember_sim::HwConfig| {

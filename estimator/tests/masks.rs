@@ -1,6 +1,8 @@
 //! `ember sim --masks` files: loading, the densities they imply, and a clear error for each
 //! way a file can be wrong.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use ember_estimator::masks::{apply_densities, load_masks};
@@ -19,16 +21,13 @@ fn net() -> Network {
     }
 }
 
-fn write(tag: &str, tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)]) -> PathBuf {
+fn write(dir: &Path, tag: &str, tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)]) -> PathBuf {
     let views: Vec<(String, TensorView<'_>)> = tensors
         .iter()
         .map(|(n, d, s, b)| (n.to_string(), TensorView::new(*d, s.clone(), b).unwrap()))
         .collect();
     let bytes = safetensors::serialize(views, None).unwrap();
-    let p = std::env::temp_dir().join(format!(
-        "ember-masks-{tag}-{}.safetensors",
-        std::process::id()
-    ));
+    let p = dir.join(format!("{tag}.safetensors"));
     std::fs::write(&p, bytes).unwrap();
     p
 }
@@ -51,7 +50,9 @@ fn loads_and_sets_densities() {
     h[5] = 0x3c00;
     h[9] = 0x8000;
     let hb: Vec<u8> = h.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let dir = common::scratch_dir();
     let p = write(
+        dir.path(),
         "ok",
         &[
             ("a.ifmaps", Dtype::U8, vec![2, 2, 4, 4], ifmaps),
@@ -66,37 +67,44 @@ fn loads_and_sets_densities() {
     assert_eq!(n.layers[0].weight_density, 1.0 / 54.0);
     assert_eq!(n.layers[1].weight_density, 1.0 / 6.0);
     assert_eq!(n.layers[1].ifmap_density, 1.0);
-    let _ = std::fs::remove_file(p);
 }
 
 #[test]
 fn bad_files_name_tensor_rule_and_fix() {
-    let p = write("layer", &[("zz.ifmaps", Dtype::U8, vec![1], vec![1])]);
+    let dir = common::scratch_dir();
+    let p = write(
+        dir.path(),
+        "layer",
+        &[("zz.ifmaps", Dtype::U8, vec![1], vec![1])],
+    );
     let e = err(&p, 1);
     assert!(
         e.contains("zz.ifmaps") && e.contains("no layer `zz`") && e.contains("fix:"),
         "{e}"
     );
     let p2 = write(
+        dir.path(),
         "batch",
         &[("a.ifmaps", Dtype::U8, vec![2, 2, 4, 4], vec![1; 64])],
     );
     let e = err(&p2, 4);
     assert!(e.contains("[4, 2, 4, 4]") && e.contains("--batch 2"), "{e}");
     let p3 = write(
+        dir.path(),
         "dtype",
         &[("a.weights", Dtype::I32, vec![3, 2, 3, 3], vec![0; 216])],
     );
     let e = err(&p3, 1);
     assert!(e.contains("I32") && e.contains("fix:"), "{e}");
-    let p4 = write("part", &[("a.bias", Dtype::U8, vec![3], vec![1; 3])]);
+    let p4 = write(
+        dir.path(),
+        "part",
+        &[("a.bias", Dtype::U8, vec![3], vec![1; 3])],
+    );
     let e = err(&p4, 1);
     assert!(e.contains("neither LAYER.ifmaps nor LAYER.weights"), "{e}");
-    let p5 = std::env::temp_dir().join(format!("ember-masks-garbage-{}", std::process::id()));
+    let p5 = dir.path().join("garbage");
     std::fs::write(&p5, b"not a safetensors file").unwrap();
     assert!(err(&p5, 1).contains("not a safetensors file"));
     assert!(err(Path::new("/nonexistent/m.safetensors"), 1).contains("cannot read file"));
-    for f in [p, p2, p3, p4, p5] {
-        let _ = std::fs::remove_file(f);
-    }
 }

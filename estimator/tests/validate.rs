@@ -68,7 +68,8 @@ fn edp_mappings_match_the_chips_published_structure() {
 /// A measured layer the network lacks is an error naming the measurement file and the layer.
 #[test]
 fn unknown_measured_layer_names_the_file() {
-    let p = std::env::temp_dir().join(format!("ember-meas-{}.toml", std::process::id()));
+    let dir = common::scratch_dir();
+    let p = dir.path().join("meas.toml");
     std::fs::write(
         &p,
         "name = \"x\"\nsource = \"test\"\nnetwork = \"AlexNet\"\nbatch = 4\n\n[[layer]]\nname = \"CONV9\"\nactive_pes = 1\n",
@@ -83,7 +84,6 @@ fn unknown_measured_layer_names_the_file() {
     )
     .unwrap_err()
     .to_string();
-    let _ = std::fs::remove_file(&p);
     assert!(
         e.contains(&p.display().to_string()) && e.contains("CONV9"),
         "{e}"

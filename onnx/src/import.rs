@@ -4,15 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
+use ember_sim::workload::MAX_LAYER_COUNT;
 use ember_sim::{Layer, LayerKind, Network, Pool};
 
 use crate::error::OnnxError;
 use crate::proto::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
 use crate::tensor::{numel, tensor_info, to_dim, MAX_INTS};
-
-/// Largest per-layer MAC count accepted (batch 1), so that `Layer::macs` cannot overflow for
-/// any sensible batch.
-const MAX_LAYER_MACS: u128 = 1 << 52;
 
 /// Operators that cost nothing on the accelerator model and keep their first input's shape.
 const PASS_THROUGH: &[&str] = &[
@@ -299,16 +296,19 @@ struct Importer {
     skipped: BTreeMap<String, usize>,
 }
 
+/// Import `model`. `name` labels errors (the path the user gave); `stem` names the network when
+/// the graph has no name, and its source.
 pub(crate) fn import_model(
     model: &ModelProto,
     name: &str,
+    stem: &str,
     input_shape: Option<[usize; 4]>,
 ) -> Result<Imported, OnnxError> {
     let graph = model.graph.as_ref().ok_or_else(|| OnnxError::NoGraph {
         name: name.to_string(),
     })?;
     let net_name = clean(if graph.name.is_empty() {
-        name
+        stem
     } else {
         &graph.name
     });
@@ -408,14 +408,14 @@ pub(crate) fn import_model(
     let network = Network {
         name: net_name,
         source: clean(&format!(
-            "ONNX import of {name} (IR {}{opset}{producer})",
+            "ONNX import of {stem} (IR {}{opset}{producer})",
             model.ir_version
         )),
         chain,
         layers: imp.layers,
     };
     // The trace rules of the simulator hold for whatever comes out.
-    Network::parse(Path::new(name), &network.to_toml()).map_err(|e| OnnxError::Invalid {
+    Network::parse(Path::new(stem), &network.to_toml()).map_err(|e| OnnxError::Invalid {
         name: name.to_string(),
         source: Box::new(e),
     })?;
@@ -978,12 +978,11 @@ impl Importer {
             name = format!("{base}_{k}");
             k += 1;
         }
-        let macs = layer.m as u128
-            * layer.e() as u128
-            * layer.f() as u128
-            * (layer.cg() * layer.r * layer.s) as u128;
-        if macs > MAX_LAYER_MACS {
-            return Err(format!("{macs} MACs: larger than {MAX_LAYER_MACS}"));
+        // The simulator's own size rule for one image (a trace would be refused past it).
+        if layer.count_bound(1).is_none_or(|b| b > MAX_LAYER_COUNT) {
+            return Err(format!(
+                "one image of this layer could take more than the {MAX_LAYER_COUNT:.3e} accesses the simulator counts exactly"
+            ));
         }
         self.layer_names.insert(name.clone());
         layer.name = name;

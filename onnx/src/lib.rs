@@ -64,11 +64,13 @@ pub fn import_report(path: &Path, input_shape: Option<[usize; 4]>) -> Result<Imp
         path: path.to_path_buf(),
         source,
     })?;
-    let name = path.file_stem().map_or_else(
-        || path.display().to_string(),
-        |s| s.to_string_lossy().into_owned(),
-    );
-    import_bytes(&bytes, &name, input_shape)
+    // Errors name the path as given; the network is named after the file.
+    let label = path.display().to_string();
+    let stem = path
+        .file_stem()
+        .map_or_else(|| label.clone(), |s| s.to_string_lossy().into_owned());
+    decode(&bytes, &label)
+        .and_then(|model| import::import_model(&model, &label, &stem, input_shape))
 }
 
 /// Import a model from its serialized bytes; `name` labels errors and names the network when
@@ -78,11 +80,15 @@ pub fn import_bytes(
     name: &str,
     input_shape: Option<[usize; 4]>,
 ) -> Result<Imported, OnnxError> {
-    let model = proto::ModelProto::decode(bytes).map_err(|source| OnnxError::Decode {
+    let model = decode(bytes, name)?;
+    import::import_model(&model, name, name, input_shape)
+}
+
+fn decode(bytes: &[u8], name: &str) -> Result<proto::ModelProto, OnnxError> {
+    proto::ModelProto::decode(bytes).map_err(|source| OnnxError::Decode {
         name: name.to_string(),
         source,
-    })?;
-    import::import_model(&model, name, input_shape)
+    })
 }
 
 /// The trace file text of an imported network (`Network::to_toml`; it reads back with

@@ -521,9 +521,8 @@ fn bad_tensor_data_is_a_typed_error() {
 
 #[test]
 fn import_from_a_file() {
-    let dir = std::env::temp_dir().join(format!("ember-onnx-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("sample.onnx");
+    let dir = common::scratch_dir();
+    let path = dir.path().join("sample.onnx");
     std::fs::write(&path, sample().bytes()).unwrap();
     let net = ember_onnx::import(&path, None).unwrap();
     assert_eq!(net.name, "sample");
@@ -534,8 +533,7 @@ fn import_from_a_file() {
     let expect =
         16 * 32 * 32 * 3 * 9 + 8 * 16 * 16 * 16 + 8 * 16 * 16 * 16 * 9 + 32 * 16 * 16 * 9 + 32 * 10;
     assert_eq!(total, expect);
-    std::fs::remove_dir_all(&dir).unwrap();
-    let missing = ember_onnx::import(&dir.join("nope.onnx"), None).unwrap_err();
+    let missing = ember_onnx::import(&dir.path().join("nope.onnx"), None).unwrap_err();
     assert!(matches!(missing, OnnxError::Io { .. }));
 }
 

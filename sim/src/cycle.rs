@@ -31,6 +31,7 @@ use crate::mapping::Mapping;
 use crate::masks::{column_costs, Gating, Masks};
 use crate::passes::{for_each_pass, pass_counts, Pass};
 use crate::rs::glb_need;
+use crate::rs::segment::{segment_cols, segment_rows};
 use crate::workload::Layer;
 
 /// What the caller knows about zeros and compression (the estimator's sparsity rules).
@@ -154,6 +155,8 @@ struct Shape {
     p_max: usize,
     q_max: usize,
     reload: bool,
+    /// The filter segment: first row, rows, first column, columns.
+    seg: [usize; 4],
 }
 
 fn shape(p: &Pass) -> Shape {
@@ -165,7 +168,8 @@ fn shape(p: &Pass) -> Shape {
         c: p.c,
         p_max: p.p_max,
         q_max: p.q_max,
-        reload: p.c0 > 0,
+        reload: p.reload,
+        seg: [p.r0, p.rk, p.s0, p.sk],
     }
 }
 
@@ -206,20 +210,24 @@ fn step_pass(
     col_cost: &dyn Fn(u64) -> u64,
 ) -> PassTime {
     let wb = hw.core.word_bits as u64;
+    let [r0, rk, s0, sk] = s.seg;
     let mut t = PassTime::default();
     // Filter load: the pass's filters over the filter bus into the spads, before any MAC (the
     // PEs' input FIFOs are not modelled, so nothing else moves meanwhile).
-    let filter_bits = (s.m * s.c * l.r * l.s) as u64 * wb;
+    let filter_bits = (s.m * s.c * rk * sk) as u64 * wb;
     let mut moved = 0;
     while moved < filter_bits {
         moved += ports.filter;
         t.cycles += 1;
         t.stalls.filter_load += 1;
     }
-    // Streaming: ifmap columns arrive, PEs compute column after column, psums move.
-    let rows = crate::rs::strip_rows(l, s.e0, s.e);
+    // Streaming: the segment's ifmap columns arrive, PEs compute column after column, psums
+    // move.
+    let rows = segment_rows(l, s.e0, s.e, r0, rk);
+    let cols = segment_cols(l, s0, sk);
+    let first_col = s0.saturating_sub(l.pad); // the first real column the segment reads
     let col_words = s.c as u64 * rows; // one real ifmap column of the strip
-    let total_ifmap_bits = s.n as u64 * l.w as u64 * col_words * wb;
+    let total_ifmap_bits = s.n as u64 * cols * col_words * wb;
     let columns = (s.n * l.f()) as u64;
     let psum_col_bits = (s.m * s.e) as u64 * wb;
     let (mut ifmap_bits, mut started, mut done) = (0u64, 0u64, 0u64);
@@ -229,8 +237,9 @@ fn step_pass(
                             // Columns of image `i` needed before ofmap column `x` can start.
     let need_bits = |col: u64| {
         let (img, x) = (col / l.f() as u64, (col % l.f() as u64) as usize);
-        let last = (x * l.stride + l.s).saturating_sub(l.pad).min(l.w) as u64;
-        (img * l.w as u64 + last) * col_words * wb
+        let last = (x * l.stride + s0 + sk).saturating_sub(l.pad).min(l.w);
+        let within = (last.saturating_sub(first_col) as u64).min(cols);
+        (img * cols + within) * col_words * wb
     };
     // Each cycle the PEs act on what arrived in earlier cycles; then the buses move data that
     // existed at the start of the cycle.
@@ -407,7 +416,7 @@ fn run(
         counts += delta;
         let key = shape(p);
         let dense =
-            ((key.p_max * key.q_max * l.s) as f64 * params.mac_cycle_fraction).ceil() as u64;
+            ((key.p_max * key.q_max * p.sk) as f64 * params.mac_cycle_fraction).ceil() as u64;
         let time = match (zeros, replay) {
             (Some((m, g)), _) if hw.pe.skip_zero_cycles => {
                 let costs = column_costs(l, mp, p, m, g);

@@ -51,6 +51,13 @@ pub enum SimError {
         rule: String,
         fix: String,
     },
+    /// A workload whose counts could overflow the model's 64-bit counters.
+    #[error("{what}: its access and cycle counts could reach {bound}, beyond the {limit} the model counts exactly; fix: lower --batch, or the layer's sizes")]
+    TooLarge {
+        what: String,
+        bound: String,
+        limit: String,
+    },
     /// No mapping of the layer fits the hardware.
     #[error("layer `{layer}`: no {dataflow} mapping fits the hardware: {reason}; fix: {fix}")]
     NoMapping {
@@ -100,10 +107,18 @@ pub fn toml_error(path: &std::path::Path, text: &str, err: toml::de::Error) -> S
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
+    // toml's word for an enum given a number, a flag or an array.
+    let message = if message == "wanted string or table" {
+        "expected a name in quotes here (the key takes one of a few names)".to_string()
+    } else {
+        message
+    };
     let fix = if message.starts_with("unknown field") {
         "remove or rename the key; the accepted keys are listed above".to_string()
     } else if message.starts_with("missing field") {
         "add the key to this table".to_string()
+    } else if message.starts_with("expected a name in quotes") {
+        "quote one of the names the README lists for the key, e.g. dataflow = \"rs\"".to_string()
     } else {
         "correct the TOML syntax or value type at that line".to_string()
     };

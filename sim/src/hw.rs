@@ -180,17 +180,56 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
             ));
         }
     }
+    for (key, v, max) in limits(hw) {
+        if v > max {
+            return Err((
+                key.into(),
+                format!("`{key}` = {v} is larger than {max}, beyond any accelerator this models"),
+                format!("give a value of at most {max}"),
+            ));
+        }
+    }
     for (key, v) in [
         ("dram.clock_mhz", hw.dram.clock_mhz),
         ("core.clock_mhz", hw.core.clock_mhz),
     ] {
-        if !(v > 0.0 && v.is_finite()) {
+        if !(MIN_MHZ..=MAX_MHZ).contains(&v) {
             return Err((
                 key.into(),
-                format!("`{key}` = {v} must be a positive frequency"),
+                format!("`{key}` = {v} is not a clock from {MIN_MHZ} to {MAX_MHZ} MHz"),
                 "give the clock in MHz".into(),
             ));
         }
     }
     Ok(())
+}
+
+/// Clocks from 1 kHz to 1 THz: outside them, link and latency figures stop being finite.
+const MIN_MHZ: f64 = 1e-3;
+const MAX_MHZ: f64 = 1e6;
+
+/// (key, value, largest value allowed): far beyond any Eyeriss-class design, and small enough
+/// that PE counts, storage words and the bits cycle mode steps through stay exact and finite in
+/// time (a 2^40-bit word over a 1-bit bus would step for ever).
+fn limits(hw: &HwConfig) -> [(&'static str, usize, usize); 17] {
+    const K64: usize = 1 << 16;
+    [
+        ("array.rows", hw.array.rows, K64),
+        ("array.cols", hw.array.cols, K64),
+        ("pe.filter_spad_words", hw.pe.filter_spad_words, 1 << 20),
+        ("pe.ifmap_spad_words", hw.pe.ifmap_spad_words, 1 << 20),
+        ("pe.psum_spad_words", hw.pe.psum_spad_words, 1 << 20),
+        ("pe.pipeline_stages", hw.pe.pipeline_stages, 1 << 10),
+        ("glb.words", hw.glb.words, 1 << 40),
+        ("glb.filter_words", hw.glb.filter_words, 1 << 40),
+        ("glb.banks", hw.glb.banks, K64),
+        ("glb.bank_width_bits", hw.glb.bank_width_bits, K64),
+        ("noc.filter_bus_bits", hw.noc.filter_bus_bits, K64),
+        ("noc.ifmap_bus_bits", hw.noc.ifmap_bus_bits, K64),
+        ("noc.psum_bus_bits", hw.noc.psum_bus_bits, K64),
+        ("noc.psum_out_bus_bits", hw.noc.psum_out_bits(), K64),
+        ("dram.bus_bits", hw.dram.bus_bits, K64),
+        ("core.word_bits", hw.core.word_bits, 64),
+        ("core.scan_chain_bits", hw.core.scan_chain_bits, 1 << 32),
+    ]
 }

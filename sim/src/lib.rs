@@ -9,6 +9,7 @@ pub mod cycle;
 pub mod dataflow;
 pub mod dataflows;
 pub mod error;
+pub mod files;
 pub mod hw;
 pub mod mapping;
 pub mod masks;
@@ -69,11 +70,11 @@ pub fn map_layer(
             None,
         ));
     }
+    layer.check_size(batch)?;
     match dataflow {
         Dataflow::RowStationary => {
-            if let Some((key, rule, fix)) = rs::fit_problem(layer, hw) {
-                return Err(no_mapping(rule, fix, Some(key)));
-            }
+            // No filter is too large for the array or the spads (it is split into segments),
+            // so only the GLB can leave the search empty.
             rs::search(layer, hw, batch, cost).ok_or_else(|| {
                 no_mapping(
                     "no combination of PE set, replication and GLB tiling fits the spads and GLB"
@@ -107,6 +108,7 @@ pub fn evaluate_mapping(
     batch: usize,
     mapping: &Mapping,
 ) -> Result<Evaluation, SimError> {
+    layer.check_size(batch)?;
     match mapping.dataflow {
         Dataflow::RowStationary => {
             rs::evaluate(layer, hw, batch, mapping).map_err(|reason| SimError::NoMapping {

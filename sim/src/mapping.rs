@@ -15,7 +15,9 @@ use crate::dataflow::Dataflow;
 /// - a processing pass covers `n` images, q·r channels, p·t filters and `e` ofmap rows;
 /// - the GLB holds the psums of `m` ofmap channels (a multiple of p·t) while the channel loop
 ///   runs, and, if `ifmap_resident`, the ifmap strip of every channel so that it is fetched from
-///   DRAM once rather than once per chunk of `m` channels.
+///   DRAM once rather than once per chunk of `m` channels;
+/// - a filter taller than the array or wider than the spads is cut into `segment`s, each run
+///   as its own passes whose psums accumulate in the GLB, as a channel chunk's do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
@@ -28,4 +30,18 @@ pub struct Mapping {
     pub e: usize,
     pub m: usize,
     pub ifmap_resident: bool,
+    /// The part of the filter one pass holds, when the whole R x S filter does not fit;
+    /// `None`: the whole filter (row-stationary only; other dataflows never split).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<Segment>,
+}
+
+/// A filter segment: at most `rows` filter rows by `cols` filter columns. The filter is cut
+/// into row tiles of `rows` and column tiles of `cols` (the last of each smaller); a pass
+/// computes one tile pair, taking `rows` PE rows and holding `cols` weights per filter row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    pub rows: usize,
+    pub cols: usize,
 }

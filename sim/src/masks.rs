@@ -76,7 +76,7 @@ pub(crate) fn column_costs(l: &Layer, mp: &Mapping, p: &Pass, m: &Masks, g: Gati
         for ri in 0..p.r_used {
             let c_lo = p.c0 + ri * mp.q;
             let c_hi = (c_lo + mp.q).min(p.c0 + p.c);
-            for rr in 0..l.r {
+            for rr in p.r0..p.r0 + p.rk {
                 for ee in 0..p.e {
                     let h = (p.e0 + ee) * l.stride + rr;
                     let hr = h.checked_sub(l.pad).filter(|&v| v < l.h);
@@ -85,7 +85,7 @@ pub(crate) fn column_costs(l: &Layer, mp: &Mapping, p: &Pass, m: &Masks, g: Gati
                             let mut work = 0u64;
                             for chg in c_lo..c_hi {
                                 let ch = p.group * cg + chg;
-                                for s in 0..l.s {
+                                for s in p.s0..p.s0 + p.sk {
                                     let wc = (x * l.stride + s) as isize - l.pad as isize;
                                     if !ifmap_on(p.n0 + img, ch, hr, wc) {
                                         continue;

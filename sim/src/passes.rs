@@ -7,6 +7,7 @@
 
 use crate::counts::AccessCounts;
 use crate::mapping::Mapping;
+use crate::rs::segment::{segment_cols, segment_of, segment_rows, segment_width, tiles};
 use crate::rs::strip_rows;
 use crate::workload::Layer;
 
@@ -26,6 +27,14 @@ pub struct Pass {
     /// First channel (within the group) and count.
     pub c0: usize,
     pub c: usize,
+    /// The filter segment: first filter row and rows, first filter column and columns (the
+    /// whole filter unless the mapping splits it).
+    pub r0: usize,
+    pub rk: usize,
+    pub s0: usize,
+    pub sk: usize,
+    /// Psums come in from the GLB: a later channel chunk or filter segment.
+    pub reload: bool,
     /// Filter sets and channel sets this pass uses (<= t, <= r).
     pub t_used: usize,
     pub r_used: usize,
@@ -48,42 +57,42 @@ fn chunks(dim: usize, size: usize) -> impl Iterator<Item = (usize, usize)> {
 /// Walk every pass of `mp` on `l` in loop order.
 pub fn for_each_pass(l: &Layer, batch: usize, mp: &Mapping, mut f: impl FnMut(&Pass)) {
     let (cg, mg) = (l.cg(), l.mg());
-    let pt = mp.p * mp.t;
-    let qr = mp.q * mp.r;
+    let segs = tiles(l, segment_of(l, mp));
     for group in 0..l.groups {
         for (n0, n) in chunks(batch, mp.n) {
             for (e0, e) in chunks(l.e(), mp.e) {
                 let mut first_of_strip = true;
                 for (mc0, mc) in chunks(mg, mp.m) {
-                    let c_chunks: Vec<_> = chunks(cg, qr).collect();
+                    let c_chunks: Vec<_> = chunks(cg, mp.q * mp.r).collect();
                     for (ci, &(c0, c)) in c_chunks.iter().enumerate() {
-                        let last_c = ci + 1 == c_chunks.len();
                         let mut first_of_chunk = true;
-                        let m_pieces: Vec<_> = chunks(mc, pt).collect();
-                        for (mi, &(m_off, m)) in m_pieces.iter().enumerate() {
-                            let pass = Pass {
+                        for (si, &seg) in segs.iter().enumerate() {
+                            let last = ci + 1 == c_chunks.len() && si + 1 == segs.len();
+                            let reload = ci > 0 || si > 0;
+                            let proto = Pass {
                                 group,
                                 n0,
                                 n,
                                 e0,
                                 e,
-                                m0: mc0 + m_off,
-                                m,
+                                m0: mc0,
+                                m: mc,
                                 c0,
                                 c,
-                                t_used: m.div_ceil(mp.p),
+                                r0: seg.0,
+                                rk: seg.1,
+                                s0: seg.2,
+                                sk: seg.3,
+                                reload,
+                                t_used: 0,
                                 r_used: c.div_ceil(mp.q),
-                                p_max: m.min(mp.p),
+                                p_max: 0,
                                 q_max: c.min(mp.q),
                                 first_of_strip,
                                 first_of_chunk,
-                                drains: if last_c && mi + 1 == m_pieces.len() {
-                                    mc
-                                } else {
-                                    0
-                                },
+                                drains: 0,
                             };
-                            f(&pass);
+                            filter_chunks(mp, &proto, last, &mut f);
                             first_of_strip = false;
                             first_of_chunk = false;
                         }
@@ -94,12 +103,44 @@ pub fn for_each_pass(l: &Layer, batch: usize, mp: &Mapping, mut f: impl FnMut(&P
     }
 }
 
+/// The passes of one segment of one channel chunk: the m-chunk of `proto` in pieces of p·t
+/// filters. `last`: the chunk and segment close the m-chunk's accumulation (its ofmaps drain
+/// after the last piece).
+fn filter_chunks(mp: &Mapping, proto: &Pass, last: bool, f: &mut impl FnMut(&Pass)) {
+    let m_pieces: Vec<_> = chunks(proto.m, mp.p * mp.t).collect();
+    for (mi, &(m_off, m)) in m_pieces.iter().enumerate() {
+        let first = mi == 0;
+        let pass = Pass {
+            m0: proto.m0 + m_off,
+            m,
+            t_used: m.div_ceil(mp.p),
+            p_max: m.min(mp.p),
+            first_of_strip: proto.first_of_strip && first,
+            first_of_chunk: proto.first_of_chunk && first,
+            drains: if last && mi + 1 == m_pieces.len() {
+                proto.m
+            } else {
+                0
+            },
+            ..*proto
+        };
+        f(&pass);
+    }
+}
+
 /// What one pass moves, counted from its own tile (see the loop nest in `rs`).
 pub fn pass_counts(l: &Layer, mp: &Mapping, p: &Pass, out: &mut AccessCounts) -> u64 {
-    let (r, s) = (l.r as u64, l.s as u64);
+    let (r, s) = (p.rk as u64, p.sk as u64);
     let (n, e, m, c) = (p.n as u64, p.e as u64, p.m as u64, p.c as u64);
     let f = l.f() as u64;
+    // The strip (every row the whole filter reads) is what DRAM delivers; the pass reads the
+    // rows and columns of its segment.
     let rows = strip_rows(l, p.e0, p.e);
+    let (seg_rows, seg_cols) = (
+        segment_rows(l, p.e0, p.e, p.r0, p.rk),
+        segment_cols(l, p.s0, p.sk),
+    );
+    let width = segment_width(l, p.sk);
     let macs = n * m * c * e * f * r * s;
     // Filters of the pass: DRAM -> filter buffer -> each of the e PEs of a filter row.
     let filt = m * c * r * s;
@@ -125,16 +166,18 @@ pub fn pass_counts(l: &Layer, mp: &Mapping, p: &Pass, out: &mut AccessCounts) ->
     };
     out.dram.ifmaps.reads += fetch;
     out.glb.ifmaps.writes += fetch;
-    out.glb.ifmaps.reads += strip_words * c;
-    // Each PE of every used filter set receives its padded row for each of its channels.
-    out.array.ifmaps.reads += n * l.wp() as u64 * r * e * c * p.t_used as u64;
-    out.rf.ifmaps.writes += n * l.wp() as u64 * r * e * c * p.t_used as u64;
+    out.glb.ifmaps.reads += n * seg_rows * seg_cols * c;
+    // Each PE of every used filter set receives its segment's padded row for each of its
+    // channels.
+    out.array.ifmaps.reads += n * width * r * e * c * p.t_used as u64;
+    out.rf.ifmaps.writes += n * width * r * e * c * p.t_used as u64;
     out.rf.ifmaps.reads += macs;
-    // Psums: up R·r_used PEs, in from the GLB after the first channel chunk, out to the GLB.
+    // Psums: up the segment's rows x r_used PEs, in from the GLB unless this is the first
+    // channel chunk's first segment, out to the GLB.
     let psums = n * m * e * f;
     out.rf.psums.reads += macs;
     out.rf.psums.writes += macs;
-    let reload = u64::from(p.c0 > 0);
+    let reload = u64::from(p.reload);
     out.array.psums.reads += psums * (r * p.r_used as u64 - 1 + reload);
     out.array.psums.writes += psums;
     out.glb.psums.reads += psums * reload;

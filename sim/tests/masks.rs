@@ -18,6 +18,7 @@ fn one_pass_mapping() -> Mapping {
         e: 2,
         m: 1,
         ifmap_resident: true,
+        segment: None,
     }
 }
 
@@ -90,9 +91,17 @@ fn all_ones_masks_equal_dense() {
         e: 4,
         m: 6,
         ifmap_resident: false,
+        segment: None,
     };
-    ember_sim::evaluate_mapping(&l, &hw, 2, &mp).expect("fits");
-    let (ni, nw) = Masks::expected_len(&l, 2);
+    let passes = all_ones_equal_dense(&l, &hw, &mp);
+    assert!(passes > 4);
+}
+
+/// Runs `mp` at batch 2 with all-ones masks and densely, asserts they agree on every field,
+/// and returns the passes.
+fn all_ones_equal_dense(l: &Layer, hw: &ember_sim::HwConfig, mp: &Mapping) -> u64 {
+    ember_sim::evaluate_mapping(l, hw, 2, mp).expect("fits");
+    let (ni, nw) = Masks::expected_len(l, 2);
     let masks = Masks {
         ifmaps: Some(vec![true; ni]),
         weights: Some(vec![true; nw]),
@@ -102,10 +111,10 @@ fn all_ones_masks_equal_dense() {
         ifmaps: true,
         weights: true,
     };
-    let masked = simulate_masked(&l, &hw, 2, &mp, &p, &masks, all, None);
-    let dense = simulate(&l, &hw, 2, &mp, &p, Replay::StepAll, None);
-    assert!(masked.passes > 4);
+    let masked = simulate_masked(l, hw, 2, mp, &p, &masks, all, None);
+    let dense = simulate(l, hw, 2, mp, &p, Replay::StepAll, None);
     assert_eq!(masked, dense);
+    masked.passes
 }
 
 mod random {
@@ -155,15 +164,18 @@ mod random {
         /// work of its PEs, so MAC cycles x active PEs >= the directly counted MACs; and never
         /// more than the dense column.
         #[test]
-        fn masked_cycles_between_bounds(r in 1usize..4, extra in 0usize..6, pad in 0usize..2,
+        fn masked_cycles_between_bounds(r in 1usize..6, extra in 0usize..6, pad in 0usize..2,
                                         groups in 1usize..3, cpg in 1usize..4, mpg in 1usize..5,
                                         batch in 1usize..3, seed in any::<u64>(),
-                                        p_density in 0.0f64..1.0) {
+                                        p_density in 0.0f64..1.0, rows in 2usize..13,
+                                        spad in 2usize..13) {
             let h = (r + extra).max(1);
             let mut l = Layer::conv("L", cpg * groups, h, h, mpg * groups, r, r);
             l.pad = pad.min(r - 1);
             l.groups = groups;
-            let mut hw = common::hw(12, 14, 1 << 16, 0);
+            // Small arrays and spads split the filter into segments.
+            let mut hw = common::hw(rows, 14, 1 << 16, 0);
+            hw.pe.ifmap_spad_words = spad;
             hw.pe.skip_zero_cycles = true;
             let ev = ember_sim::map_layer(&l, &hw, batch, Dataflow::RowStationary, &|e| e.cycles as f64)
                 .expect("small layers fit");
@@ -190,4 +202,26 @@ mod random {
             prop_assert_eq!(c.counts, dense.counts);
         }
     }
+}
+
+/// The same with the filter split into 2x2 segments (a 2-row array, a 2-word ifmap spad).
+#[test]
+fn all_ones_masks_equal_dense_when_split() {
+    let l = Layer::conv("L", 3, 9, 9, 4, 3, 3);
+    let mut hw = common::hw(2, 14, 4096, 0);
+    hw.pe.ifmap_spad_words = 2;
+    hw.pe.skip_zero_cycles = true;
+    let mp = Mapping {
+        dataflow: Dataflow::RowStationary,
+        n: 1,
+        p: 2,
+        q: 1,
+        r: 1,
+        t: 2,
+        e: 3,
+        m: 4,
+        ifmap_resident: true,
+        segment: Some(ember_sim::mapping::Segment { rows: 2, cols: 2 }),
+    };
+    assert!(all_ones_equal_dense(&l, &hw, &mp) >= 4 * 3 * 2);
 }

@@ -10,16 +10,15 @@ use serde_json::{json, Value};
 use ember_estimator::{Hardware, NetworkResult};
 use ember_sim::Dataflow;
 
-use crate::cmd::net::load_net;
+use crate::cmd::net::{load_net, NetArgs};
 use crate::cmd::sim::{load_hw, Format};
-use crate::output::emit;
+use crate::output::{emit, out_file, plot_file};
 use crate::report::{self, energy_by_level, energy_unit, utilization, Table};
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
-    /// Workload trace (TOML); default: the embedded traces/alexnet.toml.
-    #[arg(long, value_name = "FILE")]
-    pub net: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Hardware config (TOML), repeatable; default: the embedded eyeriss-v1.
     #[arg(long, value_name = "FILE")]
     pub hw: Vec<PathBuf>,
@@ -38,6 +37,9 @@ pub struct CompareArgs {
     /// Also draw grouped per-layer energy bars to FILE.svg.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Replace output files that already exist (--out, --plot).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// One evaluated candidate.
@@ -47,9 +49,34 @@ pub struct Candidate {
     pub result: NetworkResult,
 }
 
+/// Candidates are compared as ratios and drawn on one axis: their energies must share a unit
+/// (no conversion between normalised units and picojoules is defined).
+fn same_units(args: &CompareArgs, hws: &[Hardware]) -> Result<()> {
+    let name = |i: usize| {
+        args.hw
+            .get(i)
+            .map_or("the built-in eyeriss-v1".to_string(), |p| {
+                p.display().to_string()
+            })
+    };
+    if let Some(i) = hws
+        .iter()
+        .position(|h| h.energy.units != hws[0].energy.units)
+    {
+        bail!(
+            "{}: energy is in {}, but {} is in {}: ratios and one plot axis need one unit; fix: compare configs whose [energy] tables share a unit (copy one table's `units` and prices into the other)",
+            name(i),
+            hws[i].energy.units.key(),
+            name(0),
+            hws[0].energy.units.key()
+        );
+    }
+    Ok(())
+}
+
 /// Every (config, dataflow) candidate, in argument order (configs outer, dataflows inner).
 pub fn run_candidates(args: &CompareArgs) -> Result<Vec<Candidate>> {
-    let net = load_net(args.net.as_deref())?;
+    let net = load_net(&args.net, Some(args.batch as usize))?;
     let batch = args.batch.max(1) as usize;
     let hws: Vec<Hardware> = if args.hw.is_empty() {
         vec![load_hw(None)?]
@@ -59,6 +86,7 @@ pub fn run_candidates(args: &CompareArgs) -> Result<Vec<Candidate>> {
             .map(|p| load_hw(Some(p)))
             .collect::<Result<_>>()?
     };
+    same_units(args, &hws)?;
     let mut out = Vec::new();
     for hw in hws {
         let dfs = if args.dataflow.is_empty() {
@@ -83,13 +111,15 @@ pub fn run_candidates(args: &CompareArgs) -> Result<Vec<Candidate>> {
 }
 
 pub fn run(args: &CompareArgs) -> Result<()> {
+    let out = out_file(args.out.as_deref(), args.force)?;
+    let plot = plot_file(args.plot.as_deref(), args.force)?;
     let cands = run_candidates(args)?;
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&to_json(&cands))? + "\n",
         Format::Csv => to_csv(&cands),
         Format::Table => to_table(&cands),
     };
-    if let Some(p) = &args.plot {
+    if let Some(p) = &plot {
         let first = &cands[0];
         let (unit, div) = energy_unit(first.hw.energy.units);
         let layers: Vec<String> = first
@@ -115,7 +145,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
         );
         crate::plot::compare_plot(p, &title, unit, &layers, &labels, &energy)?;
     }
-    emit(args.out.as_deref(), &text)
+    emit(out.as_ref(), &text)
 }
 
 /// `{"candidates": [{"hardware", "dataflow", "result"}]}`, `result` = `ember sim`'s JSON.
@@ -171,16 +201,17 @@ fn rows(c: &Candidate) -> Vec<(String, f64, [f64; 5], u64, f64)> {
 /// CSV: one row per candidate x layer (and total).
 pub fn to_csv(cands: &[Candidate]) -> String {
     let mut out = String::from(
-        "candidate,hardware,dataflow,layer,energy_total,energy_mac,energy_dram,energy_glb,energy_array,energy_rf,cycles,utilization,energy_ratio,cycles_ratio\n",
+        "candidate,hardware,dataflow,layer,energy_units,energy_total,energy_mac,energy_dram,energy_glb,energy_array,energy_rf,cycles,utilization,energy_ratio,cycles_ratio\n",
     );
     let base = rows(&cands[0]);
     for (ci, c) in cands.iter().enumerate() {
         for (i, (name, e, lv, cyc, util)) in rows(c).into_iter().enumerate() {
             let (be, bc) = (base[i].1, base[i].3 as f64);
             out += &format!(
-                "{ci},{},{},{name},{e},{},{},{},{},{},{cyc},{util:.4},{:.4},{:.4}\n",
+                "{ci},{},{},{name},{},{e},{},{},{},{},{},{cyc},{util:.4},{:.4},{:.4}\n",
                 c.hw.arch.name,
                 c.result.dataflow.code(),
+                c.hw.energy.units.key(),
                 lv[0],
                 lv[1],
                 lv[2],

@@ -13,7 +13,7 @@ use ember_pruner::{measure_densities, sim_layers, Dataset};
 use ember_sim::Network;
 
 use crate::cmd::load_trained;
-use crate::output::write_atomic;
+use crate::output::{out_file, OutFile};
 
 #[derive(Args, Debug)]
 pub struct MasksArgs {
@@ -32,6 +32,9 @@ pub struct MasksArgs {
     /// Also write the model as a trace (TOML) with densities measured on the same images.
     #[arg(long, value_name = "FILE.toml")]
     pub trace_out: Option<PathBuf>,
+    /// Replace output files that already exist (--out, --trace-out).
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: &MasksArgs) -> Result<()> {
@@ -39,6 +42,8 @@ pub fn run(args: &MasksArgs) -> Result<()> {
         args.images > 0,
         "--images 0: masks need at least one image; fix: give --images N with N >= 1"
     );
+    let out = OutFile::new(&args.out, args.force)?;
+    let trace_out = out_file(args.trace_out.as_deref(), args.force)?;
     let mut net = load_trained(&args.model)?;
     let data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
     let test = data.test.head(args.images);
@@ -49,13 +54,13 @@ pub fn run(args: &MasksArgs) -> Result<()> {
         test.len()
     );
     let masks = layer_masks(&mut net, &test.images)?;
-    write_atomic(&args.out, &masks_safetensors(&masks, &args.out)?)?;
+    out.write(&masks_safetensors(&masks, &args.out)?)?;
     let densities = measure_densities(&mut net, &test.images)?;
     println!("layer      ifmap density  weight density");
     for (m, d) in masks.iter().zip(&densities) {
         println!("{:<10} {:>13.4}  {:>14.4}", m.name, d.ifmap, d.weight);
     }
-    if let Some(p) = &args.trace_out {
+    if let Some(f) = &trace_out {
         let trace = Network {
             name: net.arch().name.clone(),
             source: format!(
@@ -66,7 +71,7 @@ pub fn run(args: &MasksArgs) -> Result<()> {
             chain: false,
             layers: sim_layers(&net.layer_shapes(), &densities),
         };
-        write_atomic(p, trace.to_toml().as_bytes())?;
+        f.write(trace.to_toml().as_bytes())?;
     }
     Ok(())
 }

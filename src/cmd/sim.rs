@@ -8,8 +8,8 @@ use clap::{Args, ValueEnum};
 use ember_estimator::Hardware;
 use ember_sim::Dataflow;
 
-use crate::cmd::net::load_net;
-use crate::output::emit;
+use crate::cmd::net::{load_net, NetArgs};
+use crate::output::{emit, out_file, plot_file, OutFile};
 use crate::report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -29,10 +29,8 @@ pub enum Mode {
 
 #[derive(Args, Debug)]
 pub struct SimArgs {
-    /// Workload: a trace (TOML) or an ONNX model (.onnx); default: the embedded
-    /// traces/alexnet.toml.
-    #[arg(long, value_name = "FILE")]
-    pub net: Option<PathBuf>,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Hardware config (TOML); default: the embedded hw_configs/eyeriss-v1.toml.
     #[arg(long, value_name = "FILE")]
     pub hw: Option<PathBuf>,
@@ -67,13 +65,17 @@ pub struct SimArgs {
     /// `pe.skip_zero_cycles` the time of every ofmap column.
     #[arg(long, value_name = "FILE.safetensors")]
     pub masks: Option<PathBuf>,
+    /// Replace output files that already exist (--out, --plot, --trace); without it an
+    /// existing file is an error and stays untouched.
+    #[arg(long)]
+    pub force: bool,
 }
 
 impl Default for SimArgs {
     /// What `ember` with no arguments runs.
     fn default() -> Self {
         SimArgs {
-            net: None,
+            net: NetArgs::default(),
             hw: None,
             batch: 4,
             format: Format::Table,
@@ -84,6 +86,7 @@ impl Default for SimArgs {
             dataflow: None,
             plot: None,
             masks: None,
+            force: false,
         }
     }
 }
@@ -97,7 +100,13 @@ pub fn load_hw(path: Option<&Path>) -> Result<Hardware> {
 }
 
 pub fn run(args: &SimArgs) -> Result<()> {
-    let mut net = load_net(args.net.as_deref())?;
+    let out = out_file(args.out.as_deref(), args.force)?;
+    let plot = plot_file(args.plot.as_deref(), args.force)?;
+    if args.trace.is_some() && args.mode != Mode::Cycle {
+        anyhow::bail!("--trace needs --mode cycle; fix: add `--mode cycle`");
+    }
+    let trace = out_file(args.trace.as_deref(), args.force)?;
+    let mut net = load_net(&args.net, Some(args.batch as usize))?;
     let hw = load_hw(args.hw.as_deref())?;
     let batch = args.batch.max(1) as usize;
     let masks = match &args.masks {
@@ -117,13 +126,8 @@ pub fn run(args: &SimArgs) -> Result<()> {
                 res.dataflow
             )
         }
-        Mode::Cycle => Some(run_cycles(&res, &hw, &masks, args.trace.as_deref())?),
-        Mode::Analytic => {
-            if args.trace.is_some() {
-                anyhow::bail!("--trace needs --mode cycle; fix: add `--mode cycle`");
-            }
-            None
-        }
+        Mode::Cycle => Some(run_cycles(&res, &hw, &masks, trace.as_ref())?),
+        Mode::Analytic => None,
     };
     let text = match (args.format, &cycles) {
         (Format::Table, None) => report::to_table(&res, &hw),
@@ -137,10 +141,10 @@ pub fn run(args: &SimArgs) -> Result<()> {
         (Format::Csv, None) => report::to_csv(&res, &hw),
         (Format::Csv, Some(c)) => report::to_csv_cycles(&res, &hw, c),
     };
-    if let Some(p) = &args.plot {
+    if let Some(p) = &plot {
         crate::plot::sim_plot(p, &res, &hw)?;
     }
-    emit(args.out.as_deref(), &text)
+    emit(out.as_ref(), &text)
 }
 
 /// Cycle mode over every layer, with the per-pass trace written atomically if asked for.
@@ -148,7 +152,7 @@ fn run_cycles(
     res: &ember_estimator::NetworkResult,
     hw: &Hardware,
     masks: &[Option<ember_sim::masks::Masks>],
-    trace: Option<&Path>,
+    trace: Option<&OutFile>,
 ) -> Result<Vec<ember_sim::cycle::CycleStats>> {
     let mut csv = String::from(
         "layer,pass,start_cycle,end_cycle,stall_filter_load,stall_ifmap_bus,stall_psum_bus,stall_pipeline,stall_dram,glb_words,dram_words\n",
@@ -173,8 +177,8 @@ fn run_cycles(
     } else {
         hw.simulate_cycles_masked(res, masks, None)
     };
-    if let Some(path) = trace {
-        crate::output::write_atomic(path, csv.as_bytes())?;
+    if let Some(f) = trace {
+        f.write(csv.as_bytes())?;
     }
     Ok(stats)
 }

@@ -47,6 +47,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             zoo::MODEL_NAMES
         );
     };
+    anyhow::ensure!(
+        args.epochs > 0,
+        "--epochs 0: training needs at least one epoch; fix: give --epochs N with N >= 1"
+    );
     let mut data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
     if let Some(n) = args.limit {
         data.train = data.train.head(n);
@@ -96,9 +100,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let test = evaluate(&mut net, &data.test.images, &data.test.labels)?;
     save_model(&net, &args.out).with_context(|| format!("saving to {}", args.out.display()))?;
     println!(
-        "{}: {} epochs, val accuracy {:.4}, test accuracy {:.4}, saved to {}",
+        "{}: {} epoch{}, val accuracy {:.4}, test accuracy {:.4}, saved to {}",
         args.model,
         history.len(),
+        if history.len() == 1 { "" } else { "s" },
         val,
         test,
         args.out.display()

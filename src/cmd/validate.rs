@@ -8,9 +8,9 @@ use clap::{Args, ValueEnum};
 use ember_estimator::validate::{validate, Measurements, METRICS};
 use ember_estimator::Objective;
 
-use crate::cmd::net::load_net;
+use crate::cmd::net::{load_net, NetArgs};
 use crate::cmd::sim::load_hw;
-use crate::output::emit;
+use crate::output::{emit, out_file};
 use crate::report::Table;
 
 /// The embedded JSSC 2017 Table V measurements.
@@ -30,9 +30,9 @@ pub struct ValidateArgs {
     /// Hardware config; default: the embedded hw_configs/eyeriss-v1.toml.
     #[arg(long, value_name = "FILE")]
     pub hw: Option<PathBuf>,
-    /// Workload the measurements belong to; default: the embedded traces/alexnet.toml.
-    #[arg(long, value_name = "FILE")]
-    pub net: Option<PathBuf>,
+    /// The workload the measurements belong to (--net; default: the embedded AlexNet).
+    #[command(flatten)]
+    pub net: NetArgs,
     /// What the mapper minimises: edp (energy x cycle-mode latency: the chip was measured at
     /// its operating throughput, so slow mappings are not what it ran) or energy.
     #[arg(long, default_value = "edp", value_name = "energy|edp")]
@@ -42,9 +42,13 @@ pub struct ValidateArgs {
     /// Write the output to FILE (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace --out if it already exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(args: &ValidateArgs) -> Result<()> {
+    let out = out_file(args.out.as_deref(), args.force)?;
     let meas = match &args.measured {
         Some(p) => Measurements::load(p)?,
         None => Measurements::parse(
@@ -53,7 +57,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
         )?,
     };
     let hw = load_hw(args.hw.as_deref())?;
-    let net = load_net(args.net.as_deref())?;
+    let net = load_net(&args.net, None)?;
     let v = validate(&hw, &net, &meas, args.objective)?;
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&v)? + "\n",
@@ -101,5 +105,5 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
             out
         }
     };
-    emit(args.out.as_deref(), &text)
+    emit(out.as_ref(), &text)
 }

@@ -1,7 +1,7 @@
 //! Helpers shared by the end-to-end tests of the `ember` binary.
 #![allow(dead_code)] // each test file uses its own subset
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// Run `ember` with `args` from the workspace root.
@@ -24,12 +24,13 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
-/// A fresh, empty directory for one test (`tag` must be unique among the tests).
-pub fn scratch_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ember-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh, empty directory for one test, removed with everything in it when dropped (keep
+/// the value alive while the test uses the folder). `tag` only names it, for debugging.
+pub fn scratch_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("ember-{tag}-"))
+        .tempdir()
+        .expect("a temp dir")
 }
 
 pub fn s(p: &Path) -> &str {

@@ -42,3 +42,12 @@ pub fn trace(name: &str) -> Network {
 pub fn config(name: &str) -> Hardware {
     Hardware::load(&root().join("hw_configs").join(name)).unwrap_or_else(|e| panic!("{e}"))
 }
+
+/// A fresh, empty directory for one test, removed with everything in it when dropped (keep
+/// the value alive while the test uses the folder).
+pub fn scratch_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("ember-test-")
+        .tempdir()
+        .expect("a temp dir")
+}

@@ -261,3 +261,59 @@ pub fn sample() -> Graph {
     g.output("y");
     g
 }
+
+/// A fresh, empty directory for one test, removed with everything in it when dropped (keep
+/// the value alive while the test uses the folder).
+pub fn scratch_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("ember-test-")
+        .tempdir()
+        .expect("a temp dir")
+}
+
+/// A LeNet-style model: a 5x5 convolution (pad 2) on a 28x28 image, 2x2 max-pooling to 14x14,
+/// a flatten and two fully connected layers (the first covers the whole 6x14x14 map, R = S =
+/// 14: taller than a 12-row array and wider than a 12-word ifmap spad).
+pub fn lenet() -> Graph {
+    let mut g = Graph::new("lenet", &[1, 1, 28, 28]);
+    g.conv(
+        "conv1",
+        "x",
+        "c1",
+        [6, 1, 5, 5],
+        vec![ints("pads", &[2, 2, 2, 2])],
+    );
+    g.node("Relu", "relu1", &["c1"], &["r1"], vec![]);
+    g.node(
+        "MaxPool",
+        "pool1",
+        &["r1"],
+        &["p1"],
+        vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
+    );
+    g.node("Flatten", "flat", &["p1"], &["f"], vec![int("axis", 1)]);
+    g.init(ones("fc1_w", &[120, 6 * 14 * 14]));
+    g.node(
+        "Gemm",
+        "fc1",
+        &["f", "fc1_w"],
+        &["h1"],
+        vec![int("transB", 1)],
+    );
+    g.node("Relu", "relu2", &["h1"], &["r2"], vec![]);
+    g.init(ones("fc2_w", &[10, 120]));
+    g.node(
+        "Gemm",
+        "fc2",
+        &["r2", "fc2_w"],
+        &["y"],
+        vec![int("transB", 1)],
+    );
+    g.output("y");
+    g
+}
+
+/// Every model the tests ship, by name.
+pub fn models() -> Vec<(&'static str, Graph)> {
+    vec![("sample", sample()), ("lenet", lenet())]
+}

@@ -73,7 +73,10 @@ pub struct Loaded {
 
 /// Reads a model directory ([`load_model`]) or an `.onnx` file.
 pub fn load_any(path: &Path) -> Result<Loaded> {
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx")) {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+    {
         let bytes = fs::read(path).map_err(|e| PrunerError::io(path, e))?;
         let imported = super::onnx::import(&bytes, path)?;
         return Ok(Loaded {

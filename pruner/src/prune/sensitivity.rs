@@ -57,7 +57,9 @@ impl Analysis {
             if stopped[l] {
                 continue;
             }
-            let Some((gain, cost)) = self.step(l, at[l]) else { continue };
+            let Some((gain, cost)) = self.step(l, at[l]) else {
+                continue;
+            };
             let ratio = gain / cost;
             if gain > 0.0 && best.is_none_or(|(_, b)| ratio > b) {
                 best = Some((l, ratio));

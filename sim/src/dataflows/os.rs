@@ -49,6 +49,9 @@ pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> Result<(),
             mp.dataflow
         ));
     }
+    if mp.segment.is_some() {
+        return Err("filter segments are a row-stationary mapping field".into());
+    }
     if [mp.n, mp.q, mp.t, mp.e, mp.m].contains(&0) {
         return Err("every mapping parameter must be at least 1".into());
     }
@@ -230,6 +233,7 @@ pub fn search(
                         e,
                         m: t,
                         ifmap_resident: true,
+                        segment: None,
                     };
                     if glb_need(l, batch, &mp, rows_max) > st.glb_words as u64 {
                         continue;

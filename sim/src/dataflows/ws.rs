@@ -77,6 +77,9 @@ pub(crate) fn check(
     batch: usize,
     mp: &Mapping,
 ) -> Result<(), String> {
+    if mp.segment.is_some() {
+        return Err("filter segments are a row-stationary mapping field".into());
+    }
     let (cg, mg) = (l.cg(), l.mg());
     let st = storage(hw, v.dataflow());
     if mp.dataflow != v.dataflow() {
@@ -409,6 +412,7 @@ pub(crate) fn search(
                     e: l.e(),
                     m: k * widest,
                     ifmap_resident: true,
+                    segment: None,
                 };
                 let bound = Evaluation {
                     mapping,
@@ -445,6 +449,7 @@ pub(crate) fn search(
                     e: l.e(),
                     m: fp,
                     ifmap_resident: true,
+                    segment: None,
                 };
                 if let Some((bc, _)) = &best {
                     let (counts, cycles) = assemble(v, l, &d, &sums(1, 1, min_rows, 1), taps);
@@ -487,6 +492,7 @@ pub(crate) fn search(
                             e,
                             m: mb,
                             ifmap_resident: resident,
+                            segment: None,
                             ..spatial
                         };
                         let (counts, cycles) =

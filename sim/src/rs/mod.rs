@@ -1,0 +1,367 @@
+//! Row-stationary dataflow: the capacity rules, the analytic access counts of a mapping, and the
+//! exhaustive mapping search (`search`).
+//!
+//! Loop nest of one layer (outermost first), which both simulation modes follow:
+//!
+//! ```text
+//! for g in groups
+//!   for n-chunk (n images)
+//!     for e-strip (e ofmap rows)            [resident: ifmap strip, all channels, DRAM -> GLB]
+//!       for m-chunk (m filters, psums in GLB)
+//!         for c-chunk (q·r channels)        [not resident: ifmap strip of these channels, DRAM -> GLB]
+//!           for filter segment (rows x cols of the filter; one, the whole filter, if it fits)
+//!             for filter chunk (p·t filters)  = one processing pass:
+//!               filters  DRAM -> filter GLB -> array (each weight to the e PEs of its row) -> spad
+//!               ifmaps   GLB -> array (each PE gets its q rows, n images) -> spad
+//!               psums    GLB -> array (except in the first c-chunk's first segment), up the
+//!                        columns, -> GLB
+//!         ofmaps of the m-chunk GLB -> DRAM
+//! ```
+//!
+//! A filter taller than the array or wider than the spads is split into segments
+//! (`segment`): each runs as its own passes on a PE set as tall as its rows, reading the input
+//! rows and columns its taps need, and its psums accumulate in the GLB like a channel chunk's.
+//!
+//! Every count is a product of per-dimension sums over chunks (`Tiles`), so the analytic model is
+//! exact, including partial last chunks.
+
+mod search;
+pub mod segment;
+
+pub use search::{search, search_lower_bounded, search_reference};
+pub use segment::{segment_of, segments};
+
+use crate::counts::AccessCounts;
+use crate::hw::{HwConfig, SetFitting};
+use crate::mapping::Mapping;
+use crate::tiles::{balanced, Tiles};
+use crate::workload::Layer;
+use crate::Evaluation;
+
+use segment::{seg_sums, segment_rows, SegSums};
+
+/// Layer dimensions as u64, per group.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Dims {
+    pub g: u64,
+    pub n: u64,
+    pub c: u64,
+    pub m: u64,
+    pub e: u64,
+    pub f: u64,
+    pub r: u64,
+    pub s: u64,
+    pub w: u64,
+    pub macs: u64,
+}
+
+impl Dims {
+    pub fn new(l: &Layer, batch: usize) -> Dims {
+        Dims {
+            g: l.groups as u64,
+            n: batch as u64,
+            c: l.cg() as u64,
+            m: l.mg() as u64,
+            e: l.e() as u64,
+            f: l.f() as u64,
+            r: l.r as u64,
+            s: l.s as u64,
+            w: l.w as u64,
+            macs: l.macs(batch),
+        }
+    }
+}
+
+/// Unpadded input rows that ofmap rows [e0, e0 + len) read (through the whole filter).
+pub fn strip_rows(l: &Layer, e0: usize, len: usize) -> u64 {
+    segment_rows(l, e0, len, 0, l.r)
+}
+
+/// Per-dimension sums the counts need.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sums {
+    /// n-chunks.
+    pub n_count: u64,
+    /// e-strips, and Σ unpadded input rows over strips.
+    pub e_count: u64,
+    pub e_rows: u64,
+    /// filter chunks (p·t): count, Σ filter sets used, Σ largest per-PE filter count.
+    pub m_count: u64,
+    pub t_used: u64,
+    pub p_max: u64,
+    /// channel chunks (q·r): count, Σ channel sets used, Σ largest per-PE channel count.
+    pub c_count: u64,
+    pub r_used: u64,
+    pub q_max: u64,
+    /// How many times the ifmap strips come from DRAM.
+    pub ifmap_fetches: u64,
+    /// Filter segments.
+    pub seg: SegSums,
+}
+
+pub(crate) fn e_sums(l: &Layer, e: usize) -> (u64, u64, u64) {
+    let tiles = Tiles::new(l.e(), e);
+    let mut rows = 0;
+    let mut max = 0;
+    let mut e0 = 0;
+    for len in tiles.iter() {
+        let k = strip_rows(l, e0, len as usize);
+        rows += k;
+        max = max.max(k);
+        e0 += len as usize;
+    }
+    (tiles.count(), rows, max)
+}
+
+/// (count, Σ sets used, Σ largest per-PE share) of chunks of `per_pe * sets` over `dim`.
+pub(crate) fn chunk_sums(dim: u64, per_pe: u64, sets: u64) -> (u64, u64, u64) {
+    let tiles = Tiles::new(dim as usize, (per_pe * sets) as usize);
+    (
+        tiles.count(),
+        tiles.sum(|c| c.div_ceil(per_pe)),
+        tiles.sum(|c| c.min(per_pe)),
+    )
+}
+
+/// Counts and cycles of a mapping, from the per-dimension sums.
+pub(crate) fn assemble(d: &Dims, s: &Sums) -> (AccessCounts, u64) {
+    let mut a = AccessCounts::default();
+    let filt = d.g * d.m * d.c * d.r * d.s;
+    // Weights: each pass fetches its filters once; each weight reaches the e PEs of its row.
+    let w_fetch = filt * s.n_count * s.e_count;
+    a.dram.weights.reads = w_fetch;
+    a.glb.weights.writes = w_fetch;
+    a.glb.weights.reads = w_fetch;
+    a.array.weights.reads = filt * s.n_count * d.e;
+    a.rf.weights.writes = a.array.weights.reads;
+    a.rf.weights.reads = d.macs;
+    // Ifmaps: the strip (all rows the filter reads) comes from DRAM; each pass reads the rows
+    // and columns of its segment once from the GLB and multicasts them; every PE receives its
+    // segment's padded row for each of its channels and images, once per filter set.
+    let strip = d.g * d.n * d.c * d.w * s.e_rows;
+    a.dram.ifmaps.reads = strip * s.ifmap_fetches;
+    a.glb.ifmaps.writes = a.dram.ifmaps.reads;
+    a.glb.ifmaps.reads = d.g * d.n * d.c * s.seg.cols * s.seg.rows * s.m_count;
+    a.array.ifmaps.reads = d.g * d.n * s.seg.width * d.r * d.e * d.c * s.t_used;
+    a.rf.ifmaps.writes = a.array.ifmaps.reads;
+    a.rf.ifmaps.reads = d.macs;
+    // Psums: a segment's rows x r_used PEs per column chain (R·r_used over the row tiles), fed
+    // from the GLB except in the first channel chunk's first segment.
+    let ofmap = d.g * d.n * d.m * d.e * d.f;
+    let trips = s.c_count * s.seg.k_r * s.seg.k_s;
+    a.rf.psums.reads = d.macs;
+    a.rf.psums.writes = d.macs;
+    a.array.psums.reads = ofmap * (d.r * s.seg.k_s * s.r_used - 1);
+    a.array.psums.writes = ofmap * trips;
+    a.glb.psums.writes = ofmap * trips;
+    a.glb.psums.reads = ofmap * trips; // (trips - 1) psum reloads + 1 ofmap drain
+    a.dram.psums.writes = ofmap;
+    let cycles = d.g * d.n * s.e_count * d.f * s.seg.k_r * d.s * s.p_max * s.q_max;
+    (a, cycles)
+}
+
+/// How many PE sets of `rows` filter rows x `e` ofmap rows fit the array (a set wider than the
+/// array is folded into stacked segments of its columns).
+pub(crate) fn set_capacity(rows: usize, hw: &HwConfig, e: usize) -> Option<usize> {
+    let fold = e.div_ceil(hw.array.cols);
+    let tall = rows * fold;
+    if tall > hw.array.rows {
+        return None;
+    }
+    let across = if fold == 1 { hw.array.cols / e } else { 1 };
+    Some(across * (hw.array.rows / tall))
+}
+
+/// The strip widths `e` the search tries for PE sets of `rows` filter rows under the config's
+/// set-fitting policy.
+pub fn strip_widths(l: &Layer, hw: &HwConfig, rows: usize) -> Vec<usize> {
+    match hw.mapper.set_fitting {
+        SetFitting::Free => balanced(l.e()),
+        SetFitting::Eyeriss => {
+            if set_capacity(rows, hw, l.e()).is_some() {
+                vec![l.e()]
+            } else {
+                let cols = hw.array.cols.min(l.e());
+                (1..=cols)
+                    .rev()
+                    .filter(|&e| hw.array.cols.is_multiple_of(e))
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Why a mapping does not fit, if it does not.
+pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> Result<(), String> {
+    let (cg, mg) = (l.cg(), l.mg());
+    let pos = [mp.n, mp.p, mp.q, mp.r, mp.t, mp.e, mp.m];
+    if pos.contains(&0) {
+        return Err("every mapping parameter must be at least 1".into());
+    }
+    if mp.n > batch || mp.p > mg || mp.q > cg || mp.e > l.e() {
+        return Err(format!(
+            "n, p, q, e must not exceed the batch {batch}, filters {mg}, channels {cg}, ofmap rows {}",
+            l.e()
+        ));
+    }
+    let seg = segment_of(l, mp);
+    if !(1..=l.r).contains(&seg.rows) || !(1..=l.s).contains(&seg.cols) {
+        return Err(format!(
+            "a segment of {} x {} filter rows x columns must lie within the {} x {} filter",
+            seg.rows, seg.cols, l.r, l.s
+        ));
+    }
+    let sk = seg.cols;
+    if mp.q * sk > hw.pe.ifmap_spad_words {
+        return Err(format!(
+            "ifmap spad {} < q·S = {}",
+            hw.pe.ifmap_spad_words,
+            mp.q * sk
+        ));
+    }
+    if mp.p * mp.q * sk > hw.pe.filter_spad_words {
+        return Err(format!(
+            "filter spad {} < p·q·S = {}",
+            hw.pe.filter_spad_words,
+            mp.p * mp.q * sk
+        ));
+    }
+    if mp.p > hw.pe.psum_spad_words {
+        return Err(format!(
+            "psum spad {} < p = {}",
+            hw.pe.psum_spad_words, mp.p
+        ));
+    }
+    let cap = set_capacity(seg.rows, hw, mp.e).ok_or_else(|| {
+        format!(
+            "a PE set of {} x {} does not fit the {}x{} array",
+            seg.rows, mp.e, hw.array.rows, hw.array.cols
+        )
+    })?;
+    if mp.r * mp.t > cap {
+        return Err(format!(
+            "r·t = {} sets exceed the {cap} that fit",
+            mp.r * mp.t
+        ));
+    }
+    let pt = mp.p * mp.t;
+    if !mp.m.is_multiple_of(pt) || mp.m > mg.div_ceil(pt) * pt {
+        return Err(format!(
+            "m = {} must be a multiple of p·t = {pt}, at most the filters rounded up",
+            mp.m
+        ));
+    }
+    let need = glb_need(l, batch, mp);
+    if hw.glb.filter_words > 0 {
+        if need.filters > hw.glb.filter_words as u64 {
+            return Err(format!(
+                "filter buffer {} < {} filter words per pass",
+                hw.glb.filter_words, need.filters
+            ));
+        }
+        if need.ifmaps + need.psums > hw.glb.words as u64 {
+            return Err(format!(
+                "GLB {} < {} ifmap + {} psum words",
+                hw.glb.words, need.ifmaps, need.psums
+            ));
+        }
+    } else if need.filters + need.ifmaps + need.psums > hw.glb.words as u64 {
+        return Err(format!(
+            "GLB {} < {} filter + {} ifmap + {} psum words",
+            hw.glb.words, need.filters, need.ifmaps, need.psums
+        ));
+    }
+    Ok(())
+}
+
+pub struct GlbNeed {
+    pub filters: u64,
+    pub ifmaps: u64,
+    pub psums: u64,
+}
+
+pub fn glb_need(l: &Layer, batch: usize, mp: &Mapping) -> GlbNeed {
+    let (cg, mg) = (l.cg(), l.mg());
+    let (_, _, rows_max) = e_sums(l, mp.e);
+    glb_need_with(l, batch.min(mp.n), mp, rows_max, cg, mg)
+}
+
+pub(crate) fn glb_need_with(
+    l: &Layer,
+    n: usize,
+    mp: &Mapping,
+    rows_max: u64,
+    cg: usize,
+    mg: usize,
+) -> GlbNeed {
+    let chans = if mp.ifmap_resident {
+        cg
+    } else {
+        (mp.q * mp.r).min(cg)
+    };
+    let seg = segment_of(l, mp);
+    GlbNeed {
+        filters: ((mp.p * mp.t).min(mg) * (mp.q * mp.r).min(cg) * seg.rows * seg.cols) as u64,
+        ifmaps: (n * chans) as u64 * rows_max * l.w as u64,
+        psums: (n * mp.m.min(mg) * mp.e.min(l.e()) * l.f()) as u64,
+    }
+}
+
+/// Evaluate a given mapping (after checking that it fits).
+pub fn evaluate(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    mp: &Mapping,
+) -> Result<Evaluation, String> {
+    check(l, hw, batch, mp)?;
+    let d = Dims::new(l, batch);
+    let (e_count, e_rows, _) = e_sums(l, mp.e);
+    let (m_count, t_used, p_max) = chunk_sums(d.m, mp.p as u64, mp.t as u64);
+    let (c_count, r_used, q_max) = chunk_sums(d.c, mp.q as u64, mp.r as u64);
+    let sums = Sums {
+        n_count: Tiles::new(batch, mp.n).count(),
+        e_count,
+        e_rows,
+        m_count,
+        t_used,
+        p_max,
+        c_count,
+        r_used,
+        q_max,
+        ifmap_fetches: ifmap_fetches(&d, mp),
+        seg: seg_sums(l, mp.e, segment_of(l, mp)),
+    };
+    Ok(evaluation(l, &d, *mp, &sums))
+}
+
+/// DRAM fetches of each ifmap strip: once if resident, else once per chunk of `m` filters.
+#[inline]
+pub(crate) fn ifmap_fetches(d: &Dims, mp: &Mapping) -> u64 {
+    if mp.ifmap_resident {
+        1
+    } else {
+        d.m.div_ceil(mp.m as u64)
+    }
+}
+
+/// The evaluation of `mp` from its per-dimension sums (every search and `evaluate` end here).
+#[inline]
+pub(crate) fn evaluation(l: &Layer, d: &Dims, mp: Mapping, sums: &Sums) -> Evaluation {
+    let (counts, cycles) = assemble(d, sums);
+    Evaluation {
+        mapping: mp,
+        counts,
+        macs: d.macs,
+        cycles,
+        active_pes: active_pes(l, &mp),
+    }
+}
+
+/// PEs busy in a full pass.
+#[inline]
+pub fn active_pes(l: &Layer, mp: &Mapping) -> usize {
+    let c_first = (mp.q * mp.r).min(l.cg());
+    let m_first = (mp.p * mp.t).min(l.mg());
+    segment_of(l, mp).rows * mp.e.min(l.e()) * c_first.div_ceil(mp.q) * m_first.div_ceil(mp.p)
+}

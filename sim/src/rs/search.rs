@@ -1,0 +1,413 @@
+//! The row-stationary mapping search: an exact branch-and-bound (`search`), the plain
+//! exhaustive oracle it is tested against (`search_reference`), and the oracle's space visited
+//! in order of a lower bound (`search_lower_bounded`). All three visit the same space: for
+//! every filter segment and strip width, every (n, p, q, r, t) and GLB tiling that fits.
+
+use super::segment::{mapping_segment, seg_sums, segments, SegSums};
+use super::{
+    assemble, chunk_sums, e_sums, evaluation, glb_need_with, ifmap_fetches, set_capacity,
+    strip_widths, Dims, Sums,
+};
+use crate::dataflow::Dataflow;
+use crate::hw::HwConfig;
+use crate::mapping::{Mapping, Segment};
+use crate::select::keep;
+use crate::tiles::{balanced, Tiles};
+use crate::workload::Layer;
+use crate::Evaluation;
+
+type Cost<'a> = &'a dyn Fn(&Evaluation) -> f64;
+type Best = Option<(f64, Evaluation)>;
+
+/// Whether even the lower-bound sums `floor` cost more than the incumbent (strictly: a tie
+/// could still win on the tie-break).
+fn beaten(best: &Best, d: &Dims, floor: &Sums, cost: Cost) -> bool {
+    let Some((bc, b)) = best else {
+        return false;
+    };
+    let (counts, cycles) = assemble(d, floor);
+    let probe = Evaluation {
+        mapping: b.mapping,
+        counts,
+        macs: d.macs,
+        cycles,
+        active_pes: 0,
+    };
+    cost(&probe) > *bc
+}
+
+/// What every candidate with one filter segment and one strip width shares.
+struct Strip<'a> {
+    l: &'a Layer,
+    d: Dims,
+    seg: Segment,
+    e: usize,
+    /// PE sets that fit the array.
+    cap: usize,
+    e_count: u64,
+    e_rows: u64,
+    e_rows_max: u64,
+    seg_sums: SegSums,
+}
+
+impl<'a> Strip<'a> {
+    fn new(l: &'a Layer, d: Dims, seg: Segment, e: usize, cap: usize) -> Strip<'a> {
+        let (e_count, e_rows, e_rows_max) = e_sums(l, e);
+        Strip {
+            l,
+            d,
+            seg,
+            e,
+            cap,
+            e_count,
+            e_rows,
+            e_rows_max,
+            seg_sums: seg_sums(l, e, seg),
+        }
+    }
+
+    #[inline]
+    fn mapping(&self, n: usize, [p, q, r, t]: [usize; 4], m: usize, resident: bool) -> Mapping {
+        Mapping {
+            dataflow: Dataflow::RowStationary,
+            n,
+            p,
+            q,
+            r,
+            t,
+            e: self.e,
+            m,
+            ifmap_resident: resident,
+            segment: mapping_segment(self.l, self.seg),
+        }
+    }
+
+    /// The sums of a candidate from its image, filter-side and channel-side sums.
+    #[inline]
+    fn sums(&self, n_count: u64, m_side: (u64, u64, u64), c_side: (u64, u64, u64)) -> Sums {
+        let (m_count, t_used, p_max) = m_side;
+        let (c_count, r_used, q_max) = c_side;
+        Sums {
+            n_count,
+            e_count: self.e_count,
+            e_rows: self.e_rows,
+            m_count,
+            t_used,
+            p_max,
+            c_count,
+            r_used,
+            q_max,
+            ifmap_fetches: 1,
+            seg: self.seg_sums,
+        }
+    }
+
+    /// Evaluate a candidate and keep it if it wins.
+    #[inline(always)]
+    fn consider(&self, mp: Mapping, mut sums: Sums, cost: Cost, best: &mut Best) {
+        sums.ifmap_fetches = ifmap_fetches(&self.d, &mp);
+        let ev = evaluation(self.l, &self.d, mp, &sums);
+        let c = cost(&ev);
+        keep(best, c, ev);
+    }
+}
+
+/// Each filter segment and strip width the searches visit, in order.
+fn strips<'a>(l: &'a Layer, hw: &HwConfig, d: Dims) -> Vec<Strip<'a>> {
+    let mut out = Vec::new();
+    for seg in segments(l, hw) {
+        for e in strip_widths(l, hw, seg.rows) {
+            if let Some(cap) = set_capacity(seg.rows, hw, e) {
+                out.push(Strip::new(l, d, seg, e, cap));
+            }
+        }
+    }
+    out
+}
+
+/// The batch chunk sizes (largest first) and their counts.
+fn batch_chunks(batch: usize) -> Vec<(usize, u64)> {
+    balanced(batch)
+        .into_iter()
+        .map(|n| (n, Tiles::new(batch, n).count()))
+        .collect()
+}
+
+/// The pruned search's state: candidate lists and the incumbent.
+struct Search<'a> {
+    hw: &'a HwConfig,
+    ns: Vec<(usize, u64)>,
+    cost: Cost<'a>,
+    best: Best,
+}
+
+/// Exhaustive search over the row-stationary mapping space: the cheapest mapping by `cost`
+/// wins, ties broken as in `select::better`.
+///
+/// `cost` must depend only on the counts, MACs and cycles, and must not decrease when any of
+/// them increases (true of energy: prices and sparsity factors are non-negative). Under that
+/// contract the search skips, without changing the result (tested against
+/// `search_reference`): subtrees whose lower-bound counts already cost more than the best so
+/// far, and two families of candidates that can only tie or lose:
+/// - for resident ifmaps, every `n` but the largest that fits (a smaller `n` only adds filter
+///   fetches);
+/// - non-resident ifmaps at an `n` where resident ifmaps also fit (same counts, except at
+///   least as many ifmap fetches).
+pub fn search(l: &Layer, hw: &HwConfig, batch: usize, cost: Cost) -> Option<Evaluation> {
+    let d = Dims::new(l, batch);
+    let mut s = Search {
+        hw,
+        ns: batch_chunks(batch),
+        cost,
+        best: None,
+    };
+    // Candidate replication counts, largest first, per filter-segment width.
+    let mut lists: Option<(usize, Lists)> = None;
+    for strip in strips(l, hw, d) {
+        let cols = strip.seg.cols;
+        if lists.as_ref().is_none_or(|(c, _)| *c != cols) {
+            lists = Some((cols, Lists::new(l, hw, cols)));
+        }
+        if let Some((_, lists)) = &lists {
+            s.strip(&strip, lists);
+        }
+    }
+    s.best.map(|(_, ev)| ev)
+}
+
+/// Channel sets `r` per `q` and filter sets `t` per `p`, each largest first.
+struct Lists {
+    r_lists: Vec<Vec<usize>>,
+    t_lists: Vec<Vec<usize>>,
+}
+
+impl Lists {
+    fn new(l: &Layer, hw: &HwConfig, cols: usize) -> Lists {
+        let (cg, mg) = (l.cg(), l.mg());
+        let qmax = (hw.pe.ifmap_spad_words / cols).min(cg);
+        let p_top = (hw.pe.filter_spad_words / cols)
+            .min(hw.pe.psum_spad_words)
+            .min(mg);
+        Lists {
+            r_lists: (0..=qmax)
+                .map(|q| balanced(cg.div_ceil(q.max(1))))
+                .collect(),
+            t_lists: (0..=p_top)
+                .map(|p| balanced(mg.div_ceil(p.max(1))))
+                .collect(),
+        }
+    }
+}
+
+impl Search<'_> {
+    /// Every (q, r) and then (p, t) of one strip, skipping subtrees a lower bound rules out.
+    fn strip(&mut self, s: &Strip, lists: &Lists) {
+        let (d, hw) = (&s.d, self.hw);
+        let mg = s.l.mg();
+        for (q, r_list) in lists.r_lists.iter().enumerate().skip(1).rev() {
+            let pmax = (hw.pe.filter_spad_words / (q * s.seg.cols))
+                .min(hw.pe.psum_spad_words)
+                .min(mg);
+            if pmax == 0 {
+                // The filter spad cannot hold q channels' rows of even one filter.
+                continue;
+            }
+            for &r in r_list.iter().skip_while(|&&r| r > s.cap) {
+                let c_side = chunk_sums(d.c, q as u64, r as u64);
+                let t_cap = (s.cap / r).max(1) as u64;
+                // Bound: the cheapest any (p, t) below could be (every m-side sum at its
+                // floor); a monotone cost lets the whole subtree go if even that loses.
+                let floor = |p_hi: u64| {
+                    let m_side = (
+                        d.m.div_ceil(p_hi * t_cap),
+                        d.m.div_ceil(p_hi),
+                        d.m.div_ceil(t_cap),
+                    );
+                    s.sums(1, m_side, c_side)
+                };
+                if beaten(&self.best, d, &floor(pmax as u64), self.cost) {
+                    continue;
+                }
+                for (p, t_list) in lists
+                    .t_lists
+                    .iter()
+                    .enumerate()
+                    .take(pmax + 1)
+                    .skip(1)
+                    .rev()
+                {
+                    if beaten(&self.best, d, &floor(p as u64), self.cost) {
+                        continue;
+                    }
+                    self.filter_sets(s, [p, q, r], t_list, c_side);
+                }
+            }
+        }
+    }
+
+    /// Every `t` for one (p, q, r), and for each the batch chunks and GLB tilings worth trying.
+    fn filter_sets(
+        &mut self,
+        s: &Strip,
+        [p, q, r]: [usize; 3],
+        t_list: &[usize],
+        c_side: (u64, u64, u64),
+    ) {
+        let (l, hw) = (s.l, self.hw);
+        let (cg, mg) = (l.cg(), l.mg());
+        let qr = (q * r).min(cg) as u64;
+        let glb = hw.glb.words as u64;
+        let filter_words = hw.glb.filter_words;
+        let strip_per_channel = s.e_rows_max * l.w as u64;
+        let psum_per_filter = (s.e * l.f()) as u64;
+        // Lists run from the largest t down; the sets that fit and the filter buffer both
+        // bound t from above.
+        let staged = |t: usize| (p * t).min(mg) as u64 * qr * (s.seg.rows * s.seg.cols) as u64;
+        let too_big =
+            |t: usize| r * t > s.cap || (filter_words > 0 && staged(t) > filter_words as u64);
+        for &t in t_list.iter().skip_while(|&&t| too_big(t)) {
+            let pt = p * t;
+            let shared = if filter_words > 0 { 0 } else { staged(t) };
+            let m_side = chunk_sums(s.d.m, p as u64, t as u64);
+            let pqrt = [p, q, r, t];
+            // Resident: the GLB holds every channel's strip and p·t filters' psums.
+            let resident_need =
+                |n: u64| shared + n * (cg as u64 * strip_per_channel + pt as u64 * psum_per_filter);
+            let resident_n = self
+                .ns
+                .iter()
+                .find(|&&(n, _)| resident_need(n as u64) <= glb)
+                .copied();
+            if let Some((n, n_count)) = resident_n {
+                let sums = s.sums(n_count, m_side, c_side);
+                s.consider(
+                    s.mapping(n, pqrt, pt, true),
+                    sums,
+                    self.cost,
+                    &mut self.best,
+                );
+            }
+            // Not resident: only at an n too large for resident ifmaps; the most psums that
+            // fit cut the ifmap refetches.
+            let limit = resident_n.map_or(0, |(n, _)| n);
+            for &(n, n_count) in self.ns.iter().filter(|&&(n, _)| n > limit) {
+                let ifmaps = n as u64 * qr * strip_per_channel;
+                let Some(free) = glb.checked_sub(shared + ifmaps) else {
+                    continue;
+                };
+                let fit = (free / (n as u64 * psum_per_filter)) as usize / pt * pt;
+                if fit < pt {
+                    continue;
+                }
+                let m = fit.min(mg.div_ceil(pt) * pt);
+                let sums = s.sums(n_count, m_side, c_side);
+                s.consider(
+                    s.mapping(n, pqrt, m, false),
+                    sums,
+                    self.cost,
+                    &mut self.best,
+                );
+            }
+        }
+    }
+}
+
+/// The plain exhaustive search, every candidate evaluated: the oracle `search` is tested
+/// against (it skips only candidates that a monotone cost cannot prefer).
+#[doc(hidden)]
+pub fn search_reference(l: &Layer, hw: &HwConfig, batch: usize, cost: Cost) -> Option<Evaluation> {
+    let d = Dims::new(l, batch);
+    let mut best: Best = None;
+    for strip in strips(l, hw, d) {
+        for n in balanced(batch) {
+            let n_count = Tiles::new(batch, n).count();
+            reference_strip(&strip, hw, (n, n_count), cost, &mut best);
+        }
+    }
+    best.map(|(_, ev)| ev)
+}
+
+/// Every (q, r, p, t, resident) of one strip and batch chunk, each with the most psums the GLB
+/// holds when ifmaps are not resident.
+fn reference_strip(
+    s: &Strip,
+    hw: &HwConfig,
+    (n, n_count): (usize, u64),
+    cost: Cost,
+    best: &mut Best,
+) {
+    let (l, d) = (s.l, &s.d);
+    let (cg, mg) = (l.cg(), l.mg());
+    let qmax = (hw.pe.ifmap_spad_words / s.seg.cols).min(cg);
+    for q in 1..=qmax {
+        let pmax = (hw.pe.filter_spad_words / (q * s.seg.cols))
+            .min(hw.pe.psum_spad_words)
+            .min(mg);
+        for r in balanced(cg.div_ceil(q)).into_iter().filter(|&r| r <= s.cap) {
+            let c_side = chunk_sums(d.c, q as u64, r as u64);
+            for p in 1..=pmax {
+                for t in balanced(mg.div_ceil(p))
+                    .into_iter()
+                    .filter(|&t| r * t <= s.cap)
+                {
+                    let pt = p * t;
+                    let filters = (pt.min(mg) * (q * r).min(cg) * s.seg.rows * s.seg.cols) as u64;
+                    if hw.glb.filter_words > 0 && filters > hw.glb.filter_words as u64 {
+                        continue;
+                    }
+                    let shared = if hw.glb.filter_words > 0 { 0 } else { filters };
+                    let m_side = chunk_sums(d.m, p as u64, t as u64);
+                    for resident in [true, false] {
+                        let base = s.mapping(n, [p, q, r, t], pt, resident);
+                        let need = glb_need_with(l, n, &base, s.e_rows_max, cg, mg);
+                        let free = (hw.glb.words as u64).checked_sub(shared + need.ifmaps);
+                        let Some(free) = free else { continue };
+                        let per_filter = (n * s.e * l.f()) as u64;
+                        let fit = (free / per_filter) as usize / pt * pt;
+                        if fit < pt {
+                            continue;
+                        }
+                        // Resident ifmaps need no bigger m; otherwise the most psums that fit
+                        // cut the ifmap refetches.
+                        let m = if resident {
+                            pt
+                        } else {
+                            fit.min(mg.div_ceil(pt) * pt)
+                        };
+                        let sums = s.sums(n_count, m_side, c_side);
+                        s.consider(Mapping { m, ..base }, sums, cost, best);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The exhaustive space of `search_reference`, for a cost that is expensive to evaluate but has
+/// a cheap lower bound: candidates are visited by ascending `lower` (which must never exceed
+/// `cost`), and the search stops once no unvisited candidate can beat or tie the best found.
+/// The result is exactly `search_reference` with `cost` (the same tie-break, a total order).
+pub fn search_lower_bounded(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    lower: Cost,
+    cost: Cost,
+) -> Option<Evaluation> {
+    let all = std::cell::RefCell::new(Vec::new());
+    search_reference(l, hw, batch, &|ev| {
+        all.borrow_mut().push((lower(ev), ev.clone()));
+        0.0
+    });
+    let mut all = all.into_inner();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut best: Best = None;
+    for (bound, ev) in all {
+        if best.as_ref().is_some_and(|(c, _)| bound > *c) {
+            break;
+        }
+        let c = cost(&ev);
+        keep(&mut best, c, ev);
+    }
+    best.map(|(_, ev)| ev)
+}
