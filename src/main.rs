@@ -38,10 +38,14 @@ enum Command {
     Compare(cmd::compare::CompareArgs),
     /// Evaluate a grid of configs in parallel (resumable, shardable); mark the Pareto front.
     Sweep(cmd::sweep::SweepArgs),
-    /// Train a built-in CNN (lenet5, vgg-mini) on Fashion-MNIST.
+    /// Train a built-in CNN (lenet5, vgg-mini, inception-mini, ...) on Fashion-MNIST or your data.
     Train(cmd::train::TrainArgs),
-    /// Prune a trained model (energy-aware or magnitude) and report energy before and after.
+    /// Prune a trained model or an ONNX model (energy-aware or magnitude); energy before and after.
     Prune(cmd::prune::PruneArgs),
+    /// Score a model (directory or ONNX) on a data split; optionally write its logits (.npy).
+    Eval(cmd::eval::EvalArgs),
+    /// Write a model directory as ONNX (opset 13), for PyTorch and onnxruntime.
+    Export(cmd::export::ExportArgs),
     /// Record which inputs and weights of a model are non-zero on real images (for sim --masks).
     Masks(cmd::masks::MasksArgs),
 }
@@ -57,6 +61,8 @@ fn main() {
         Some(Command::Sweep(args)) => cmd::sweep::run(&args),
         Some(Command::Train(args)) => cmd::train::run(&args),
         Some(Command::Prune(args)) => cmd::prune::run(&args),
+        Some(Command::Eval(args)) => cmd::eval::run(&args),
+        Some(Command::Export(args)) => cmd::export::run(&args),
         Some(Command::Masks(args)) => cmd::masks::run(&args),
     };
     if let Err(e) = result {
@@ -98,7 +104,11 @@ fn pruner_fix(e: &anyhow::Error) -> Option<&'static str> {
         }
         P::Io { .. } => "check the path and its permissions",
         P::Idx { .. } | P::Dataset { .. } => {
-            "give --data a folder with the four intact Fashion-MNIST IDX files"
+            "give --data intact data: IDX files, an image folder (train/, test/) or NumPy arrays \
+             (see `ember prune --help`)"
+        }
+        P::Onnx { .. } => {
+            "export the model (in eval mode) with only the operators Ember executes, listed above"
         }
         P::ArchFile { .. } | P::Safetensors { .. } | P::Arch(_) => {
             "give a model directory written by `ember train` or `ember prune`"

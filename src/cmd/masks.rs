@@ -7,25 +7,24 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use ember_pruner::data::{DEFAULT_DATA_DIR, DEFAULT_VAL_FRACTION};
 use ember_pruner::masks::{layer_masks, masks_safetensors};
-use ember_pruner::{measure_densities, sim_layers, Dataset};
+use ember_pruner::{measure_densities, sim_layers};
 use ember_sim::Network;
 
-use crate::cmd::load_trained;
+use crate::cmd::data::DataArgs;
+use crate::cmd::load_any;
 use crate::output::{out_file, OutFile};
 
 #[derive(Args, Debug)]
 pub struct MasksArgs {
-    /// Model directory (from `ember train` or `ember prune`).
-    #[arg(long, value_name = "DIR")]
+    /// Model directory (from `ember train` or `ember prune`) or ONNX model.
+    #[arg(long, value_name = "PATH")]
     pub model: PathBuf,
     /// Test images to run: the masks' batch (`ember sim --batch` must match).
     #[arg(long, default_value_t = 4)]
     pub images: usize,
-    /// Folder with the four Fashion-MNIST IDX files.
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Output: the masks (safetensors: LAYER.ifmaps [N,C,H,W], LAYER.weights [M,C/g,R,S], U8).
     #[arg(long, value_name = "FILE.safetensors")]
     pub out: PathBuf,
@@ -44,8 +43,8 @@ pub fn run(args: &MasksArgs) -> Result<()> {
     );
     let out = OutFile::new(&args.out, args.force)?;
     let trace_out = out_file(args.trace_out.as_deref(), args.force)?;
-    let mut net = load_trained(&args.model)?;
-    let data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
+    let mut net = load_any(&args.model)?.net;
+    let data = args.data.load_for(&net)?;
     let test = data.test.head(args.images);
     anyhow::ensure!(
         test.len() == args.images,
@@ -64,9 +63,10 @@ pub fn run(args: &MasksArgs) -> Result<()> {
         let trace = Network {
             name: net.arch().name.clone(),
             source: format!(
-                "ember masks: {} on the first {} Fashion-MNIST test images",
+                "ember masks: {} on the first {} test images of {}",
                 args.model.display(),
-                args.images
+                args.images,
+                args.data.data.display()
             ),
             chain: false,
             layers: sim_layers(&net.layer_shapes(), &densities),

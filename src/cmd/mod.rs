@@ -1,6 +1,9 @@
 //! One module per subcommand: load, map, simulate, estimate, report.
 
 pub mod compare;
+pub mod data;
+pub mod eval;
+pub mod export;
 pub mod import;
 pub mod masks;
 pub mod net;
@@ -32,6 +35,19 @@ pub fn say(bar: &ProgressBar, line: String) {
     } else {
         bar.println(line);
     }
+}
+
+/// Load a model directory written by `ember train` or `ember prune`, or an ONNX model.
+pub fn load_any(path: &Path) -> anyhow::Result<ember_pruner::model::Loaded> {
+    ember_pruner::model::load_any(path).map_err(|e| match e {
+        // The ONNX reader's messages name the file and the rule already.
+        e @ ember_pruner::PrunerError::Onnx { .. } => anyhow::Error::new(e),
+        e => anyhow::anyhow!(
+            "loading the model {}: {e}; fix: give a directory written by `ember train` or \
+             `ember prune`, or an .onnx file",
+            path.display()
+        ),
+    })
 }
 
 /// Load a model directory written by `ember train` or `ember prune`.

@@ -8,15 +8,16 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 
-use ember_pruner::data::{DEFAULT_DATA_DIR, DEFAULT_VAL_FRACTION};
 use ember_pruner::energy::EnergyModel;
+use ember_pruner::model::onnx::Imported;
 use ember_pruner::{
     prune, save_model, Criterion, Dataset, LayerOrder, Method, Network, Progress, PruneConfig,
     PruneEvent,
 };
 
+use crate::cmd::data::DataArgs;
 use crate::cmd::sim::load_hw;
-use crate::cmd::{load_trained, progress_bar, say};
+use crate::cmd::{load_any, progress_bar, say};
 use crate::output::write_atomic;
 
 mod report;
@@ -66,8 +67,9 @@ pub enum OnOff {
 
 #[derive(Args, Debug)]
 pub struct PruneArgs {
-    /// Trained model directory (from `ember train`).
-    #[arg(long, value_name = "DIR")]
+    /// The model: a directory from `ember train`, or an ONNX file (your own model: the pruned
+    /// model is written back into its graph as OUT/model.onnx).
+    #[arg(long, value_name = "PATH")]
     pub model: PathBuf,
     /// Pruning method; with --sweep-budget a list (e.g. eap,magnitude).
     #[arg(long, value_enum, value_delimiter = ',', required = true)]
@@ -106,12 +108,15 @@ pub struct PruneArgs {
     /// Prune for these classes only, e.g. 0,1,2 (data and accuracy restricted to them).
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub classes: Option<Vec<u8>>,
-    /// Folder with the four Fashion-MNIST IDX files.
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Fine-tuning epochs after each pruning round (the same for every method).
     #[arg(long, default_value_t = 1)]
     pub finetune_epochs: usize,
+    /// No fine-tuning: write the pruned model and masks for fine-tuning elsewhere (PyTorch; the
+    /// README shows how to keep the masks there).
+    #[arg(long, conflicts_with = "finetune_epochs")]
+    pub no_finetune: bool,
     /// Output directory: pruned model, report.json, checkpoint/.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -152,6 +157,9 @@ pub struct PruneArgs {
 /// What every run of one invocation shares.
 struct Job {
     net: Network,
+    /// The ONNX model the network came from, to write the result back into.
+    onnx: Option<Imported>,
+    units: String,
     data: Dataset,
     energy: EnergyModel,
     hw_name: String,
@@ -159,14 +167,20 @@ struct Job {
 
 pub fn run(args: &PruneArgs) -> Result<()> {
     check_args(args)?;
-    let net = load_trained(&args.model)?;
-    let mut data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
+    // Everything is read and checked before anything is written to --out.
+    let loaded = load_any(&args.model)?;
+    let mut data = args.data.load_for(&loaded.net)?;
     if let Some(n) = args.train_limit {
         data.train = data.train.head(n);
     }
     let hw = load_hw(args.hw.as_deref())?;
     let job = Job {
-        net,
+        net: loaded.net,
+        onnx: loaded.onnx,
+        units: serde_json::to_value(hw.energy.units)?
+            .as_str()
+            .unwrap_or("normalized")
+            .to_string(),
         data,
         hw_name: hw.arch.name.clone(),
         energy: EnergyModel::eap(hw),
@@ -228,7 +242,11 @@ fn config(args: &PruneArgs, method: Method, budget: f32) -> PruneConfig {
         layer_budget_scale: args.layer_budget_scale,
         classes: args.classes.clone(),
         max_rounds: args.max_rounds,
-        finetune_epochs: args.finetune_epochs,
+        finetune_epochs: if args.no_finetune {
+            0
+        } else {
+            args.finetune_epochs
+        },
         finetune_samples: args.finetune_samples,
         finetune_lr: args.finetune_lr,
         calibration_samples: args.calibration_samples,
@@ -274,7 +292,10 @@ fn run_one(args: &PruneArgs, job: &Job, cfg: &PruneConfig, out: &Path) -> Result
         return Ok(None);
     };
     save_model(&outcome.net, out).with_context(|| format!("saving to {}", out.display()))?;
-    let rep = report::json(args, cfg, &job.hw_name, &outcome);
+    if let Some(onnx) = &job.onnx {
+        write_atomic(&out.join("model.onnx"), &onnx.write_pruned(&outcome.net))?;
+    }
+    let rep = report::json(args, cfg, &job.hw_name, &job.units, &outcome);
     write_atomic(
         &report_path,
         format!("{}\n", serde_json::to_string_pretty(&rep)?).as_bytes(),

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use ember_pruner::data::{DEFAULT_DATA_DIR, DEFAULT_VAL_FRACTION};
 use ember_pruner::model::zoo;
 use ember_pruner::{
-    evaluate, save_model, train, Dataset, LrSchedule, Network, OptimizerKind, Progress, TrainConfig,
+    evaluate, save_model, train, LrSchedule, Network, OptimizerKind, Progress, TrainConfig,
 };
 
+use crate::cmd::data::DataArgs;
 use crate::cmd::{progress_bar, say};
 
 #[derive(Args, Debug)]
@@ -18,9 +18,8 @@ pub struct TrainArgs {
     /// Architecture: lenet5, vgg-mini, inception-mini, squeeze-mini, resnet-mini or mobilenet-mini.
     #[arg(long)]
     pub model: String,
-    /// Folder with the four Fashion-MNIST IDX files (gzipped or not).
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
     /// Seeds weight initialisation and shuffling.
@@ -51,7 +50,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         args.epochs > 0,
         "--epochs 0: training needs at least one epoch; fix: give --epochs N with N >= 1"
     );
-    let mut data = Dataset::load(&args.data, DEFAULT_VAL_FRACTION)?;
+    let mut net = Network::new(arch, args.seed)?;
+    let mut data = args.data.load_for(&net)?;
     if let Some(n) = args.limit {
         data.train = data.train.head(n);
     }
@@ -69,7 +69,6 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         lr_schedule: LrSchedule::Cosine,
         seed: args.seed,
     };
-    let mut net = Network::new(arch, args.seed)?;
     let batches = data.train.len().div_ceil(args.batch_size.max(1));
     let bar = progress_bar(
         (batches * args.epochs) as u64,

@@ -56,7 +56,7 @@ pub fn variant(cfg: &PruneConfig) -> String {
     }
 }
 
-pub fn json(args: &PruneArgs, cfg: &PruneConfig, hw: &str, o: &PruneOutcome) -> Value {
+pub fn json(args: &PruneArgs, cfg: &PruneConfig, hw: &str, units: &str, o: &PruneOutcome) -> Value {
     let layers: Vec<Value> = o
         .baseline
         .energy
@@ -83,7 +83,7 @@ pub fn json(args: &PruneArgs, cfg: &PruneConfig, hw: &str, o: &PruneOutcome) -> 
         "model": args.model.display().to_string(),
         "hardware": hw,
         "sparsity_preset": "eap",
-        "energy_units": "normalized (the config's [energy] table; 1 = one MAC)",
+        "energy_units": units,
         "classes": cfg.classes,
         "max_accuracy_drop": cfg.max_accuracy_drop,
         "confidence": cfg.confidence,
