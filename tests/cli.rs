@@ -403,7 +403,7 @@ fn error_shows_its_cause_once() {
         dir.path().join("never").to_str().unwrap(),
     ]);
     assert!(
-        err.contains("loading the model in /nonexistent-model"),
+        err.contains("loading the model /nonexistent-model"),
         "{err}"
     );
     assert!(err.contains("model.toml"), "{err}");

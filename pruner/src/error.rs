@@ -18,8 +18,9 @@ pub enum PrunerError {
     Idx { path: PathBuf, reason: String },
 
     #[error(
-        "no Fashion-MNIST files found in {} (looked for {missing}); \
-         install them with `apt-get install dataset-fashion-mnist` or pass `--data DIR`",
+        "no data set at {} ({missing}); fix: install Fashion-MNIST with `apt-get install \
+         dataset-fashion-mnist`, or pass --data with an IDX folder, an image folder (train/, \
+         test/) or a .npz file",
         dir.display()
     )]
     DatasetNotFound { dir: PathBuf, missing: String },

@@ -139,7 +139,7 @@ impl DataFiles {
         if !missing.is_empty() {
             return Err(PrunerError::DatasetNotFound {
                 dir: dir.to_path_buf(),
-                missing: missing.join(", "),
+                missing: format!("looked for {}", missing.join(", ")),
             });
         }
         let mut it = found.into_iter();
@@ -183,9 +183,10 @@ impl Dataset {
             return Self::from_arrays(Source::Npz(path), input, pre, val_fraction);
         }
         if !path.is_dir() {
-            return Err(bad(
-                "no such folder or .npz file; fix: pass --data DIR".into()
-            ));
+            return Err(PrunerError::DatasetNotFound {
+                dir: path.to_path_buf(),
+                missing: "no such folder or .npz file".into(),
+            });
         }
         if DataFiles::find(path).is_ok() {
             let mut d = Dataset::load(path, val_fraction)?;
