@@ -15,8 +15,12 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q torch numpy
 fi
-cargo build -q --release -p ember-pruner --example epoch_time
-ember_bin=target/release/examples/epoch_time
+# EPOCH_TIME_BIN: a prebuilt examples/epoch_time binary (skips the build).
+ember_bin=${EPOCH_TIME_BIN:-}
+if [ -z "$ember_bin" ]; then
+  cargo build -q --release -p ember-pruner --example epoch_time
+  ember_bin=target/release/examples/epoch_time
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for r in $(seq 1 "$rounds"); do
