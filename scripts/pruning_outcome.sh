@@ -8,7 +8,8 @@
 # from its checkpoint. Not part of CI.
 #
 #   scripts/pruning_outcome.sh [RUNS_DIR=runs]       then   scripts/pruning_table.py RUNS_DIR
-# Environment: MODELS ("lenet5 vgg-mini"), SEEDS ("1 2 3"), DATA (the Fashion-MNIST folder).
+# Environment: MODELS ("lenet5 vgg-mini"), SEEDS ("1 2 3"), DATA (the Fashion-MNIST folder),
+# VARIANTS (names from the list below; default all), SWEEP (1: run the budget sweep; default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -47,10 +48,12 @@ for model in $models; do
   done
 done
 
+wanted=${VARIANTS:-}
 for model in $models; do
   for seed in $seeds; do
     for v in "${variants[@]}"; do
       name=${v%%|*}
+      [ -n "$wanted" ] && [[ " $wanted " != *" $name "* ]] && continue
       out="$runs/$model-s$seed/$name"
       [ -f "$out/report.json" ] && continue
       echo "== $model seed $seed $name" >&2
@@ -62,7 +65,7 @@ for model in $models; do
 done
 
 # Fewer classes: weights fall far more than energy.
-for seed in $seeds; do
+[[ " $models " == *" lenet5 "* ]] && for seed in $seeds; do
   for m in eap magnitude; do
     out="$runs/lenet5-s$seed/classes-012-$m"
     [ -f "$out/report.json" ] && continue
@@ -72,7 +75,7 @@ for seed in $seeds; do
 done
 
 # Energy-accuracy curves (seed 1).
-for model in $models; do
+[ "${SWEEP:-1}" = 1 ] && for model in $models; do
   "$ember" prune --model "$runs/$model-s1" --method eap,magnitude \
     --sweep-budget 0.0025,0.005,0.01,0.02,0.04 --seed 1 --data "$data" \
     --out "$runs/sweep-$model" 2>"$runs/sweep-$model.log" >/dev/null

@@ -132,9 +132,10 @@ pub struct PruneArgs {
     pub search_samples: usize,
     /// Accuracy the network may lose while a round prunes, from where the round starts (before
     /// fine-tuning), as a multiple of
-    /// the budget (halved after a rejected round).
-    #[arg(long, default_value_t = 1.0)]
-    pub layer_budget_scale: f32,
+    /// the budget (halved after a rejected round). Default: the method's step tuned on
+    /// validation data (eap 1, magnitude 2).
+    #[arg(long)]
+    pub layer_budget_scale: Option<f32>,
     /// Validation images on which activation densities are measured.
     #[arg(long, default_value_t = 256)]
     pub calibration_samples: usize,
@@ -239,7 +240,9 @@ fn config(args: &PruneArgs, method: Method, budget: f32) -> PruneConfig {
         refit: args.refit.map_or(d.refit, |r| r == OnOff::On),
         max_accuracy_drop: budget,
         confidence: args.confidence,
-        layer_budget_scale: args.layer_budget_scale,
+        layer_budget_scale: args
+            .layer_budget_scale
+            .unwrap_or(method.default_layer_budget_scale()),
         classes: args.classes.clone(),
         max_rounds: args.max_rounds,
         finetune_epochs: if args.no_finetune {
