@@ -6,7 +6,8 @@
 # Long and resumable; not part of CI.
 #
 #   scripts/graph_findings.sh [RUNS_DIR=runs]
-# Environment: MODELS, SEEDS ("1 2 3"), DATA, EMBER (a binary instead of this checkout's build).
+# Environment: MODELS, SEEDS ("1 2 3"), METHODS ("eap magnitude"), DATA, EMBER (a binary instead
+# of this checkout's build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-runs}
@@ -26,7 +27,7 @@ for model in $models; do
       "$ember" train --model "$model" --seed "$seed" --data "$data" --out "$dir" \
         2>"$dir.train.log" >"$dir.train.out" || { tail -5 "$dir.train.log"; exit 1; }
     fi
-    for m in eap magnitude; do
+    for m in ${METHODS:-eap magnitude}; do
       out="$dir/$m"
       [ -f "$out/report.json" ] && continue
       echo "== $model seed $seed $m" >&2

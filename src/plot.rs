@@ -91,9 +91,16 @@ fn layer_axes<'a, DB: DrawingBackend>(
 
 /// The series legend, upper right, on a translucent white box.
 fn draw_legend<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>) -> DrawResult<(), DB> {
+    draw_legend_at(chart, SeriesLabelPosition::UpperRight)
+}
+
+fn draw_legend_at<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    at: SeriesLabelPosition,
+) -> DrawResult<(), DB> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(at)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
@@ -293,7 +300,8 @@ pub struct Series {
 }
 
 /// Lines with markers, one colour per series; `diagonal` adds the line y = x (dashed) as a
-/// reference.
+/// reference. The legend sits upper right, or upper left with the diagonal (whose points
+/// rise to the upper right).
 pub fn line_plot(
     path: &Path,
     title: &str,
@@ -357,7 +365,12 @@ pub fn line_plot(
             .draw_series(s.points.iter().map(|&p| Circle::new(p, 4, c.filled())))
             .map_err(err(path))?;
     }
-    draw_legend(&mut chart).map_err(err(path))?;
+    let at = if diagonal {
+        SeriesLabelPosition::UpperLeft
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
+    draw_legend_at(&mut chart, at).map_err(err(path))?;
     root.present().map_err(err(path))?;
     Ok(())
 }

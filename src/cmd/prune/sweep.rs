@@ -38,7 +38,9 @@ pub fn run(args: &PruneArgs, job: &Job, budgets: &[f32]) -> Result<()> {
     write_atomic(&csv, to_csv(&rows).as_bytes())?;
     let acc = args.out.join("sweep-accuracy.svg");
     let wts = args.out.join("sweep-weights.svg");
-    let model = args.model.display().to_string();
+    // The model's own name (its directory or file), not the path it was given by.
+    let model = args.model.file_stem().unwrap_or(args.model.as_os_str());
+    let model = model.to_string_lossy();
     line_plot(
         &acc,
         &format!("{model}: test accuracy against energy reduction"),
@@ -48,7 +50,7 @@ pub fn run(args: &PruneArgs, job: &Job, budgets: &[f32]) -> Result<()> {
     )?;
     line_plot(
         &wts,
-        &format!("{model}: weights fall faster than energy"),
+        &format!("{model}: weight reduction against energy reduction"),
         ("energy reduction (x)", "weight reduction (x)"),
         &series(&rows, |r| num(&r["weight_reduction"])),
         true,
