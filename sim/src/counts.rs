@@ -1,12 +1,22 @@
-//! Access counts per memory level and data type: what the simulator hands the estimator.
+//! Access counts: what the simulator hands the estimator.
+//!
+//! Two views of the same accesses:
+//! - [`NestCounts`]: what a dataflow's loop nest moves at the four positions every dataflow
+//!   here is defined against (Chen, Emer, Sze, ISCA 2016 §V): the off-chip backing store
+//!   (`dram`), the global buffer the array reads (`glb`), the inter-PE network (`array`) and the
+//!   PEs' own storage (`rf`). Dataflows write these, in their own closed forms and walks.
+//! - [`AccessCounts`]: the same accesses per level of the hardware config's level list
+//!   (`arch::Levels`, DRAM first), x data type x action (read, write): what the estimator prices
+//!   and the reports print. A config names its levels and may add levels of its own; the nest's
+//!   positions are placed where the config's levels of those roles sit.
 //!
 //! Conventions (the same for every dataflow and both simulation modes):
 //! - counts are dense words of `core.word_bits`: zero gating and run-length coding are the
 //!   estimator's business;
-//! - `dram` and `glb` hold unpadded feature maps; padding zeros are made at the array edge, so
-//!   `array` and `rf` ifmap counts include them;
-//! - `array` counts word hops on the inter-PE network: `reads` are words delivered into a PE
-//!   (from the GLB or from a neighbour PE), `writes` are psum words leaving the array for the GLB;
+//! - the backing store and buffers hold unpadded feature maps; padding zeros are made at the
+//!   array edge, so network and PE ifmap counts include them;
+//! - the network counts word hops: `reads` are words delivered into a PE (from the GLB or from a
+//!   neighbour PE), `writes` are psum words leaving the array for the GLB;
 //! - `psums` include the final ofmap writes.
 
 use std::ops::{Add, AddAssign, Mul};
@@ -35,31 +45,7 @@ pub enum DataType {
 impl DataType {
     pub const ALL: [DataType; 3] = [DataType::Weights, DataType::Ifmaps, DataType::Psums];
     pub fn key(&self) -> &'static str {
-        match self {
-            DataType::Weights => "weights",
-            DataType::Ifmaps => "ifmaps",
-            DataType::Psums => "psums",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Level {
-    Dram,
-    Glb,
-    Array,
-    Rf,
-}
-
-impl Level {
-    pub const ALL: [Level; 4] = [Level::Dram, Level::Glb, Level::Array, Level::Rf];
-    pub fn key(&self) -> &'static str {
-        match self {
-            Level::Dram => "dram",
-            Level::Glb => "glb",
-            Level::Array => "array",
-            Level::Rf => "rf",
-        }
+        ["weights", "ifmaps", "psums"][*self as usize]
     }
 }
 
@@ -85,35 +71,171 @@ impl PerDataType {
             DataType::Psums => &mut self.psums,
         }
     }
+    /// Reads plus writes of every data type.
+    pub fn total(&self) -> u64 {
+        self.weights.total() + self.ifmaps.total() + self.psums.total()
+    }
 }
 
+impl AddAssign for PerDataType {
+    fn add_assign(&mut self, o: PerDataType) {
+        self.weights = self.weights + o.weights;
+        self.ifmaps = self.ifmaps + o.ifmaps;
+        self.psums = self.psums + o.psums;
+    }
+}
+
+impl Mul<u64> for PerDataType {
+    type Output = PerDataType;
+    fn mul(self, k: u64) -> PerDataType {
+        PerDataType {
+            weights: self.weights * k,
+            ifmaps: self.ifmaps * k,
+            psums: self.psums * k,
+        }
+    }
+}
+
+/// The accesses of a dataflow's loop nest at its four positions (module doc).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessCounts {
+pub struct NestCounts {
     pub dram: PerDataType,
     pub glb: PerDataType,
     pub array: PerDataType,
     pub rf: PerDataType,
 }
 
+impl AddAssign for NestCounts {
+    fn add_assign(&mut self, o: NestCounts) {
+        self.dram += o.dram;
+        self.glb += o.glb;
+        self.array += o.array;
+        self.rf += o.rf;
+    }
+}
+
+impl Mul<u64> for NestCounts {
+    type Output = NestCounts;
+    fn mul(self, k: u64) -> NestCounts {
+        NestCounts {
+            dram: self.dram * k,
+            glb: self.glb * k,
+            array: self.array * k,
+            rf: self.rf * k,
+        }
+    }
+}
+
+/// Most levels a config may list: more than any Eyeriss-class design has (Timeloop's published
+/// Eyeriss example has five), few enough that counts stay a small fixed-size value the mapper
+/// builds for every candidate (the mapper's speed depends on it).
+pub const MAX_LEVELS: usize = 6;
+
+/// Where the four positions of the loop nest sit in a config's level list (indices, outermost
+/// first), and how many levels the list has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Roles {
+    pub dram: u8,
+    pub glb: u8,
+    pub array: u8,
+    pub rf: u8,
+    pub levels: u8,
+}
+
+impl Roles {
+    /// The four positions as the only levels, in nest order (every Eyeriss config).
+    pub const NEST: Roles = Roles {
+        dram: 0,
+        glb: 1,
+        array: 2,
+        rf: 3,
+        levels: 4,
+    };
+}
+
+/// Accesses per level of a config's level list (outermost first) x data type x read/write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccessCounts {
+    roles: Roles,
+    cells: [PerDataType; MAX_LEVELS],
+}
+
 impl AccessCounts {
-    pub fn level(&self, l: Level) -> &PerDataType {
-        match l {
-            Level::Dram => &self.dram,
-            Level::Glb => &self.glb,
-            Level::Array => &self.array,
-            Level::Rf => &self.rf,
+    /// No accesses, at the levels `roles` describes.
+    pub fn zero(roles: Roles) -> AccessCounts {
+        AccessCounts {
+            roles,
+            cells: [PerDataType::default(); MAX_LEVELS],
         }
     }
-    pub fn level_mut(&mut self, l: Level) -> &mut PerDataType {
-        match l {
-            Level::Dram => &mut self.dram,
-            Level::Glb => &mut self.glb,
-            Level::Array => &mut self.array,
-            Level::Rf => &mut self.rf,
+
+    /// The nest's accesses at the levels of its positions (other levels: none).
+    #[inline]
+    pub fn place(nest: &NestCounts, roles: Roles) -> AccessCounts {
+        let zero = PerDataType::default();
+        if roles == Roles::NEST {
+            // The four positions are the levels (every Eyeriss config): no shuffle.
+            return AccessCounts {
+                roles,
+                cells: [nest.dram, nest.glb, nest.array, nest.rf, zero, zero],
+            };
         }
+        let mut a = AccessCounts::zero(roles);
+        a.cells[roles.dram as usize] = nest.dram;
+        a.cells[roles.glb as usize] = nest.glb;
+        a.cells[roles.array as usize] = nest.array;
+        a.cells[roles.rf as usize] = nest.rf;
+        a
     }
-    pub fn get(&self, l: Level, d: DataType) -> ReadWrite {
-        self.level(l).get(d)
+    /// Every level slot, the unused ones zero (a fixed-length loop the compiler unrolls).
+    #[inline]
+    pub fn slots(&self) -> &[PerDataType; MAX_LEVELS] {
+        &self.cells
+    }
+
+    /// Number of levels.
+    pub fn len(&self) -> usize {
+        self.roles.levels as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn roles(&self) -> Roles {
+        self.roles
+    }
+    /// Level `i` of the list (0 = outermost).
+    #[inline]
+    pub fn level(&self, i: usize) -> &PerDataType {
+        &self.cells[i]
+    }
+    pub fn level_mut(&mut self, i: usize) -> &mut PerDataType {
+        &mut self.cells[i]
+    }
+    pub fn get(&self, i: usize, d: DataType) -> ReadWrite {
+        self.cells[i].get(d)
+    }
+    /// The levels in order, outermost first.
+    pub fn levels(&self) -> &[PerDataType] {
+        &self.cells[..self.len()]
+    }
+    /// The level of each position of the nest.
+    pub fn dram(&self) -> &PerDataType {
+        &self.cells[self.roles.dram as usize]
+    }
+    pub fn glb(&self) -> &PerDataType {
+        &self.cells[self.roles.glb as usize]
+    }
+    pub fn array(&self) -> &PerDataType {
+        &self.cells[self.roles.array as usize]
+    }
+    pub fn rf(&self) -> &PerDataType {
+        &self.cells[self.roles.rf as usize]
+    }
+}
+
+impl Serialize for AccessCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.levels().serialize(s)
     }
 }
 
@@ -138,12 +260,14 @@ impl Mul<u64> for ReadWrite {
 }
 
 impl AddAssign for AccessCounts {
+    /// Sum level by level (both sides count the same config's levels; an empty side takes the
+    /// other's levels).
     fn add_assign(&mut self, o: AccessCounts) {
-        for l in Level::ALL {
-            for d in DataType::ALL {
-                let v = self.get(l, d) + o.get(l, d);
-                *self.level_mut(l).get_mut(d) = v;
-            }
+        if self.is_empty() {
+            self.roles = o.roles;
+        }
+        for (a, b) in self.cells.iter_mut().zip(o.cells) {
+            *a += b;
         }
     }
 }
@@ -151,11 +275,8 @@ impl AddAssign for AccessCounts {
 impl Mul<u64> for AccessCounts {
     type Output = AccessCounts;
     fn mul(mut self, k: u64) -> AccessCounts {
-        for l in Level::ALL {
-            for d in DataType::ALL {
-                let v = self.get(l, d) * k;
-                *self.level_mut(l).get_mut(d) = v;
-            }
+        for c in &mut self.cells {
+            *c = *c * k;
         }
         self
     }

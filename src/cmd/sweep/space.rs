@@ -240,13 +240,17 @@ impl Space {
             Ok(res) => {
                 let cycles = res.cycles();
                 let util = utilization(res.macs(), cycles, &hw);
-                let lv = energy_by_level(&res.total);
+                let lv: Vec<String> = energy_by_level(&res.total)
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect();
                 format!(
-                    "{head},ok,{},{},{},{},{},{},{cycles},{util:.6}",
-                    res.total.total, lv[0], lv[1], lv[2], lv[3], lv[4],
+                    "{head},ok,{},{},{cycles},{util:.6}",
+                    res.total.total,
+                    lv.join(","),
                 )
             }
-            Err(_) => format!("{head},no_mapping,,,,,,,,"),
+            Err(_) => format!("{head},no_mapping,,{},,", ",".repeat(hw.arch.levels.len())),
         }
     }
 
