@@ -14,7 +14,7 @@ use serde::Deserialize;
 use ember_sim::arch::{ArraySpec, CoreSpec, DramSpec, GlbSpec, MapperSpec, NocSpec, PeSpec};
 use ember_sim::error::{line_of, line_of_key, toml_error, Location, SimError};
 use ember_sim::files::{read_text, wrong_kind, FileKind};
-use ember_sim::{Dataflow, HwConfig, Level, LevelKind, Levels};
+use ember_sim::{Dataflow, HwConfig, Level, LevelKind, Levels, StageSpec};
 
 use crate::sparsity::{SparsityRules, SparsitySpec};
 use crate::table::{EnergySpec, EnergyTable};
@@ -253,6 +253,7 @@ fn hierarchy(file: &HwFile) -> Result<Specs, KeyError> {
                 label: label.into(),
                 kind,
                 key: key.into(),
+                stage: None,
             };
             Ok(Specs {
                 levels: vec![
@@ -317,12 +318,16 @@ fn level_list(tables: &[toml::Spanned<toml::Table>]) -> Result<Specs, KeyError> 
             .map_err(|_| {
                 (
                     format!("{key}.kind"),
-                    format!("level kind `{kind_text}` is not one of dram, buffer, network, pe"),
-                    "give kind = \"dram\", \"buffer\", \"network\" or \"pe\"".into(),
+                    format!(
+                        "level kind `{kind_text}` is not one of dram, staging, buffer, network, pe"
+                    ),
+                    "give kind = \"dram\", \"staging\", \"buffer\", \"network\" or \"pe\"".into(),
                 )
             })?;
+        let mut stage = None;
         match kind {
             LevelKind::Dram => dram = Some(spec::<DramSpec>(t, &key)?),
+            LevelKind::Staging => stage = Some(spec::<StageSpec>(t, &key)?),
             LevelKind::Buffer => glb = Some(spec::<GlbSpec>(t, &key)?),
             LevelKind::Network => noc = Some(spec::<NocSpec>(t, &key)?),
             LevelKind::Pe => pe = Some(spec::<PeSpec>(t, &key)?),
@@ -332,20 +337,12 @@ fn level_list(tables: &[toml::Spanned<toml::Table>]) -> Result<Specs, KeyError> 
             label,
             kind,
             key,
+            stage,
         });
     }
-    let kinds_error = || {
-        (
-            "level".to_string(),
-            "the hierarchy needs one level of each kind: dram, buffer, network, pe".to_string(),
-            "list the levels outermost first: dram, buffer, network, pe".to_string(),
-        )
-    };
-    // More than one of a kind, or a kind missing: `Levels::new` says which.
-    if levels.len() != 4 {
-        let list = Levels::new(levels).err().unwrap_or_else(kinds_error);
-        return Err(list);
-    }
+    // More than one of a kind, a kind missing or out of order: `Levels::new` says which (so
+    // past it, each of the four positions has its spec).
+    Levels::new(levels.clone())?;
     match (dram, glb, noc, pe) {
         (Some(dram), Some(glb), Some(noc), Some(pe)) => Ok(Specs {
             levels,
@@ -354,7 +351,12 @@ fn level_list(tables: &[toml::Spanned<toml::Table>]) -> Result<Specs, KeyError> 
             noc,
             pe,
         }),
-        _ => Err(Levels::new(levels).err().unwrap_or_else(kinds_error)),
+        _ => Err((
+            "level".to_string(),
+            "the hierarchy needs one level of each kind dram, buffer, network, pe".to_string(),
+            "list the levels outermost first: dram, staging (optional), buffer, network, pe"
+                .to_string(),
+        )),
     }
 }
 

@@ -186,7 +186,7 @@ fn level_list_errors_name_the_key() {
         (
             list.replacen("kind = \"buffer\"", "kind = \"cache\"", 1),
             "level[1].kind",
-            "not one of dram, buffer, network, pe",
+            "not one of dram, staging, buffer, network, pe",
         ),
         (two_networks(&list), "level", "one `network`"),
         (
@@ -219,6 +219,144 @@ fn level_list_errors_name_the_key() {
     ];
     for (text, key, rule) in cases {
         let e = parse(&text).expect_err(rule).to_string();
+        assert!(e.contains(&format!("key `{key}`")), "{rule}: {e}");
+        assert!(e.contains(rule) && e.contains("fix:"), "{rule}: {e}");
+    }
+}
+
+/// `eyeriss-v1-l2`: the five-level example (an L2 between DRAM and the GLB holding filters and
+/// ifmaps; psums bypass it), on a layer small enough to count by hand: 1 channel, a 5x5 ifmap,
+/// 2 filters of 3x3, batch 1, dense. Weights 2·1·3·3 = 18 words, ifmaps 5·5 = 25, ofmaps
+/// 2·3·3 = 18. Everything fits on chip, so the cheapest mapping moves each word across the DRAM
+/// link once: DRAM reads 18 weights and 25 ifmaps, writes 18 ofmaps (no psum read-back). The
+/// L2 stages what it holds: reads = writes = 18 weights and 25 ifmaps, no psums; its energy
+/// at read 18 and write 20 is (18 + 25) x (18 + 20) = 1634.
+#[test]
+fn staging_level_counts_by_hand() {
+    let hw = config("eyeriss-v1-l2.toml");
+    assert_eq!(hw.arch.levels.names(), ["dram", "l2", "glb", "array", "rf"]);
+    let l = ember_sim::Layer::conv("small", 1, 5, 5, 2, 3, 3);
+    let r = hw.run_layer(&l, 1, Dataflow::RowStationary, true).unwrap();
+    let c = &r.eval.counts;
+    let rw = |level: usize, d: DataType| {
+        let v = c.get(level, d);
+        (v.reads, v.writes)
+    };
+    let (dram, l2) = (0, 1);
+    assert_eq!(rw(dram, DataType::Weights), (18, 0));
+    assert_eq!(rw(dram, DataType::Ifmaps), (25, 0));
+    assert_eq!(rw(dram, DataType::Psums), (0, 18));
+    assert_eq!(rw(l2, DataType::Weights), (18, 18));
+    assert_eq!(rw(l2, DataType::Ifmaps), (25, 25));
+    assert_eq!(rw(l2, DataType::Psums), (0, 0));
+    assert_eq!(r.energy.level(l2), 1634.0);
+    // The other levels count what the same mapping counts on the four-level chip (a second
+    // method: the four-level model, untouched by the staging level).
+    let v1 = config("eyeriss-v1.toml");
+    let ev4 = ember_sim::evaluate_mapping(&l, &v1.arch, 1, &r.eval.mapping).unwrap();
+    for (five, four) in [(0, 0), (2, 1), (3, 2), (4, 3)] {
+        assert_eq!(c.level(five), ev4.counts.level(four), "level {five}");
+    }
+    assert_eq!((r.eval.cycles, r.eval.macs), (ev4.cycles, ev4.macs));
+}
+
+/// Every dataflow and cycle mode count the L2 from the DRAM's dense traffic, on AlexNet: reads
+/// = writes = DRAM reads + writes of weights and ifmaps, nothing for psums.
+#[test]
+fn staging_level_follows_the_dram_in_every_dataflow() {
+    let hw = config("eyeriss-v1-l2.toml");
+    let net = trace("alexnet.toml");
+    for df in [
+        Dataflow::RowStationary,
+        Dataflow::WeightStationary,
+        Dataflow::OutputStationary,
+        Dataflow::NoLocalReuse,
+    ] {
+        for (i, l) in net.layers.iter().enumerate() {
+            let c = hw.run_layer(l, 2, df, i == 0).unwrap().eval.counts;
+            for d in DataType::ALL {
+                let want = match d {
+                    DataType::Psums => 0,
+                    _ => c.get(0, d).reads + c.get(0, d).writes,
+                };
+                assert_eq!(c.get(1, d).reads, want, "{df:?} {} {d:?}", l.name);
+                assert_eq!(c.get(1, d).writes, want, "{df:?} {} {d:?}", l.name);
+            }
+        }
+    }
+}
+
+/// A staging level is checked: its place in the list, what it holds and its capacity; each
+/// rule broken is an error at its key with a fix.
+#[test]
+fn staging_level_errors_name_the_key() {
+    let text =
+        std::fs::read_to_string(common::root().join("hw_configs/eyeriss-v1-l2.toml")).unwrap();
+    let holds = "holds = [\"weights\", \"ifmaps\"]";
+    let words = "words = { weights = 131072, ifmaps = 393216 }";
+    let l2_table = text[text.find("[[level]]\nname = \"l2\"").unwrap()..]
+        .split("\n\n")
+        .next()
+        .unwrap()
+        .to_string();
+    let cases = [
+        (
+            text.replacen(holds, "holds = []", 1),
+            "level[1].holds",
+            "`holds` is empty",
+        ),
+        (
+            text.replacen(holds, "holds = [\"ifmaps\", \"ifmaps\"]", 1),
+            "level[1].holds",
+            "twice",
+        ),
+        (
+            text.replacen(holds, "holds = [\"weights\"]", 1),
+            "level[1].words",
+            "which the level bypasses",
+        ),
+        (
+            text.replacen(holds, "holds = [\"weights\", \"ifmaps\", \"psums\"]", 1),
+            "level[1].words",
+            "no capacity for `psums`",
+        ),
+        (
+            text.replacen(words, "words = 0", 1),
+            "level[1].words",
+            "must be from 1",
+        ),
+        (
+            text.replacen(holds, "holds = [\"outputs\"]", 1),
+            "level[1]",
+            "unknown variant",
+        ),
+        (
+            // The staging level inside the global buffer.
+            text.replacen(&format!("{l2_table}\n\n"), "", 1).replacen(
+                "[core]",
+                &format!("{l2_table}\n\n[core]"),
+                1,
+            ),
+            "level",
+            "any `staging` levels",
+        ),
+        (
+            // Three staging levels: seven levels, more than a config may list.
+            text.replacen(
+                &l2_table,
+                &format!(
+                    "{l2_table}\n\n{}\n\n{}",
+                    l2_table.replace("\"l2\"", "\"l3\""),
+                    l2_table.replace("\"l2\"", "\"l4\"")
+                ),
+                1,
+            ),
+            "level",
+            "at most 6",
+        ),
+    ];
+    for (bad, key, rule) in cases {
+        let e = parse(&bad).expect_err(rule).to_string();
         assert!(e.contains(&format!("key `{key}`")), "{rule}: {e}");
         assert!(e.contains(rule) && e.contains("fix:"), "{rule}: {e}");
     }

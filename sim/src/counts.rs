@@ -35,7 +35,8 @@ impl ReadWrite {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DataType {
     Weights,
     Ifmaps,
@@ -131,8 +132,26 @@ impl Mul<u64> for NestCounts {
 /// builds for every candidate (the mapper's speed depends on it).
 pub const MAX_LEVELS: usize = 6;
 
+/// Most staging levels (buffers between DRAM and the GLB, `arch::levels`) a config may list:
+/// the level slots the four positions of the nest leave.
+pub const MAX_STAGES: usize = MAX_LEVELS - 4;
+
+/// A staging level: its index in the level list and the data types it holds (bit `d` set for
+/// `DataType` `d`); the others bypass it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Stage {
+    pub level: u8,
+    pub holds: u8,
+}
+
+impl Stage {
+    pub fn holds(&self, d: DataType) -> bool {
+        self.holds & (1 << d as u8) != 0
+    }
+}
+
 /// Where the four positions of the loop nest sit in a config's level list (indices, outermost
-/// first), and how many levels the list has.
+/// first), the staging levels between DRAM and the GLB, and how many levels the list has.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Roles {
     pub dram: u8,
@@ -140,6 +159,9 @@ pub struct Roles {
     pub array: u8,
     pub rf: u8,
     pub levels: u8,
+    /// The first `stage_count` are the staging levels, outermost first.
+    pub stages: [Stage; MAX_STAGES],
+    pub stage_count: u8,
 }
 
 impl Roles {
@@ -150,7 +172,14 @@ impl Roles {
         array: 2,
         rf: 3,
         levels: 4,
+        stages: [Stage { level: 0, holds: 0 }; MAX_STAGES],
+        stage_count: 0,
     };
+
+    /// The staging levels, outermost first.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages[..self.stage_count as usize]
+    }
 }
 
 /// Accesses per level of a config's level list (outermost first) x data type x read/write.
@@ -169,7 +198,11 @@ impl AccessCounts {
         }
     }
 
-    /// The nest's accesses at the levels of its positions (other levels: none).
+    /// The nest's accesses at the levels of its positions, and at each staging level the
+    /// DRAM traffic of the data types it holds: every word crossing the DRAM link is written into
+    /// it and read out of it once, dense (the staging level models no reuse of its own; run-length
+    /// coding is the DRAM link's). So a staging level's reads = writes = DRAM reads + writes of
+    /// that data type, in closed form and walk alike.
     #[inline]
     pub fn place(nest: &NestCounts, roles: Roles) -> AccessCounts {
         let zero = PerDataType::default();
@@ -185,6 +218,15 @@ impl AccessCounts {
         a.cells[roles.glb as usize] = nest.glb;
         a.cells[roles.array as usize] = nest.array;
         a.cells[roles.rf as usize] = nest.rf;
+        for st in roles.stages() {
+            for d in DataType::ALL.into_iter().filter(|&d| st.holds(d)) {
+                let words = nest.dram.get(d).total();
+                *a.cells[st.level as usize].get_mut(d) = ReadWrite {
+                    reads: words,
+                    writes: words,
+                };
+            }
+        }
         a
     }
     /// Every level slot, the unused ones zero (a fixed-length loop the compiler unrolls).

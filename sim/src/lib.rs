@@ -19,8 +19,11 @@ mod select;
 pub mod tiles;
 pub mod workload;
 
-pub use arch::{HwConfig, Level, LevelKind, Levels};
-pub use counts::{AccessCounts, DataType, NestCounts, PerDataType, ReadWrite, Roles, MAX_LEVELS};
+pub use arch::{Capacity, HwConfig, Level, LevelKind, Levels, StageSpec};
+pub use counts::{
+    AccessCounts, DataType, NestCounts, PerDataType, ReadWrite, Roles, Stage, MAX_LEVELS,
+    MAX_STAGES,
+};
 pub use dataflow::Dataflow;
 pub use error::{Location, SimError};
 pub use mapping::Mapping;

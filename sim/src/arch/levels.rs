@@ -9,22 +9,26 @@
 //! | kind | level | how many |
 //! |---|---|---|
 //! | `dram` | the off-chip backing store | one, outermost |
-//! | `buffer` | the global buffer the array reads | one, after the DRAM |
+//! | `staging` | a buffer the DRAM traffic of the data types it holds passes through (an L2) | up to `counts::MAX_STAGES`, after the DRAM |
+//! | `buffer` | the global buffer the array reads | one, after the DRAM (and staging levels) |
 //! | `network` | the on-array network(s) | one, after the buffer |
 //! | `pe` | per-PE storage (spads / RF) | one, innermost |
 //!
 //! This is the only place that tells the kinds apart (`Levels::new`); everything downstream
-//! indexes levels by position.
+//! indexes levels by position. A staging level's counts follow from the DRAM's
+//! (`counts::AccessCounts::place`), so every dataflow and both simulation modes count it alike.
 
 use serde::{Deserialize, Serialize};
 
-use crate::counts::{Roles, MAX_LEVELS};
+use super::{Capacity, StageSpec};
+use crate::counts::{DataType, Roles, Stage, MAX_LEVELS};
 
 /// What a level is to the loop nest (module doc).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LevelKind {
     Dram,
+    Staging,
     Buffer,
     Network,
     Pe,
@@ -34,6 +38,7 @@ impl LevelKind {
     pub fn key(self) -> &'static str {
         match self {
             LevelKind::Dram => "dram",
+            LevelKind::Staging => "staging",
             LevelKind::Buffer => "buffer",
             LevelKind::Network => "network",
             LevelKind::Pe => "pe",
@@ -53,6 +58,10 @@ pub struct Level {
     /// (`level[1]`).
     #[serde(skip)]
     pub key: String,
+    /// What a `staging` level holds and its capacity (None for the other kinds: they hold what
+    /// the dataflow moves through their position).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<StageSpec>,
 }
 
 /// The level list of a config, checked: one level of each kind, in the order of the table in
@@ -106,31 +115,43 @@ impl Levels {
                 ));
             }
         }
-        let order = [
-            LevelKind::Dram,
-            LevelKind::Buffer,
-            LevelKind::Network,
-            LevelKind::Pe,
-        ];
         let kinds: Vec<LevelKind> = list.iter().map(|l| l.kind).collect();
+        let stages = kinds
+            .iter()
+            .skip(1)
+            .take_while(|&&k| k == LevelKind::Staging)
+            .count();
+        let mut order = vec![LevelKind::Dram];
+        order.extend(std::iter::repeat_n(LevelKind::Staging, stages));
+        order.extend([LevelKind::Buffer, LevelKind::Network, LevelKind::Pe]);
         if kinds != order {
             let have: Vec<&str> = kinds.iter().map(|k| k.key()).collect();
             return Err((
                 "level".into(),
                 format!(
-                    "the levels are of kinds [{}]; the hierarchy must be, from DRAM inwards, one `dram`, one `buffer` (the global buffer), one `network` and one `pe` level",
+                    "the levels are of kinds [{}]; the hierarchy must be, from DRAM inwards, one `dram`, any `staging` levels, one `buffer` (the global buffer), one `network` and one `pe` level",
                     have.join(", ")
                 ),
-                "list the levels outermost first: dram, buffer, network, pe".into(),
+                "list the levels outermost first: dram, staging (optional), buffer, network, pe"
+                    .into(),
             ));
         }
-        let roles = Roles {
+        let mut roles = Roles {
             dram: 0,
-            glb: 1,
-            array: 2,
-            rf: 3,
+            glb: stages as u8 + 1,
+            array: stages as u8 + 2,
+            rf: stages as u8 + 3,
             levels: list.len() as u8,
+            stage_count: stages as u8,
+            ..Roles::default()
         };
+        for (i, l) in list.iter().enumerate().skip(1).take(stages) {
+            let holds = check_stage(l)?;
+            roles.stages[i - 1] = Stage {
+                level: i as u8,
+                holds,
+            };
+        }
         Ok(Levels { list, roles })
     }
 
@@ -141,6 +162,7 @@ impl Levels {
             label: label.into(),
             kind,
             key: name.into(),
+            stage: None,
         };
         Levels::new(vec![
             level("dram", "DRAM", LevelKind::Dram),
@@ -245,4 +267,75 @@ fn check_name(l: &Level) -> Result<(), LevelError> {
         ));
     }
     Ok(())
+}
+
+/// A staging level's spec, checked: it holds at least one data type, each once, and has a
+/// positive capacity for what it holds (shared, or one per held data type and only those).
+/// Returns the held data types as a bit set (`counts::Stage`).
+fn check_stage(l: &Level) -> Result<u8, LevelError> {
+    let err = |field: &str, rule: String, fix: &str| -> LevelError {
+        (format!("{}.{field}", l.key), rule, fix.to_string())
+    };
+    let Some(spec) = &l.stage else {
+        return Err(err(
+            "words",
+            format!("staging level `{}` has no capacity", l.name),
+            "add words = <capacity in words>",
+        ));
+    };
+    let mut holds = 0u8;
+    for &d in &spec.holds {
+        if holds & (1 << d as u8) != 0 {
+            return Err(err(
+                "holds",
+                format!("`holds` lists `{}` twice", d.key()),
+                "list each data type once",
+            ));
+        }
+        holds |= 1 << d as u8;
+    }
+    if holds == 0 {
+        return Err(err(
+            "holds",
+            "`holds` is empty: a staging level every data type bypasses is not a level".into(),
+            "list the data types it holds, e.g. holds = [\"weights\", \"ifmaps\"], or remove the level",
+        ));
+    }
+    const MAX_WORDS: usize = 1 << 40;
+    let capacity = |d: Option<DataType>, words: usize| {
+        let what = d.map_or(String::new(), |d| format!(" for {}", d.key()));
+        if words == 0 || words > MAX_WORDS {
+            return Err(err(
+                "words",
+                format!("capacity{what} is {words} words; it must be from 1 to {MAX_WORDS}"),
+                "give the capacity in words",
+            ));
+        }
+        Ok(())
+    };
+    match &spec.words {
+        Capacity::Shared(w) => capacity(None, *w)?,
+        Capacity::PerType(map) => {
+            for &d in &spec.holds {
+                match map.get(&d) {
+                    Some(&w) => capacity(Some(d), w)?,
+                    None => {
+                        return Err(err(
+                            "words",
+                            format!("no capacity for `{}`, which the level holds", d.key()),
+                            "give every held data type a capacity, or one shared number",
+                        ))
+                    }
+                }
+            }
+            if let Some(d) = map.keys().find(|d| !spec.holds.contains(d)) {
+                return Err(err(
+                    "words",
+                    format!("a capacity for `{}`, which the level bypasses", d.key()),
+                    "add it to `holds`, or drop its capacity",
+                ));
+            }
+        }
+    }
+    Ok(holds)
 }

@@ -8,6 +8,7 @@ pub mod levels;
 
 use serde::{Deserialize, Serialize};
 
+use crate::counts::DataType;
 use crate::dataflow::Dataflow;
 pub use levels::{Level, LevelKind, Levels};
 
@@ -48,6 +49,34 @@ pub struct GlbSpec {
     pub filter_words: usize,
     pub banks: usize,
     pub bank_width_bits: usize,
+}
+
+/// A staging buffer between DRAM and the GLB (a `[[level]]` of kind `staging`), e.g. a shared
+/// L2 SRAM: every word of a data type it holds that crosses the DRAM link passes through it
+/// (written in, read out once); the data types it does not hold bypass it. It is priced per
+/// access by its own `[energy]` entry. It models no reuse of its own, so its capacity does not
+/// constrain or change the mapping: it is checked and carried for the hardware's description
+/// (and for a later mapper that exploits it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// Capacity in words: shared by the data types it holds, or one per data type.
+    pub words: Capacity,
+    /// The data types it holds (default: all three).
+    #[serde(default = "all_types")]
+    pub holds: Vec<DataType>,
+}
+
+fn all_types() -> Vec<DataType> {
+    DataType::ALL.to_vec()
+}
+
+/// A level's capacity: `words = 131072`, or `words = { weights = 65536, ifmaps = 65536 }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Capacity {
+    Shared(usize),
+    PerType(std::collections::BTreeMap<DataType, usize>),
 }
 
 /// Network-on-chip bus widths, bits per core cycle.
