@@ -244,31 +244,49 @@ pub fn effective(layer: &Layer, ev: &Evaluation, cx: &Context) -> (f64, Effectiv
 }
 
 /// A layer's energy as a linear function of its dense counts: the mapper's objective, cheap
-/// enough to evaluate for every candidate mapping. Equal to `estimate(..).total`.
+/// enough to evaluate for every candidate mapping. Equal to `estimate(..).total` (up to float
+/// rounding with staging levels; exactly without).
+///
+/// It prices the nest's four positions directly (the counts the mapper builds): a staging
+/// level's counts are the DRAM's dense reads + writes of what it holds (`AccessCounts`), so its
+/// read and write prices fold into the DRAM's per dense word.
 #[derive(Debug, Clone, Copy)]
 pub struct EnergyObjective {
     mac: f64,
     cycle: f64,
-    /// [level][data type] = (per dense read, per dense write); 0 past the config's levels.
-    cell: [[(f64, f64); 3]; MAX_LEVELS],
+    /// [position: dram, glb, array, rf][data type] = (per dense read, per dense write).
+    cell: [[(f64, f64); 3]; 4],
 }
 
 impl EnergyObjective {
     pub fn new(layer: &Layer, cx: &Context) -> EnergyObjective {
         let f = Factors::new(layer, cx);
-        let mut cell = [[(0.0, 0.0); 3]; MAX_LEVELS];
-        let levels = cx.table.levels.len();
-        for (l, row) in cell.iter_mut().enumerate().take(levels) {
+        // The price of every action at level `l` per dense read and per dense write.
+        let priced = |l: usize, d: usize| {
             let p = cx.table.access(l, cx.word_bits);
-            for (d, c) in row.iter_mut().enumerate() {
-                let ((kr, kw), (gr, gw)) = (f.kept[l][d], f.gated[l][d]);
-                *c = (kr * p.read, kw * p.write);
-                if p.gated_read != 0.0 {
-                    c.0 += gr * p.gated_read;
-                }
-                if p.gated_write != 0.0 {
-                    c.1 += gw * p.gated_write;
-                }
+            let ((kr, kw), (gr, gw)) = (f.kept[l][d], f.gated[l][d]);
+            let mut c = (kr * p.read, kw * p.write);
+            if p.gated_read != 0.0 {
+                c.0 += gr * p.gated_read;
+            }
+            if p.gated_write != 0.0 {
+                c.1 += gw * p.gated_write;
+            }
+            c
+        };
+        let r = cx.roles;
+        let mut cell = [[(0.0, 0.0); 3]; 4];
+        for (pos, l) in [r.dram, r.glb, r.array, r.rf].into_iter().enumerate() {
+            for (d, c) in cell[pos].iter_mut().enumerate() {
+                *c = priced(l as usize, d);
+            }
+        }
+        for st in r.stages() {
+            for d in DataType::ALL.into_iter().filter(|&d| st.holds(d)) {
+                let (read, write) = priced(st.level as usize, d as usize);
+                let c = &mut cell[0][d as usize];
+                c.0 += read + write;
+                c.1 += read + write;
             }
         }
         EnergyObjective {
@@ -281,8 +299,8 @@ impl EnergyObjective {
     #[inline]
     pub fn energy(&self, ev: &Evaluation) -> f64 {
         let mut e = self.mac * ev.macs as f64 + self.cycle * ev.cycles as f64;
-        // Every slot: unused ones have no counts and no price, and add exactly 0.
-        for (c, per) in self.cell.iter().zip(ev.counts.slots()) {
+        let n = ev.counts.nest();
+        for (c, per) in self.cell.iter().zip([&n.dram, &n.glb, &n.array, &n.rf]) {
             e += c[0].0 * per.weights.reads as f64
                 + c[0].1 * per.weights.writes as f64
                 + c[1].0 * per.ifmaps.reads as f64

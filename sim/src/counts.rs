@@ -128,8 +128,8 @@ impl Mul<u64> for NestCounts {
 }
 
 /// Most levels a config may list: more than any Eyeriss-class design has (Timeloop's published
-/// Eyeriss example has five), few enough that counts stay a small fixed-size value the mapper
-/// builds for every candidate (the mapper's speed depends on it).
+/// Eyeriss example has five); it bounds the staging levels `Roles` carries and the fixed-size
+/// per-level arrays of the estimator.
 pub const MAX_LEVELS: usize = 6;
 
 /// Most staging levels (buffers between DRAM and the GLB, `arch::levels`) a config may list:
@@ -183,10 +183,15 @@ impl Roles {
 }
 
 /// Accesses per level of a config's level list (outermost first) x data type x read/write.
+///
+/// Held as the nest's counts and the config's `Roles`: every level's counts follow from those
+/// (a position's are the nest's, a staging level's the DRAM's dense traffic of what it holds),
+/// so this is lossless and as small as the nest's counts — the mapper builds one per candidate,
+/// and its speed depends on it. `level(i)` derives level `i`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AccessCounts {
     roles: Roles,
-    cells: [PerDataType; MAX_LEVELS],
+    nest: NestCounts,
 }
 
 impl AccessCounts {
@@ -194,7 +199,7 @@ impl AccessCounts {
     pub fn zero(roles: Roles) -> AccessCounts {
         AccessCounts {
             roles,
-            cells: [PerDataType::default(); MAX_LEVELS],
+            nest: NestCounts::default(),
         }
     }
 
@@ -203,38 +208,16 @@ impl AccessCounts {
     /// it and read out of it once, dense (the staging level models no reuse of its own; run-length
     /// coding is the DRAM link's). So a staging level's reads = writes = DRAM reads + writes of
     /// that data type, in closed form and walk alike.
-    #[inline]
+    #[inline(always)]
     pub fn place(nest: &NestCounts, roles: Roles) -> AccessCounts {
-        let zero = PerDataType::default();
-        if roles == Roles::NEST {
-            // The four positions are the levels (every Eyeriss config): no shuffle.
-            return AccessCounts {
-                roles,
-                cells: [nest.dram, nest.glb, nest.array, nest.rf, zero, zero],
-            };
-        }
-        let mut a = AccessCounts::zero(roles);
-        a.cells[roles.dram as usize] = nest.dram;
-        a.cells[roles.glb as usize] = nest.glb;
-        a.cells[roles.array as usize] = nest.array;
-        a.cells[roles.rf as usize] = nest.rf;
-        for st in roles.stages() {
-            for d in DataType::ALL.into_iter().filter(|&d| st.holds(d)) {
-                let words = nest.dram.get(d).total();
-                *a.cells[st.level as usize].get_mut(d) = ReadWrite {
-                    reads: words,
-                    writes: words,
-                };
-            }
-        }
-        a
-    }
-    /// Every level slot, the unused ones zero (a fixed-length loop the compiler unrolls).
-    #[inline]
-    pub fn slots(&self) -> &[PerDataType; MAX_LEVELS] {
-        &self.cells
+        AccessCounts { roles, nest: *nest }
     }
 
+    /// The counts at the nest's four positions.
+    #[inline]
+    pub fn nest(&self) -> &NestCounts {
+        &self.nest
+    }
     /// Number of levels.
     pub fn len(&self) -> usize {
         self.roles.levels as usize
@@ -245,33 +228,51 @@ impl AccessCounts {
     pub fn roles(&self) -> Roles {
         self.roles
     }
-    /// Level `i` of the list (0 = outermost).
-    #[inline]
-    pub fn level(&self, i: usize) -> &PerDataType {
-        &self.cells[i]
-    }
-    pub fn level_mut(&mut self, i: usize) -> &mut PerDataType {
-        &mut self.cells[i]
+    /// Level `i` of the list (0 = outermost; none past the last).
+    pub fn level(&self, i: usize) -> PerDataType {
+        let r = &self.roles;
+        let at = |role: u8| i == role as usize;
+        if at(r.dram) {
+            self.nest.dram
+        } else if at(r.glb) {
+            self.nest.glb
+        } else if at(r.array) {
+            self.nest.array
+        } else if at(r.rf) {
+            self.nest.rf
+        } else if let Some(st) = r.stages().iter().find(|st| at(st.level)) {
+            let mut out = PerDataType::default();
+            for d in DataType::ALL.into_iter().filter(|&d| st.holds(d)) {
+                let words = self.nest.dram.get(d).total();
+                *out.get_mut(d) = ReadWrite {
+                    reads: words,
+                    writes: words,
+                };
+            }
+            out
+        } else {
+            PerDataType::default()
+        }
     }
     pub fn get(&self, i: usize, d: DataType) -> ReadWrite {
-        self.cells[i].get(d)
+        self.level(i).get(d)
     }
     /// The levels in order, outermost first.
-    pub fn levels(&self) -> &[PerDataType] {
-        &self.cells[..self.len()]
+    pub fn levels(&self) -> Vec<PerDataType> {
+        (0..self.len()).map(|i| self.level(i)).collect()
     }
     /// The level of each position of the nest.
     pub fn dram(&self) -> &PerDataType {
-        &self.cells[self.roles.dram as usize]
+        &self.nest.dram
     }
     pub fn glb(&self) -> &PerDataType {
-        &self.cells[self.roles.glb as usize]
+        &self.nest.glb
     }
     pub fn array(&self) -> &PerDataType {
-        &self.cells[self.roles.array as usize]
+        &self.nest.array
     }
     pub fn rf(&self) -> &PerDataType {
-        &self.cells[self.roles.rf as usize]
+        &self.nest.rf
     }
 }
 
@@ -308,18 +309,15 @@ impl AddAssign for AccessCounts {
         if self.is_empty() {
             self.roles = o.roles;
         }
-        for (a, b) in self.cells.iter_mut().zip(o.cells) {
-            *a += b;
-        }
+        // Every level is linear in the nest's counts, so summing those sums every level.
+        self.nest += o.nest;
     }
 }
 
 impl Mul<u64> for AccessCounts {
     type Output = AccessCounts;
     fn mul(mut self, k: u64) -> AccessCounts {
-        for c in &mut self.cells {
-            *c = *c * k;
-        }
+        self.nest = self.nest * k;
         self
     }
 }
