@@ -16,7 +16,7 @@ use ember_estimator::{Hardware, NetworkResult};
 use ember_sim::DataType;
 
 use crate::output::OutFile;
-use crate::report::{energy_by_level, energy_unit};
+use crate::report::{energy_by_level, energy_unit, level_labels};
 
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -156,7 +156,7 @@ pub fn sim_plot(out: &OutFile, res: &NetworkResult, hw: &Hardware) -> Result<()>
     let by_level: Vec<Vec<f64>> = res
         .layers
         .iter()
-        .map(|l| energy_by_level(&l.energy).map(|v| v / div).to_vec())
+        .map(|l| energy_by_level(&l.energy).iter().map(|v| v / div).collect())
         .collect();
     let by_type: Vec<Vec<f64>> = res
         .layers
@@ -174,6 +174,8 @@ pub fn sim_plot(out: &OutFile, res: &NetworkResult, hw: &Hardware) -> Result<()>
         "{} on {}, batch {}, {}",
         res.network, res.hardware, res.batch, res.dataflow
     );
+    let labels = level_labels(hw);
+    let series: Vec<&str> = labels.iter().map(String::as_str).collect();
     write_svg(out, (width, 900), |root| {
         let panels = root.split_evenly((2, 1));
         stacked_panel(
@@ -181,7 +183,7 @@ pub fn sim_plot(out: &OutFile, res: &NetworkResult, hw: &Hardware) -> Result<()>
             &format!("{title}: energy by memory level"),
             unit,
             &names,
-            &["MAC", "DRAM", "GLB", "array", "RF"],
+            &series,
             &by_level,
         )?;
         stacked_panel(

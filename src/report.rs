@@ -3,28 +3,28 @@
 use serde_json::{json, Map, Value};
 
 use ember_estimator::{Hardware, LayerEnergy, NetworkResult, Units};
-use ember_sim::{DataType, Level};
+use ember_sim::DataType;
 
-fn accesses_json(e: &LayerEnergy) -> Value {
+fn accesses_json(e: &LayerEnergy, hw: &Hardware) -> Value {
     let mut levels = Map::new();
-    for l in Level::ALL {
+    for (i, l) in hw.arch.levels.iter().enumerate() {
         let mut types = Map::new();
         for d in DataType::ALL {
-            let (r, w) = e.accesses.get(l, d);
+            let (r, w) = e.accesses.get(i, d);
             types.insert(
                 d.key().into(),
                 json!({"reads": r.round() as u64, "writes": w.round() as u64}),
             );
         }
-        levels.insert(l.key().into(), Value::Object(types));
+        levels.insert(l.name.clone(), Value::Object(types));
     }
     Value::Object(levels)
 }
 
-fn energy_json(e: &LayerEnergy) -> Value {
+fn energy_json(e: &LayerEnergy, hw: &Hardware) -> Value {
     let mut by_level = Map::new();
-    for l in Level::ALL {
-        by_level.insert(l.key().into(), json!(e.level(l)));
+    for (i, l) in hw.arch.levels.iter().enumerate() {
+        by_level.insert(l.name.clone(), json!(e.level(i)));
     }
     let mut by_type = Map::new();
     for d in DataType::ALL {
@@ -53,8 +53,8 @@ pub fn to_json(res: &NetworkResult, hw: &Hardware) -> Value {
                 "cycles": l.eval.cycles,
                 "utilization": l.eval.utilization(&hw.arch),
                 "mapping": serde_json::to_value(l.eval.mapping).unwrap_or(Value::Null),
-                "accesses": accesses_json(&l.energy),
-                "energy": energy_json(&l.energy),
+                "accesses": accesses_json(&l.energy, hw),
+                "energy": energy_json(&l.energy, hw),
             })
         })
         .collect();
@@ -73,8 +73,8 @@ pub fn to_json(res: &NetworkResult, hw: &Hardware) -> Value {
             "macs": res.macs(),
             "effective_macs": res.total.effective_macs.round() as u64,
             "cycles": res.cycles(),
-            "accesses": accesses_json(&res.total),
-            "energy": energy_json(&res.total),
+            "accesses": accesses_json(&res.total, hw),
+            "energy": energy_json(&res.total, hw),
         },
     })
 }
@@ -92,16 +92,17 @@ pub fn to_csv(res: &NetworkResult, hw: &Hardware) -> String {
     .into_iter()
     .map(String::from)
     .collect::<Vec<_>>();
-    for l in Level::ALL {
+    let levels = &hw.arch.levels;
+    for l in levels {
         for d in DataType::ALL {
-            head.push(format!("{}_{}_reads", l.key(), d.key()));
-            head.push(format!("{}_{}_writes", l.key(), d.key()));
+            head.push(format!("{}_{}_reads", l.name, d.key()));
+            head.push(format!("{}_{}_writes", l.name, d.key()));
         }
     }
     head.push("energy_units".into());
     head.push("energy_mac".into());
-    for l in Level::ALL {
-        head.push(format!("energy_{}", l.key()));
+    for l in levels {
+        head.push(format!("energy_{}", l.name));
     }
     for d in DataType::ALL {
         head.push(format!("energy_{}", d.key()));
@@ -118,7 +119,7 @@ pub fn to_csv(res: &NetworkResult, hw: &Hardware) -> String {
             cycles.to_string(),
             util,
         ];
-        for l in Level::ALL {
+        for l in 0..levels.len() {
             for d in DataType::ALL {
                 let (r, w) = e.accesses.get(l, d);
                 v.push(format!("{}", r.round() as u64));
@@ -127,8 +128,8 @@ pub fn to_csv(res: &NetworkResult, hw: &Hardware) -> String {
         }
         v.push(units.to_string());
         v.push(format!("{}", e.mac));
-        for l in Level::ALL {
-            v.push(format!("{}", e.level(l)));
+        for &v_l in e.levels() {
+            v.push(format!("{v_l}"));
         }
         for d in DataType::ALL {
             v.push(format!("{}", e.data_type(d)));
@@ -223,16 +224,19 @@ pub fn utilization(macs: u64, cycles: u64, hw: &Hardware) -> f64 {
     macs as f64 / (cycles as f64 * hw.arch.pes() as f64)
 }
 
-/// Energy in the columns `compare`, `sweep` and the plots share: MAC (with static), DRAM, GLB,
-/// array, RF.
-pub fn energy_by_level(e: &LayerEnergy) -> [f64; 5] {
-    [
-        e.mac + e.leakage,
-        e.level(Level::Dram),
-        e.level(Level::Glb),
-        e.level(Level::Array),
-        e.level(Level::Rf),
-    ]
+/// Energy in the columns `compare`, `sweep` and the plots share: MAC (with static), then each
+/// level of the config, outermost first.
+pub fn energy_by_level(e: &LayerEnergy) -> Vec<f64> {
+    std::iter::once(e.mac + e.leakage)
+        .chain(e.levels().iter().copied())
+        .collect()
+}
+
+/// The column heads of `energy_by_level`: "MAC" and each level's label.
+pub fn level_labels(hw: &Hardware) -> Vec<String> {
+    std::iter::once("MAC".to_string())
+        .chain(hw.arch.levels.iter().map(|l| l.label.clone()))
+        .collect()
 }
 
 /// Energy unit label and divisor for plots and the `compare` table.
@@ -254,26 +258,12 @@ pub fn to_table(res: &NetworkResult, hw: &Hardware) -> String {
         "{} on {} ({}), batch {}, {}\n\n",
         res.network, res.hardware, hw.description, res.batch, res.dataflow
     );
-    let mut t1 = Table::with_total(&[
-        "layer",
-        "MACs (M)",
-        "active PEs",
-        "cycles (k)",
-        "util",
-        "DRAM",
-        "GLB",
-        "array",
-        "RF",
-    ]);
-    let acc = |e: &LayerEnergy, l: Level| {
-        DataType::ALL
-            .iter()
-            .map(|&d| {
-                let (r, w) = e.accesses.get(l, d);
-                r + w
-            })
-            .sum::<f64>()
-    };
+    let labels: Vec<&str> = hw.arch.levels.iter().map(|l| l.label.as_str()).collect();
+    let mut head = vec!["layer", "MACs (M)", "active PEs", "cycles (k)", "util"];
+    head.extend(&labels);
+    let mut t1 = Table::with_total(&head);
+    let levels = 0..hw.arch.levels.len();
+    let acc = |e: &LayerEnergy, l: usize| e.accesses.words(l);
     for l in &res.layers {
         let mut row = vec![
             l.layer.name.clone(),
@@ -282,7 +272,7 @@ pub fn to_table(res: &NetworkResult, hw: &Hardware) -> String {
             format!("{:.1}", l.eval.cycles as f64 / 1e3),
             format!("{:.0}%", 100.0 * l.eval.utilization(&hw.arch)),
         ];
-        row.extend(Level::ALL.iter().map(|&lv| m(acc(&l.energy, lv))));
+        row.extend(levels.clone().map(|lv| m(acc(&l.energy, lv))));
         t1.rows.push(row);
     }
     let util = utilization(res.macs(), res.cycles(), hw);
@@ -293,7 +283,7 @@ pub fn to_table(res: &NetworkResult, hw: &Hardware) -> String {
         format!("{:.1}", res.cycles() as f64 / 1e3),
         format!("{:.0}%", 100.0 * util),
     ];
-    row.extend(Level::ALL.iter().map(|&lv| m(acc(&res.total, lv))));
+    row.extend(levels.clone().map(|lv| m(acc(&res.total, lv))));
     t1.rows.push(row);
     out += &format!(
         "Accesses (M words of {} bits, after zero gating and run-length coding: {:?} rules)\n",
@@ -307,14 +297,14 @@ pub fn to_table(res: &NetworkResult, hw: &Hardware) -> String {
         Units::Normalized => "x10^6, 1 = one 16-bit MAC",
         Units::Picojoules => "uJ",
     };
-    let mut t2 = Table::with_total(&[
-        "layer", "MAC", "DRAM", "GLB", "array", "RF", "weights", "ifmaps", "psums", "total",
-        "share",
-    ]);
+    let mut head = vec!["layer", "MAC"];
+    head.extend(&labels);
+    head.extend(["weights", "ifmaps", "psums", "total", "share"]);
+    let mut t2 = Table::with_total(&head);
     let f = |x: f64| format!("{:.2}", x / scale);
     let energy_row = |name: &str, e: &LayerEnergy| {
         let mut row = vec![name.to_string(), f(e.mac)];
-        row.extend(Level::ALL.iter().map(|&l| f(e.level(l))));
+        row.extend(e.levels().iter().map(|&v| f(v)));
         row.extend(DataType::ALL.iter().map(|&d| f(e.data_type(d))));
         row.push(f(e.total));
         row.push(format!("{:.1}%", 100.0 * e.total / res.total.total));

@@ -243,3 +243,87 @@ fn sweep_space_errors_are_clear() {
     );
     assert!(!dir.path().join("y.csv").exists());
 }
+
+const L2: &str = "hw_configs/eyeriss-v1-l2.toml";
+
+/// The five-level example runs through `sim` (analytic and cycle mode) and `compare`, its JSON
+/// shows the five levels, and the L2's energy is its counts times its prices (read 18, write
+/// 20, from the config), summed here from the printed counts.
+#[test]
+fn five_level_config_runs_and_shows_its_levels() {
+    let sim = |mode: &str| -> Value {
+        serde_json::from_str(&ok(&[
+            "sim", "--hw", L2, "--batch", "2", "--mode", mode, "--format", "json",
+        ]))
+        .unwrap()
+    };
+    let (analytic, cycle) = (sim("analytic"), sim("cycle"));
+    let total = &analytic["total"];
+    let names = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    let five = ["array", "dram", "glb", "l2", "rf"]; // serde_json sorts keys
+    assert_eq!(names(&total["accesses"]), five);
+    assert_eq!(names(&total["energy"]["by_level"]), five);
+    // Cycle mode counts the same accesses at every level, the L2 included.
+    assert_eq!(total["accesses"], cycle["total"]["accesses"]);
+    let l2 = &total["accesses"]["l2"];
+    let (mut reads, mut writes) = (0.0, 0.0);
+    for d in ["weights", "ifmaps", "psums"] {
+        reads += l2[d]["reads"].as_f64().unwrap();
+        writes += l2[d]["writes"].as_f64().unwrap();
+    }
+    assert_eq!(l2["psums"]["reads"], 0, "psums bypass the L2");
+    assert!(reads > 0.0 && reads == writes);
+    let e = total["energy"]["by_level"]["l2"].as_f64().unwrap();
+    let want = 18.0 * reads + 20.0 * writes;
+    assert!((e - want).abs() <= 1e-9 * want, "{e} vs {want}");
+    let csv = ok(&["sim", "--hw", L2, "--format", "csv"]);
+    assert!(csv.lines().next().unwrap().contains(",l2_weights_reads,"));
+    // compare: a level one config lacks is an empty CSV cell for it.
+    let cmp = ok(&[
+        "compare",
+        "--hw",
+        "hw_configs/eyeriss-v1.toml",
+        "--hw",
+        L2,
+        "--format",
+        "csv",
+    ]);
+    let head: Vec<&str> = cmp.lines().next().unwrap().split(',').collect();
+    let col = head
+        .iter()
+        .position(|&h| h == "energy_l2")
+        .expect("an L2 column");
+    for row in cmp.lines().skip(1) {
+        let cell = row.split(',').nth(col).unwrap();
+        assert_eq!(cell.is_empty(), row.starts_with("0,"), "{row}");
+    }
+}
+
+/// A sweep's results file has the four Eyeriss level columns: a base with other levels is
+/// refused up front, naming the key and a fix.
+#[test]
+fn sweep_refuses_a_base_with_other_levels() {
+    let dir = scratch_dir("cs-sweep-l2");
+    let space = dir.path().join("space.toml");
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(L2);
+    std::fs::write(
+        &space,
+        format!("base = {:?}\n[grid]\nbatch = [1]\n", s(&base)),
+    )
+    .unwrap();
+    let out = ember(&[
+        "sweep",
+        "--space",
+        s(&space),
+        "--net",
+        "traces/alexnet.toml",
+        "--out",
+        s(&dir.path().join("r.csv")),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("key `base`") && err.contains("dram, l2, glb") && err.contains("fix:"),
+        "{err}"
+    );
+}

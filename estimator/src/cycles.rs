@@ -3,7 +3,7 @@
 
 use ember_sim::cycle::{simulate, simulate_masked, CycleParams, CycleStats, PassRecord, Replay};
 use ember_sim::masks::{Gating, Masks};
-use ember_sim::{DataType, Level};
+use ember_sim::DataType;
 
 use crate::energy::Factors;
 use crate::hardware::Hardware;
@@ -21,12 +21,12 @@ impl Hardware {
     /// What `sim::cycle` needs to know about zeros for `l`.
     pub fn layer_cycle_params(&self, l: &ember_sim::Layer, first_layer: bool) -> CycleParams {
         let f = Factors::new(l, &self.context(first_layer));
-        let dram = Level::Dram as usize;
+        let dram = self.arch.roles().dram as usize;
         CycleParams {
             dram_scale: [
-                f.cell[dram][DataType::Weights as usize].0,
-                f.cell[dram][DataType::Ifmaps as usize].0,
-                f.cell[dram][DataType::Psums as usize].1,
+                f.kept[dram][DataType::Weights as usize].0,
+                f.kept[dram][DataType::Ifmaps as usize].0,
+                f.kept[dram][DataType::Psums as usize].1,
             ],
             mac_cycle_fraction: if self.arch.pe.skip_zero_cycles {
                 f.mac

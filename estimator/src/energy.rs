@@ -1,50 +1,116 @@
-//! From access counts to energy: the sparsity rules turn dense counts into the accesses that
-//! really happen, then the energy table prices them.
+//! From access counts to energy: the sparsity rules turn dense counts into the actions that
+//! really happen (reads, writes, gated reads and writes), then the energy table prices each
+//! action at each level.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
-use ember_sim::{DataType, Evaluation, Layer, Level};
+use ember_sim::{DataType, Evaluation, Layer, Roles, MAX_LEVELS};
 
 use crate::sparsity::{rlc_ratio, GatedRf, SparsityRules};
-use crate::table::EnergyTable;
+use crate::table::{EnergyTable, Price};
 
-/// Accesses after gating and run-length coding, per level x data type (reads, writes).
-/// Expected values under i.i.d. zeros, hence fractional.
+/// The actions at one level for one data type: expected values under i.i.d. zeros, hence
+/// fractional.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Actions {
+    pub reads: f64,
+    pub writes: f64,
+    /// Accesses the zero-gating rules gate (not performed; priced as gated).
+    pub gated_reads: f64,
+    pub gated_writes: f64,
+}
+
+impl Actions {
+    /// Energy at `p`. With equal read and write prices, one multiply of the sum (the rounding
+    /// every earlier figure was computed with).
+    #[inline]
+    fn energy(&self, p: &Price) -> f64 {
+        let mut e = if p.read == p.write {
+            (self.reads + self.writes) * p.read
+        } else {
+            self.reads * p.read + self.writes * p.write
+        };
+        if p.gated_read != 0.0 {
+            e += self.gated_reads * p.gated_read;
+        }
+        if p.gated_write != 0.0 {
+            e += self.gated_writes * p.gated_write;
+        }
+        e
+    }
+}
+
+/// Accesses after gating and run-length coding, per level x data type.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct EffectiveCounts {
-    /// [level][data type] = (reads, writes), in `Level::ALL` x `DataType::ALL` order.
-    pub rw: [[(f64, f64); 3]; 4],
+    levels: usize,
+    /// [level][data type], in the config's level order x `DataType::ALL`.
+    cells: [[Actions; 3]; MAX_LEVELS],
 }
 
 impl EffectiveCounts {
-    pub fn get(&self, l: Level, d: DataType) -> (f64, f64) {
-        self.rw[l as usize][d as usize]
+    /// (reads, writes) at level `i`.
+    pub fn get(&self, i: usize, d: DataType) -> (f64, f64) {
+        let a = &self.cells[i][d as usize];
+        (a.reads, a.writes)
     }
-    fn set(&mut self, l: Level, d: DataType, v: (f64, f64)) {
-        self.rw[l as usize][d as usize] = v;
+    /// Every action at level `i`.
+    pub fn actions(&self, i: usize, d: DataType) -> Actions {
+        self.cells[i][d as usize]
+    }
+    /// Reads and writes of every data type at level `i` (words moved).
+    pub fn words(&self, i: usize) -> f64 {
+        DataType::ALL
+            .iter()
+            .map(|&d| {
+                let (r, w) = self.get(i, d);
+                r + w
+            })
+            .sum()
+    }
+    pub fn len(&self) -> usize {
+        self.levels
+    }
+    pub fn is_empty(&self) -> bool {
+        self.levels == 0
     }
 }
 
-/// Energy of one layer.
+impl Serialize for EffectiveCounts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.cells[..self.levels].serialize(s)
+    }
+}
+
+/// Energy of one layer, per level of the config (its level order) and per data type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct LayerEnergy {
     pub effective_macs: f64,
     pub accesses: EffectiveCounts,
     pub mac: f64,
-    /// [level] in `Level::ALL` order.
-    pub by_level: [f64; 4],
+    /// Levels priced (the config's level count).
+    pub levels: usize,
+    /// [level], in the config's level order (only the first `levels` are used).
+    #[serde(skip)]
+    pub by_level: [f64; MAX_LEVELS],
     /// [data type] in `DataType::ALL` order (MAC energy belongs to no data type).
     pub by_data_type: [f64; 3],
     /// [level][data type].
-    pub cell: [[f64; 3]; 4],
+    #[serde(skip)]
+    pub cell: [[f64; 3]; MAX_LEVELS],
     /// Static energy (static power x time), absolute tables only.
     pub leakage: f64,
     pub total: f64,
 }
 
 impl LayerEnergy {
-    pub fn level(&self, l: Level) -> f64 {
-        self.by_level[l as usize]
+    /// Energy at level `i` of the config.
+    pub fn level(&self, i: usize) -> f64 {
+        self.by_level[i]
+    }
+    /// Energy per level, outermost first.
+    pub fn levels(&self) -> &[f64] {
+        &self.by_level[..self.levels]
     }
     pub fn data_type(&self, d: DataType) -> f64 {
         self.by_data_type[d as usize]
@@ -55,13 +121,17 @@ impl LayerEnergy {
         self.mac += o.mac;
         self.leakage += o.leakage;
         self.total += o.total;
-        for l in 0..4 {
+        self.levels = self.levels.max(o.levels);
+        self.accesses.levels = self.accesses.levels.max(o.accesses.levels);
+        for l in 0..MAX_LEVELS {
             self.by_level[l] += o.by_level[l];
             for d in 0..3 {
                 self.cell[l][d] += o.cell[l][d];
-                let (a, b) = o.accesses.rw[l][d];
-                self.accesses.rw[l][d].0 += a;
-                self.accesses.rw[l][d].1 += b;
+                let (a, b) = (&mut self.accesses.cells[l][d], &o.accesses.cells[l][d]);
+                a.reads += b.reads;
+                a.writes += b.writes;
+                a.gated_reads += b.gated_reads;
+                a.gated_writes += b.gated_writes;
             }
         }
         for d in 0..3 {
@@ -80,16 +150,21 @@ pub struct Context<'a> {
     pub first_layer: bool,
     /// Seconds per cycle, for static energy (0 when the table has none).
     pub seconds_per_cycle: f64,
+    /// Where the DRAM and the PEs' storage sit in the config's level list (the sparsity rules
+    /// act on those two).
+    pub roles: Roles,
 }
 
-/// What the sparsity rules leave of each dense count: effective = dense x factor, per level,
-/// data type and direction, and per MAC. Zero gating and run-length coding both scale a count
-/// by a factor that depends only on the layer's densities, so one table serves every mapping.
+/// What the sparsity rules leave of each dense count, per level, data type and direction, and
+/// per MAC: `kept` of it is performed, `gated` of it gated (the rest, run-length coding's
+/// saving, is not moved at all). Both depend only on the layer's densities, so one table serves
+/// every mapping.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Factors {
     pub mac: f64,
     /// [level][data type] = (reads, writes).
-    pub cell: [[(f64, f64); 3]; 4],
+    pub kept: [[(f64, f64); 3]; MAX_LEVELS],
+    pub gated: [[(f64, f64); 3]; MAX_LEVELS],
 }
 
 impl Factors {
@@ -103,9 +178,10 @@ impl Factors {
         let gate = r.mac_fraction(dw, di);
         let mut f = Factors {
             mac: gate,
-            cell: [[(1.0, 1.0); 3]; 4],
+            kept: [[(1.0, 1.0); 3]; MAX_LEVELS],
+            gated: [[(0.0, 0.0); 3]; MAX_LEVELS],
         };
-        let rf = Level::Rf as usize;
+        let rf = cx.roles.rf as usize;
         let (w, i, p) = (
             DataType::Weights as usize,
             DataType::Ifmaps as usize,
@@ -114,64 +190,103 @@ impl Factors {
         // Gating: a gated MAC skips the other operand's RF read, or all of its RF accesses.
         match r.gated_rf {
             GatedRf::WeightRead => {
-                f.cell[rf][w].0 = if r.gate_zero_ifmaps { di } else { 1.0 };
-                f.cell[rf][i].0 = if r.gate_zero_weights { dw } else { 1.0 };
+                f.kept[rf][w].0 = if r.gate_zero_ifmaps { di } else { 1.0 };
+                f.kept[rf][i].0 = if r.gate_zero_weights { dw } else { 1.0 };
             }
             GatedRf::All => {
-                f.cell[rf][w].0 = gate;
-                f.cell[rf][i].0 = gate;
-                f.cell[rf][p] = (gate, gate);
+                f.kept[rf][w].0 = gate;
+                f.kept[rf][i].0 = gate;
+                f.kept[rf][p] = (gate, gate);
             }
         }
+        for c in [w, i, p] {
+            let (kr, kw) = f.kept[rf][c];
+            f.gated[rf][c] = (1.0 - kr, 1.0 - kw);
+        }
         // Run-length coding of DRAM traffic.
-        let dram = Level::Dram as usize;
+        let dram = cx.roles.dram as usize;
         let bits = cx.word_bits;
         if r.rlc_fmaps {
             if !cx.first_layer || r.rlc_first_input {
-                f.cell[dram][i].0 = rlc_ratio(di, bits);
+                f.kept[dram][i].0 = rlc_ratio(di, bits);
             }
-            f.cell[dram][p].1 = rlc_ratio(dof, bits);
+            f.kept[dram][p].1 = rlc_ratio(dof, bits);
         }
         if r.rlc_weights {
-            f.cell[dram][w].0 = rlc_ratio(dw, bits);
+            f.kept[dram][w].0 = rlc_ratio(dw, bits);
         }
         f
     }
 }
 
-/// Accesses that really happen under the sparsity rules.
+/// Actions that really happen under the sparsity rules.
 pub fn effective(layer: &Layer, ev: &Evaluation, cx: &Context) -> (f64, EffectiveCounts) {
     let f = Factors::new(layer, cx);
-    let mut out = EffectiveCounts::default();
-    for l in Level::ALL {
+    let mut out = EffectiveCounts {
+        levels: ev.counts.len(),
+        ..EffectiveCounts::default()
+    };
+    for l in 0..ev.counts.len() {
         for d in DataType::ALL {
             let rw = ev.counts.get(l, d);
-            let (fr, fw) = f.cell[l as usize][d as usize];
-            out.set(l, d, (rw.reads as f64 * fr, rw.writes as f64 * fw));
+            let (kr, kw) = f.kept[l][d as usize];
+            let (gr, gw) = f.gated[l][d as usize];
+            let (r, w) = (rw.reads as f64, rw.writes as f64);
+            out.cells[l][d as usize] = Actions {
+                reads: r * kr,
+                writes: w * kw,
+                gated_reads: r * gr,
+                gated_writes: w * gw,
+            };
         }
     }
     (ev.macs as f64 * f.mac, out)
 }
 
 /// A layer's energy as a linear function of its dense counts: the mapper's objective, cheap
-/// enough to evaluate for every candidate mapping. Equal to `estimate(..).total`.
+/// enough to evaluate for every candidate mapping. Equal to `estimate(..).total` (up to float
+/// rounding with staging levels; exactly without).
+///
+/// It prices the nest's four positions directly (the counts the mapper builds): a staging
+/// level's counts are the DRAM's dense reads + writes of what it holds (`AccessCounts`), so its
+/// read and write prices fold into the DRAM's per dense word.
 #[derive(Debug, Clone, Copy)]
 pub struct EnergyObjective {
     mac: f64,
     cycle: f64,
-    /// [level][data type] = (per read, per write).
+    /// [position: dram, glb, array, rf][data type] = (per dense read, per dense write).
     cell: [[(f64, f64); 3]; 4],
 }
 
 impl EnergyObjective {
     pub fn new(layer: &Layer, cx: &Context) -> EnergyObjective {
         let f = Factors::new(layer, cx);
-        let mut cell = f.cell;
-        for l in Level::ALL {
-            let price = cx.table.access(l, cx.word_bits);
-            for c in &mut cell[l as usize] {
-                c.0 *= price;
-                c.1 *= price;
+        // The price of every action at level `l` per dense read and per dense write.
+        let priced = |l: usize, d: usize| {
+            let p = cx.table.access(l, cx.word_bits);
+            let ((kr, kw), (gr, gw)) = (f.kept[l][d], f.gated[l][d]);
+            let mut c = (kr * p.read, kw * p.write);
+            if p.gated_read != 0.0 {
+                c.0 += gr * p.gated_read;
+            }
+            if p.gated_write != 0.0 {
+                c.1 += gw * p.gated_write;
+            }
+            c
+        };
+        let r = cx.roles;
+        let mut cell = [[(0.0, 0.0); 3]; 4];
+        for (pos, l) in [r.dram, r.glb, r.array, r.rf].into_iter().enumerate() {
+            for (d, c) in cell[pos].iter_mut().enumerate() {
+                *c = priced(l as usize, d);
+            }
+        }
+        for st in r.stages() {
+            for d in DataType::ALL.into_iter().filter(|&d| st.holds(d)) {
+                let (read, write) = priced(st.level as usize, d as usize);
+                let c = &mut cell[0][d as usize];
+                c.0 += read + write;
+                c.1 += read + write;
             }
         }
         EnergyObjective {
@@ -181,16 +296,11 @@ impl EnergyObjective {
         }
     }
 
+    #[inline]
     pub fn energy(&self, ev: &Evaluation) -> f64 {
         let mut e = self.mac * ev.macs as f64 + self.cycle * ev.cycles as f64;
-        let levels = [
-            &ev.counts.dram,
-            &ev.counts.glb,
-            &ev.counts.array,
-            &ev.counts.rf,
-        ];
-        for (l, per) in levels.iter().enumerate() {
-            let c = &self.cell[l];
+        let n = ev.counts.nest();
+        for (c, per) in self.cell.iter().zip([&n.dram, &n.glb, &n.array, &n.rf]) {
             e += c[0].0 * per.weights.reads as f64
                 + c[0].1 * per.weights.writes as f64
                 + c[1].0 * per.ifmaps.reads as f64
@@ -214,19 +324,70 @@ pub fn estimate(layer: &Layer, ev: &Evaluation, cx: &Context) -> LayerEnergy {
         effective_macs,
         accesses,
         mac: effective_macs * cx.table.mac(cx.word_bits),
+        levels: accesses.len(),
         ..LayerEnergy::default()
     };
-    for l in Level::ALL {
+    for l in 0..e.levels {
         let price = cx.table.access(l, cx.word_bits);
         for d in DataType::ALL {
-            let (rd, wr) = accesses.get(l, d);
-            let v = (rd + wr) * price;
-            e.cell[l as usize][d as usize] = v;
-            e.by_level[l as usize] += v;
+            let v = accesses.actions(l, d).energy(&price);
+            e.cell[l][d as usize] = v;
+            e.by_level[l] += v;
             e.by_data_type[d as usize] += v;
         }
     }
     e.leakage = static_per_cycle(cx) * ev.cycles as f64;
-    e.total = e.mac + e.by_level.iter().sum::<f64>() + e.leakage;
+    e.total = e.mac + e.levels().iter().sum::<f64>() + e.leakage;
     e
+}
+
+/// One value per level of a config, by level name, in the config's level order: serialised as
+/// a map in that order (`{"dram": .., "glb": .., "array": .., "rf": ..}` on Eyeriss).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LevelValues(pub Vec<(String, f64)>);
+
+impl LevelValues {
+    /// Energy per level of `e`, named by `levels`.
+    pub fn of(e: &LayerEnergy, levels: &ember_sim::Levels) -> LevelValues {
+        LevelValues(
+            levels
+                .iter()
+                .zip(e.levels())
+                .map(|(l, &v)| (l.name.clone(), v))
+                .collect(),
+        )
+    }
+    /// The value of the level named `name`.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+}
+
+impl Serialize for LevelValues {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LevelValues {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = LevelValues;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map from level name to a number")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<LevelValues, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, f64>()? {
+                    out.push((k, v));
+                }
+                Ok(LevelValues(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }

@@ -12,8 +12,10 @@ pub mod sparsity;
 pub mod table;
 pub mod validate;
 
-pub use energy::{estimate, Context, EffectiveCounts, EnergyObjective, Factors, LayerEnergy};
+pub use energy::{
+    estimate, Actions, Context, EffectiveCounts, EnergyObjective, Factors, LayerEnergy, LevelValues,
+};
 pub use hardware::Hardware;
 pub use run::{LayerResult, NetworkResult, Objective};
 pub use sparsity::{Preset, SparsityRules};
-pub use table::{EnergyTable, Units};
+pub use table::{EnergySpec, EnergyTable, Price, Units};

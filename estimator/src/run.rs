@@ -70,6 +70,7 @@ impl Hardware {
             word_bits: self.arch.core.word_bits,
             first_layer,
             seconds_per_cycle: 1e-6 / self.arch.core.clock_mhz,
+            roles: self.arch.roles(),
         }
     }
 

@@ -1,8 +1,18 @@
-//! Energy per access of each memory level and per MAC, with the source of every number.
+//! Energy per action at each level of the storage hierarchy and per MAC, with the source of
+//! every number: Accelergy's per-component, per-action tables, as a config's `[energy]` table.
+//!
+//! A level's price is one number (a read and a write cost it, a gated access nothing, as in the
+//! ISCA 2016 table) or a table of actions: `{ read, write, gated_read, gated_write }` (`write`
+//! defaults to `read`, the gated actions to 0). A gated access is one the sparsity rules gate
+//! (a zero operand: the access is clock-gated, not performed); run-length coding moves fewer
+//! words, so it lowers the reads and writes themselves. The table is keyed by the config's
+//! level names and resolved against its level list once, when the config loads.
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
-use ember_sim::Level;
+use serde::{Deserialize, Serialize, Serializer};
+
+use ember_sim::Levels;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Units {
@@ -47,29 +57,80 @@ impl Scaling {
     }
 }
 
-/// The `[energy]` table of a hardware config.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Energy of each action at one level.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EnergyTable {
+pub struct Price {
+    pub read: f64,
+    pub write: f64,
+    #[serde(default)]
+    pub gated_read: f64,
+    #[serde(default)]
+    pub gated_write: f64,
+}
+
+impl Price {
+    /// A read and a write cost `e`, a gated access nothing (the ISCA 2016 table's form).
+    pub fn flat(e: f64) -> Price {
+        Price {
+            read: e,
+            write: e,
+            gated_read: 0.0,
+            gated_write: 0.0,
+        }
+    }
+    fn is_flat(&self) -> bool {
+        self.write == self.read && self.gated_read == 0.0 && self.gated_write == 0.0
+    }
+    fn scaled(&self, k: f64) -> Price {
+        Price {
+            read: self.read * k,
+            write: self.write * k,
+            gated_read: self.gated_read * k,
+            gated_write: self.gated_write * k,
+        }
+    }
+    fn actions(&self) -> [(&'static str, f64); 4] {
+        [
+            ("read", self.read),
+            ("write", self.write),
+            ("gated_read", self.gated_read),
+            ("gated_write", self.gated_write),
+        ]
+    }
+}
+
+/// Written as it is read: one number when flat, else the table of actions.
+impl Serialize for Price {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.is_flat() {
+            return s.serialize_f64(self.read);
+        }
+        let mut m = BTreeMap::new();
+        for (k, v) in self.actions() {
+            m.insert(k, v);
+        }
+        m.serialize(s)
+    }
+}
+
+/// An `[energy]` table as written: the fixed keys, and one price per level name.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EnergySpec {
     pub units: Units,
     pub mac: f64,
-    pub rf: f64,
-    pub array: f64,
-    pub glb: f64,
-    pub dram: f64,
-    /// Word width the numbers were measured or derived at.
     #[serde(default = "sixteen")]
     pub reference_bits: usize,
     #[serde(default = "quadratic")]
     pub mac_scaling: Scaling,
     #[serde(default = "linear")]
     pub memory_scaling: Scaling,
-    /// Where the numbers come from.
     pub source: String,
-    /// Static (leakage and clock) power of the chip, in mW, for absolute tables; it adds
-    /// power x time to a layer's energy.
     #[serde(default)]
     pub static_mw: f64,
+    /// Every other key: the price of the level of that name.
+    #[serde(flatten)]
+    pub levels: BTreeMap<String, toml::Value>,
 }
 
 fn sixteen() -> usize {
@@ -82,35 +143,123 @@ fn linear() -> Scaling {
     Scaling::Linear
 }
 
+/// A table error: (key, rule, fix).
+pub type TableError = (String, String, String);
+
+/// An energy table resolved against a config's levels: `levels[i]` prices level `i`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnergyTable {
+    pub units: Units,
+    pub mac: f64,
+    /// Word width the numbers were measured or derived at.
+    pub reference_bits: usize,
+    pub mac_scaling: Scaling,
+    pub memory_scaling: Scaling,
+    /// Where the numbers come from.
+    pub source: String,
+    /// Static (leakage and clock) power of the chip, in mW, for absolute tables; it adds
+    /// power x time to a layer's energy.
+    pub static_mw: f64,
+    /// (level name, price), in the config's level order. Serialised as keys of the table
+    /// itself, as the file writes them (and as the sweep's grid fingerprint has always seen
+    /// them).
+    #[serde(flatten, serialize_with = "as_map")]
+    pub levels: Vec<(String, Price)>,
+}
+
+fn as_map<S: Serializer>(v: &[(String, Price)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(v.iter().map(|(k, p)| (k, p)))
+}
+
 impl EnergyTable {
-    /// The ISCA 2016 normalised table (65 nm, 16-bit, relative to one MAC).
+    /// The ISCA 2016 normalised table (65 nm, 16-bit, relative to one MAC) for the Eyeriss
+    /// levels.
     pub fn isca16() -> EnergyTable {
+        let price = |name: &str, e: f64| (name.to_string(), Price::flat(e));
         EnergyTable {
             units: Units::Normalized,
             mac: 1.0,
-            rf: 1.0,
-            array: 2.0,
-            glb: 6.0,
-            dram: 200.0,
             reference_bits: 16,
             mac_scaling: Scaling::Quadratic,
             memory_scaling: Scaling::Linear,
             source: "Chen, Emer, Sze, ISCA 2016, normalised energy cost per access (65 nm, relative to one 16-bit MAC)".into(),
             static_mw: 0.0,
+            levels: vec![
+                price("dram", 200.0),
+                price("glb", 6.0),
+                price("array", 2.0),
+                price("rf", 1.0),
+            ],
         }
     }
 
-    /// Energy per access at `level` for words of `bits`.
-    pub fn access(&self, level: Level, bits: usize) -> f64 {
-        let base = match level {
-            Level::Dram => self.dram,
-            Level::Glb => self.glb,
-            Level::Array => self.array,
-            Level::Rf => self.rf,
-        };
-        base * self
-            .memory_scaling
-            .factor(bits as f64 / self.reference_bits as f64)
+    /// The table `spec` (config section `section`) for the config's `levels`: every level
+    /// priced, every other key a known one (the values are checked by `check_as`).
+    pub fn resolve(
+        spec: &EnergySpec,
+        levels: &Levels,
+        section: &str,
+    ) -> Result<EnergyTable, TableError> {
+        let names = levels.names();
+        if let Some(extra) = spec.levels.keys().find(|k| !names.contains(&k.as_str())) {
+            return Err((
+                format!("{section}.{extra}"),
+                format!(
+                    "`{extra}` is neither a key of [{section}] nor a level of this config (levels: {})",
+                    names.join(", ")
+                ),
+                "remove or rename the key; price each level by its name".into(),
+            ));
+        }
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let key = format!("{section}.{name}");
+            let v = spec.levels.get(name).ok_or_else(|| {
+                (
+                    key.clone(),
+                    format!("no price for level `{name}`"),
+                    format!("add `{name} = <energy per access>` to [{section}]"),
+                )
+            })?;
+            out.push((name.to_string(), price_of(v, &key)?));
+        }
+        Ok(EnergyTable {
+            units: spec.units,
+            mac: spec.mac,
+            reference_bits: spec.reference_bits,
+            mac_scaling: spec.mac_scaling,
+            memory_scaling: spec.memory_scaling,
+            source: spec.source.clone(),
+            static_mw: spec.static_mw,
+            levels: out,
+        })
+    }
+
+    /// This table for another config's `levels` (the same names, perhaps in another order), or
+    /// the name of the first level it does not price.
+    pub fn for_levels(&self, levels: &Levels) -> Result<EnergyTable, String> {
+        let mut out = Vec::with_capacity(levels.len());
+        for name in levels.names() {
+            let p = self
+                .levels
+                .iter()
+                .find(|(n, _)| n == name)
+                .ok_or_else(|| name.to_string())?;
+            out.push(p.clone());
+        }
+        Ok(EnergyTable {
+            levels: out,
+            ..self.clone()
+        })
+    }
+
+    /// Prices at level `i` (the config's order) for words of `bits`.
+    #[inline]
+    pub fn access(&self, i: usize, bits: usize) -> Price {
+        self.levels[i].1.scaled(
+            self.memory_scaling
+                .factor(bits as f64 / self.reference_bits as f64),
+        )
     }
 
     /// Energy per MAC for operands of `bits`.
@@ -122,23 +271,29 @@ impl EnergyTable {
     }
 
     /// Why the `[energy]` table is unusable, as (key, rule, fix).
-    pub fn check(&self) -> Result<(), (String, String, String)> {
+    pub fn check(&self) -> Result<(), TableError> {
         self.check_as("energy")
     }
 
     /// Why the table of config section `section` is unusable, as (key, rule, fix).
-    pub fn check_as(&self, section: &str) -> Result<(), (String, String, String)> {
-        for (field, v) in [
-            ("mac", self.mac),
-            ("rf", self.rf),
-            ("array", self.array),
-            ("glb", self.glb),
-            ("dram", self.dram),
-            ("static_mw", self.static_mw),
-        ] {
+    pub fn check_as(&self, section: &str) -> Result<(), TableError> {
+        let mut prices = vec![
+            (format!("{section}.mac"), self.mac),
+            (format!("{section}.static_mw"), self.static_mw),
+        ];
+        for (name, p) in &self.levels {
+            for (action, v) in p.actions() {
+                let key = if p.is_flat() {
+                    format!("{section}.{name}")
+                } else {
+                    format!("{section}.{name}.{action}")
+                };
+                prices.push((key, v));
+            }
+        }
+        for (key, v) in &prices {
             // Finite and below 1e30 per access, so sums over any layer stay finite.
-            if !(0.0..=1e30).contains(&v) {
-                let key = format!("{section}.{field}");
+            if !(0.0..=1e30).contains(v) {
                 return Err((
                     key.clone(),
                     format!("`{key}` = {v} must be a finite, non-negative energy (at most 1e30)"),
@@ -146,15 +301,7 @@ impl EnergyTable {
                 ));
             }
         }
-        let prices = [
-            self.mac,
-            self.rf,
-            self.array,
-            self.glb,
-            self.dram,
-            self.static_mw,
-        ];
-        if prices.iter().all(|&v| v == 0.0) {
+        if prices.iter().all(|(_, v)| *v == 0.0) {
             return Err((
                 format!("{section}.mac"),
                 format!("every price of [{section}] is 0: every energy would be 0, and no share or ratio of energies exists"),
@@ -172,5 +319,31 @@ impl EnergyTable {
             ));
         }
         Ok(())
+    }
+}
+
+/// A level's price as written: a number, or a table of actions.
+fn price_of(v: &toml::Value, key: &str) -> Result<Price, TableError> {
+    let wrong = |why: String| {
+        (
+            key.to_string(),
+            format!("`{key}` {why}"),
+            "give the energy per access (a number), or a table { read, write, gated_read, gated_write } (write defaults to read, the gated actions to 0)".into(),
+        )
+    };
+    match v {
+        toml::Value::Float(e) => Ok(Price::flat(*e)),
+        toml::Value::Integer(e) => Ok(Price::flat(*e as f64)),
+        toml::Value::Table(t) => {
+            let mut t = t.clone();
+            // `write` defaults to `read`.
+            if let (Some(r), false) = (t.get("read").cloned(), t.contains_key("write")) {
+                t.insert("write".into(), r);
+            }
+            toml::Value::Table(t)
+                .try_into::<Price>()
+                .map_err(|e| wrong(format!("is not a price table: {}", e.message().trim())))
+        }
+        other => Err(wrong(format!("is a {}, not an energy", other.type_str()))),
     }
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use ember_sim::error::{line_of, line_of_key, toml_error, Location, SimError};
 use ember_sim::files::{read_text, wrong_kind, FileKind};
-use ember_sim::{DataType, Dataflow, Level, Network};
+use ember_sim::{Dataflow, Network};
 
 use crate::energy::estimate;
 use ember_sim::cycle::{simulate, Replay};
@@ -177,27 +177,20 @@ pub fn validate(
             Replay::Memo,
             None,
         );
-        let level_words = |l: Level| {
-            DataType::ALL
-                .iter()
-                .map(|&d| {
-                    let (a, b) = r.energy.accesses.get(l, d);
-                    a + b
-                })
-                .sum::<f64>()
-        };
+        let roles = hw.arch.roles();
+        let level_words = |i: u8| r.energy.accesses.words(i as usize);
         let mut sim: BTreeMap<&str, f64> = BTreeMap::new();
         sim.insert("active_pes", r.eval.active_pes as f64);
         sim.insert("processing_latency_ms", ms(c.processing_cycles));
         sim.insert("total_latency_ms", ms(c.total_cycles));
-        sim.insert("dram_mb", level_words(Level::Dram) * bytes / 1e6);
-        sim.insert("glb_mb", level_words(Level::Glb) * bytes / 1e6);
+        sim.insert("dram_mb", level_words(roles.dram) * bytes / 1e6);
+        sim.insert("glb_mb", level_words(roles.glb) * bytes / 1e6);
         if let Some(table) = &hw.energy_pj {
             let mut cx = hw.context(i == 0);
             cx.table = table;
             let e = estimate(&r.layer, &r.eval, &cx);
             // Chip power: everything but DRAM, over the whole layer time.
-            let chip_pj = e.total - e.level(Level::Dram);
+            let chip_pj = e.total - e.level(roles.dram as usize);
             sim.insert("power_mw", chip_pj / ms(c.total_cycles) * 1e-6);
         }
         let measured = [

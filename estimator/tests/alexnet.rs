@@ -90,11 +90,11 @@ fn isca16_fig10_breakdown() {
         .expect("runs");
     for ((name, alu, dram, rf), l) in reference.iter().zip(&res.layers) {
         assert_eq!(*name, l.layer.name);
-        let e = &l.energy;
+        let (e, roles) = (&l.energy, hw.arch.roles());
         let got = (
             e.mac / 1e9,
-            e.level(ember_sim::Level::Dram) / 1e9,
-            e.level(ember_sim::Level::Rf) / 1e9,
+            e.level(roles.dram as usize) / 1e9,
+            e.level(roles.rf as usize) / 1e9,
         );
         assert!((got.0 - alu).abs() < 0.006, "{name} ALU {got:?}");
         assert!((got.2 - rf).abs() / rf < 0.05, "{name} RF {got:?}");

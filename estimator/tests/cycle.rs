@@ -175,7 +175,7 @@ fn fmap_traffic_not_overlapped_on_eyeriss() {
     overlapping.dram.overlap_fmaps = true;
     for (i, (r, c)) in res.layers.iter().zip(&stats).enumerate() {
         let p = hw.cycle_params(&res, i);
-        let d = &c.counts.dram;
+        let d = c.counts.dram();
         let fmap_words =
             d.ifmaps.reads as f64 * p.dram_scale[1] + d.psums.writes as f64 * p.dram_scale[2];
         let bound = c.processing_cycles as f64 + fmap_words / hw.arch.dram_words_per_cycle();

@@ -226,7 +226,12 @@ fn assert_finite(res: &ember_estimator::NetworkResult, hw: &Hardware) -> Result<
         all.extend(e.by_level);
         all.extend(e.by_data_type);
         all.push(l.eval.utilization(&hw.arch));
-        all.extend(e.accesses.rw.iter().flatten().flat_map(|&(r, w)| [r, w]));
+        for i in 0..e.accesses.len() {
+            for d in ember_sim::DataType::ALL {
+                let a = e.accesses.actions(i, d);
+                all.extend([a.reads, a.writes, a.gated_reads, a.gated_writes]);
+            }
+        }
     }
     match all.iter().find(|v| !v.is_finite()) {
         Some(v) => Err(format!("non-finite {v} in {}", res.network)),

@@ -72,7 +72,7 @@ fn searched_mappings_replay_and_walk_on_alexnet() {
         for (l, r) in net.layers.iter().zip(&res.layers) {
             let again = ember_sim::evaluate_mapping(l, &hw.arch, 4, &r.eval.mapping).expect("fits");
             assert_eq!(again, r.eval, "{} {df}", l.name);
-            let (counts, cycles) = ember_sim::dataflows::walk(l, 4, &r.eval.mapping);
+            let (counts, cycles) = ember_sim::dataflows::walk(l, &hw.arch, 4, &r.eval.mapping);
             assert_eq!(
                 (counts, cycles),
                 (r.eval.counts, r.eval.cycles),

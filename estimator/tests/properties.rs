@@ -30,16 +30,16 @@ fn every_value_crosses_dram() {
         for r in &res.layers {
             let (l, c) = (&r.layer, &r.eval.counts);
             let tag = format!("{} / {} / {}", net.name, hw.arch.name, l.name);
-            assert!(c.dram.weights.reads >= l.weights(), "{tag}: weights");
-            assert_eq!(c.dram.psums.writes, l.ofmap_words(2), "{tag}: ofmaps");
+            assert!(c.dram().weights.reads >= l.weights(), "{tag}: weights");
+            assert_eq!(c.dram().psums.writes, l.ofmap_words(2), "{tag}: ofmaps");
             // Rows the windows touch (all of them unless the stride leaves a tail unread).
             let touched = ((l.e() - 1) * l.stride + l.r).min(l.pad + l.h)
                 - l.pad.min((l.e() - 1) * l.stride + l.r);
             let needed = (2 * l.c * touched.min(l.h) * l.w) as u64;
             assert!(
-                c.dram.ifmaps.reads >= needed,
+                c.dram().ifmaps.reads >= needed,
                 "{tag}: ifmaps {} < {needed}",
-                c.dram.ifmaps.reads
+                c.dram().ifmaps.reads
             );
         }
     });
@@ -57,7 +57,7 @@ fn mappings_fit_and_counts_cross_check() {
             let tag = format!("{} / {} / {}", net.name, hw.arch.name, r.layer.name);
             ember_sim::rs::check(&r.layer, &hw.arch, 2, &r.eval.mapping)
                 .unwrap_or_else(|e| panic!("{tag}: {e}"));
-            let (counts, cycles) = walk(&r.layer, 2, &r.eval.mapping);
+            let (counts, cycles) = walk(&r.layer, &hw.arch, 2, &r.eval.mapping);
             assert_eq!(counts, r.eval.counts, "{tag}");
             assert_eq!(cycles, r.eval.cycles, "{tag}");
             assert_eq!(r.eval.macs, r.layer.macs(2), "{tag}");

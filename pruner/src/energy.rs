@@ -6,8 +6,8 @@
 use ndarray::{s, Array4, Axis};
 use serde::{Deserialize, Serialize};
 
-use ember_estimator::{Hardware, LayerEnergy, Preset, SparsityRules};
-use ember_sim::{DataType, Layer as SimLayer, LayerKind as SimKind, Level};
+use ember_estimator::{Hardware, LayerEnergy, LevelValues, Preset, SparsityRules};
+use ember_sim::{DataType, Layer as SimLayer, LayerKind as SimKind};
 
 use crate::error::{PrunerError, Result};
 use crate::model::{LayerKind, LayerShape};
@@ -102,7 +102,7 @@ pub fn sim_layers(shapes: &[LayerShape], densities: &[Densities]) -> Vec<SimLaye
 
 /// Energy of one layer, split by memory level and by data type
 /// (normalised units of the config's `[energy]` table unless it is absolute).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnergyBreakdown {
     pub total: f64,
     /// MAC (datapath) energy.
@@ -111,13 +111,9 @@ pub struct EnergyBreakdown {
     pub by_data_type: ByDataType,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct ByLevel {
-    pub dram: f64,
-    pub glb: f64,
-    pub array: f64,
-    pub rf: f64,
-}
+/// Energy per level of the config, by level name, outermost first (`dram`, `glb`, `array`,
+/// `rf` on the Eyeriss configs).
+pub type ByLevel = LevelValues;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ByDataType {
@@ -126,17 +122,13 @@ pub struct ByDataType {
     pub psums: f64,
 }
 
-impl From<&LayerEnergy> for EnergyBreakdown {
-    fn from(e: &LayerEnergy) -> Self {
+impl EnergyBreakdown {
+    /// The breakdown of `e`, priced on `hw`.
+    pub fn of(e: &LayerEnergy, hw: &Hardware) -> Self {
         EnergyBreakdown {
             total: e.total,
             mac: e.mac,
-            by_level: ByLevel {
-                dram: e.level(Level::Dram),
-                glb: e.level(Level::Glb),
-                array: e.level(Level::Array),
-                rf: e.level(Level::Rf),
-            },
+            by_level: LevelValues::of(e, &hw.arch.levels),
             by_data_type: ByDataType {
                 weights: e.data_type(DataType::Weights),
                 ifmaps: e.data_type(DataType::Ifmaps),
@@ -209,7 +201,7 @@ impl EnergyModel {
             .map(|((sh, d), e)| LayerEnergyInfo {
                 name: sh.name.clone(),
                 densities: *d,
-                energy: e.into(),
+                energy: EnergyBreakdown::of(e, &self.hw),
             })
             .collect();
         let total = infos.iter().map(|l| l.energy.total).sum();

@@ -1,12 +1,22 @@
-//! Access counts per memory level and data type: what the simulator hands the estimator.
+//! Access counts: what the simulator hands the estimator.
+//!
+//! Two views of the same accesses:
+//! - [`NestCounts`]: what a dataflow's loop nest moves at the four positions every dataflow
+//!   here is defined against (Chen, Emer, Sze, ISCA 2016 §V): the off-chip backing store
+//!   (`dram`), the global buffer the array reads (`glb`), the inter-PE network (`array`) and the
+//!   PEs' own storage (`rf`). Dataflows write these, in their own closed forms and walks.
+//! - [`AccessCounts`]: the same accesses per level of the hardware config's level list
+//!   (`arch::Levels`, DRAM first), x data type x action (read, write): what the estimator prices
+//!   and the reports print. A config names its levels and may add levels of its own; the nest's
+//!   positions are placed where the config's levels of those roles sit.
 //!
 //! Conventions (the same for every dataflow and both simulation modes):
 //! - counts are dense words of `core.word_bits`: zero gating and run-length coding are the
 //!   estimator's business;
-//! - `dram` and `glb` hold unpadded feature maps; padding zeros are made at the array edge, so
-//!   `array` and `rf` ifmap counts include them;
-//! - `array` counts word hops on the inter-PE network: `reads` are words delivered into a PE
-//!   (from the GLB or from a neighbour PE), `writes` are psum words leaving the array for the GLB;
+//! - the backing store and buffers hold unpadded feature maps; padding zeros are made at the
+//!   array edge, so network and PE ifmap counts include them;
+//! - the network counts word hops: `reads` are words delivered into a PE (from the GLB or from a
+//!   neighbour PE), `writes` are psum words leaving the array for the GLB;
 //! - `psums` include the final ofmap writes.
 
 use std::ops::{Add, AddAssign, Mul};
@@ -25,7 +35,8 @@ impl ReadWrite {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DataType {
     Weights,
     Ifmaps,
@@ -35,31 +46,7 @@ pub enum DataType {
 impl DataType {
     pub const ALL: [DataType; 3] = [DataType::Weights, DataType::Ifmaps, DataType::Psums];
     pub fn key(&self) -> &'static str {
-        match self {
-            DataType::Weights => "weights",
-            DataType::Ifmaps => "ifmaps",
-            DataType::Psums => "psums",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Level {
-    Dram,
-    Glb,
-    Array,
-    Rf,
-}
-
-impl Level {
-    pub const ALL: [Level; 4] = [Level::Dram, Level::Glb, Level::Array, Level::Rf];
-    pub fn key(&self) -> &'static str {
-        match self {
-            Level::Dram => "dram",
-            Level::Glb => "glb",
-            Level::Array => "array",
-            Level::Rf => "rf",
-        }
+        ["weights", "ifmaps", "psums"][*self as usize]
     }
 }
 
@@ -85,35 +72,213 @@ impl PerDataType {
             DataType::Psums => &mut self.psums,
         }
     }
+    /// Reads plus writes of every data type.
+    pub fn total(&self) -> u64 {
+        self.weights.total() + self.ifmaps.total() + self.psums.total()
+    }
 }
 
+impl AddAssign for PerDataType {
+    fn add_assign(&mut self, o: PerDataType) {
+        self.weights = self.weights + o.weights;
+        self.ifmaps = self.ifmaps + o.ifmaps;
+        self.psums = self.psums + o.psums;
+    }
+}
+
+impl Mul<u64> for PerDataType {
+    type Output = PerDataType;
+    fn mul(self, k: u64) -> PerDataType {
+        PerDataType {
+            weights: self.weights * k,
+            ifmaps: self.ifmaps * k,
+            psums: self.psums * k,
+        }
+    }
+}
+
+/// The accesses of a dataflow's loop nest at its four positions (module doc).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessCounts {
+pub struct NestCounts {
     pub dram: PerDataType,
     pub glb: PerDataType,
     pub array: PerDataType,
     pub rf: PerDataType,
 }
 
+impl AddAssign for NestCounts {
+    fn add_assign(&mut self, o: NestCounts) {
+        self.dram += o.dram;
+        self.glb += o.glb;
+        self.array += o.array;
+        self.rf += o.rf;
+    }
+}
+
+impl Mul<u64> for NestCounts {
+    type Output = NestCounts;
+    fn mul(self, k: u64) -> NestCounts {
+        NestCounts {
+            dram: self.dram * k,
+            glb: self.glb * k,
+            array: self.array * k,
+            rf: self.rf * k,
+        }
+    }
+}
+
+/// Most levels a config may list: more than any Eyeriss-class design has (Timeloop's published
+/// Eyeriss example has five); it bounds the staging levels `Roles` carries and the fixed-size
+/// per-level arrays of the estimator.
+pub const MAX_LEVELS: usize = 6;
+
+/// Most staging levels (buffers between DRAM and the GLB, `arch::levels`) a config may list:
+/// the level slots the four positions of the nest leave.
+pub const MAX_STAGES: usize = MAX_LEVELS - 4;
+
+/// A staging level: its index in the level list and the data types it holds (bit `d` set for
+/// `DataType` `d`); the others bypass it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Stage {
+    pub level: u8,
+    pub holds: u8,
+}
+
+impl Stage {
+    pub fn holds(&self, d: DataType) -> bool {
+        self.holds & (1 << d as u8) != 0
+    }
+}
+
+/// Where the four positions of the loop nest sit in a config's level list (indices, outermost
+/// first), the staging levels between DRAM and the GLB, and how many levels the list has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Roles {
+    pub dram: u8,
+    pub glb: u8,
+    pub array: u8,
+    pub rf: u8,
+    pub levels: u8,
+    /// The first `stage_count` are the staging levels, outermost first.
+    pub stages: [Stage; MAX_STAGES],
+    pub stage_count: u8,
+}
+
+impl Roles {
+    /// The four positions as the only levels, in nest order (every Eyeriss config).
+    pub const NEST: Roles = Roles {
+        dram: 0,
+        glb: 1,
+        array: 2,
+        rf: 3,
+        levels: 4,
+        stages: [Stage { level: 0, holds: 0 }; MAX_STAGES],
+        stage_count: 0,
+    };
+
+    /// The staging levels, outermost first.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages[..self.stage_count as usize]
+    }
+}
+
+/// Accesses per level of a config's level list (outermost first) x data type x read/write.
+///
+/// Held as the nest's counts and the config's `Roles`: every level's counts follow from those
+/// (a position's are the nest's, a staging level's the DRAM's dense traffic of what it holds),
+/// so this is lossless and as small as the nest's counts — the mapper builds one per candidate,
+/// and its speed depends on it. `level(i)` derives level `i`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccessCounts {
+    roles: Roles,
+    nest: NestCounts,
+}
+
 impl AccessCounts {
-    pub fn level(&self, l: Level) -> &PerDataType {
-        match l {
-            Level::Dram => &self.dram,
-            Level::Glb => &self.glb,
-            Level::Array => &self.array,
-            Level::Rf => &self.rf,
+    /// No accesses, at the levels `roles` describes.
+    pub fn zero(roles: Roles) -> AccessCounts {
+        AccessCounts {
+            roles,
+            nest: NestCounts::default(),
         }
     }
-    pub fn level_mut(&mut self, l: Level) -> &mut PerDataType {
-        match l {
-            Level::Dram => &mut self.dram,
-            Level::Glb => &mut self.glb,
-            Level::Array => &mut self.array,
-            Level::Rf => &mut self.rf,
+
+    /// The nest's accesses at the levels of its positions, and at each staging level the
+    /// DRAM traffic of the data types it holds: every word crossing the DRAM link is written into
+    /// it and read out of it once, dense (the staging level models no reuse of its own; run-length
+    /// coding is the DRAM link's). So a staging level's reads = writes = DRAM reads + writes of
+    /// that data type, in closed form and walk alike.
+    #[inline(always)]
+    pub fn place(nest: &NestCounts, roles: Roles) -> AccessCounts {
+        AccessCounts { roles, nest: *nest }
+    }
+
+    /// The counts at the nest's four positions.
+    #[inline]
+    pub fn nest(&self) -> &NestCounts {
+        &self.nest
+    }
+    /// Number of levels.
+    pub fn len(&self) -> usize {
+        self.roles.levels as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn roles(&self) -> Roles {
+        self.roles
+    }
+    /// Level `i` of the list (0 = outermost; none past the last).
+    pub fn level(&self, i: usize) -> PerDataType {
+        let r = &self.roles;
+        let at = |role: u8| i == role as usize;
+        if at(r.dram) {
+            self.nest.dram
+        } else if at(r.glb) {
+            self.nest.glb
+        } else if at(r.array) {
+            self.nest.array
+        } else if at(r.rf) {
+            self.nest.rf
+        } else if let Some(st) = r.stages().iter().find(|st| at(st.level)) {
+            let mut out = PerDataType::default();
+            for d in DataType::ALL.into_iter().filter(|&d| st.holds(d)) {
+                let words = self.nest.dram.get(d).total();
+                *out.get_mut(d) = ReadWrite {
+                    reads: words,
+                    writes: words,
+                };
+            }
+            out
+        } else {
+            PerDataType::default()
         }
     }
-    pub fn get(&self, l: Level, d: DataType) -> ReadWrite {
-        self.level(l).get(d)
+    pub fn get(&self, i: usize, d: DataType) -> ReadWrite {
+        self.level(i).get(d)
+    }
+    /// The levels in order, outermost first.
+    pub fn levels(&self) -> Vec<PerDataType> {
+        (0..self.len()).map(|i| self.level(i)).collect()
+    }
+    /// The level of each position of the nest.
+    pub fn dram(&self) -> &PerDataType {
+        &self.nest.dram
+    }
+    pub fn glb(&self) -> &PerDataType {
+        &self.nest.glb
+    }
+    pub fn array(&self) -> &PerDataType {
+        &self.nest.array
+    }
+    pub fn rf(&self) -> &PerDataType {
+        &self.nest.rf
+    }
+}
+
+impl Serialize for AccessCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.levels().serialize(s)
     }
 }
 
@@ -138,25 +303,21 @@ impl Mul<u64> for ReadWrite {
 }
 
 impl AddAssign for AccessCounts {
+    /// Sum level by level (both sides count the same config's levels; an empty side takes the
+    /// other's levels).
     fn add_assign(&mut self, o: AccessCounts) {
-        for l in Level::ALL {
-            for d in DataType::ALL {
-                let v = self.get(l, d) + o.get(l, d);
-                *self.level_mut(l).get_mut(d) = v;
-            }
+        if self.is_empty() {
+            self.roles = o.roles;
         }
+        // Every level is linear in the nest's counts, so summing those sums every level.
+        self.nest += o.nest;
     }
 }
 
 impl Mul<u64> for AccessCounts {
     type Output = AccessCounts;
     fn mul(mut self, k: u64) -> AccessCounts {
-        for l in Level::ALL {
-            for d in DataType::ALL {
-                let v = self.get(l, d) * k;
-                *self.level_mut(l).get_mut(d) = v;
-            }
-        }
+        self.nest = self.nest * k;
         self
     }
 }

@@ -25,8 +25,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::counts::AccessCounts;
-use crate::hw::HwConfig;
+use crate::arch::HwConfig;
+use crate::counts::{AccessCounts, NestCounts};
 use crate::mapping::Mapping;
 use crate::masks::{column_costs, Gating, Masks};
 use crate::passes::{for_each_pass, pass_counts, Pass};
@@ -291,7 +291,7 @@ fn step_pass(
 
 /// Words of a pass (its `counts`) that cross the DRAM link after compression: (filters and
 /// ifmaps fetched before it, ofmaps drained after it).
-fn dram_words(scale: &[f64; 3], counts: &AccessCounts) -> (f64, f64, f64) {
+fn dram_words(scale: &[f64; 3], counts: &NestCounts) -> (f64, f64, f64) {
     (
         counts.dram.weights.reads as f64 * scale[0],
         counts.dram.ifmaps.reads as f64 * scale[1],
@@ -359,14 +359,14 @@ fn run(
     mut trace: Option<&mut dyn FnMut(&PassRecord)>,
 ) -> CycleStats {
     let mut memo: HashMap<Shape, PassTime> = HashMap::new();
-    let mut counts = AccessCounts::default();
+    let mut counts = NestCounts::default();
     let mut stats = CycleStats {
         mac_cycles: 0,
         processing_cycles: 0,
         total_cycles: 0,
         stalls: Stalls::default(),
         passes: 0,
-        counts: AccessCounts::default(),
+        counts: AccessCounts::zero(hw.roles()),
         dram_words: 0.0,
     };
     // Buffering: can the next tile land while this one is in use?
@@ -411,7 +411,7 @@ fn run(
     let (mut filter_open, mut ifmap_open) = (config, config);
     let mut index = 0u64;
     for_each_pass(l, batch, mp, |p| {
-        let mut delta = AccessCounts::default();
+        let mut delta = NestCounts::default();
         pass_counts(l, mp, p, &mut delta);
         counts += delta;
         let key = shape(p);
@@ -482,7 +482,7 @@ fn run(
     stats.passes = index;
     stats.total_cycles = (chip_free.max(link_free)).ceil() as u64;
     stats.stalls.dram = stats.total_cycles.saturating_sub(stats.processing_cycles);
-    stats.counts = counts;
+    stats.counts = AccessCounts::place(&counts, hw.roles());
     stats
 }
 
@@ -498,11 +498,11 @@ pub fn total_cycles_lower_bound(
 ) -> f64 {
     let wb = hw.core.word_bits as f64;
     let config = hw.core.scan_chain_bits as f64;
-    let glb = &ev.counts.glb;
+    let glb = ev.counts.glb();
     let filters = glb.weights.reads as f64 * wb / hw.noc.filter_bus_bits as f64;
     let ifmaps = glb.ifmaps.reads as f64 * wb / hw.noc.ifmap_bus_bits as f64;
     let macs = ev.cycles as f64 * params.mac_cycle_fraction;
-    let d = &ev.counts.dram;
+    let d = ev.counts.dram();
     let s = &params.dram_scale;
     let dram =
         d.weights.reads as f64 * s[0] + d.ifmaps.reads as f64 * s[1] + d.psums.writes as f64 * s[2];

@@ -28,7 +28,7 @@ impl FileKind {
         let has = |k: &str| table.contains_key(k);
         Some(if has("num_classes") || (has("input") && has("layers")) {
             FileKind::Model
-        } else if has("array") && has("pe") {
+        } else if has("array") && (has("pe") || has("level")) {
             FileKind::Hardware
         } else if has("base") && has("grid") {
             FileKind::SweepSpace

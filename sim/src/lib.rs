@@ -4,13 +4,13 @@
 //! mappings, and the access counts and cycles a mapping produces. It never prices an access:
 //! the mapper minimises a cost closure handed in by the caller (the estimator's energy, usually).
 
+pub mod arch;
 pub mod counts;
 pub mod cycle;
 pub mod dataflow;
 pub mod dataflows;
 pub mod error;
 pub mod files;
-pub mod hw;
 pub mod mapping;
 pub mod masks;
 pub mod passes;
@@ -19,10 +19,13 @@ mod select;
 pub mod tiles;
 pub mod workload;
 
-pub use counts::{AccessCounts, DataType, Level, PerDataType, ReadWrite};
+pub use arch::{Capacity, HwConfig, Level, LevelKind, Levels, StageSpec};
+pub use counts::{
+    AccessCounts, DataType, NestCounts, PerDataType, ReadWrite, Roles, Stage, MAX_LEVELS,
+    MAX_STAGES,
+};
 pub use dataflow::Dataflow;
 pub use error::{Location, SimError};
-pub use hw::HwConfig;
 pub use mapping::Mapping;
 pub use workload::{Layer, LayerKind, Network, Pool};
 

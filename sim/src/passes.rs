@@ -5,7 +5,8 @@
 //! with no factorisation. `rs::assemble` must agree with it exactly (tests), and the
 //! cycle-level engine builds on the same walk.
 
-use crate::counts::AccessCounts;
+use crate::arch::HwConfig;
+use crate::counts::{AccessCounts, NestCounts};
 use crate::mapping::Mapping;
 use crate::rs::segment::{segment_cols, segment_of, segment_rows, segment_width, tiles};
 use crate::rs::strip_rows;
@@ -129,7 +130,7 @@ fn filter_chunks(mp: &Mapping, proto: &Pass, last: bool, f: &mut impl FnMut(&Pas
 }
 
 /// What one pass moves, counted from its own tile (see the loop nest in `rs`).
-pub fn pass_counts(l: &Layer, mp: &Mapping, p: &Pass, out: &mut AccessCounts) -> u64 {
+pub fn pass_counts(l: &Layer, mp: &Mapping, p: &Pass, out: &mut NestCounts) -> u64 {
     let (r, s) = (p.rk as u64, p.sk as u64);
     let (n, e, m, c) = (p.n as u64, p.e as u64, p.m as u64, p.c as u64);
     let f = l.f() as u64;
@@ -190,12 +191,12 @@ pub fn pass_counts(l: &Layer, mp: &Mapping, p: &Pass, out: &mut AccessCounts) ->
     n * p.p_max as u64 * p.q_max as u64 * f * s
 }
 
-/// Counts and cycles of a mapping by walking every pass.
-pub fn walk(l: &Layer, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
-    let mut counts = AccessCounts::default();
+/// Counts and cycles of a mapping by walking every pass, at the levels of `hw`.
+pub fn walk(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
+    let mut counts = NestCounts::default();
     let mut cycles = 0;
     for_each_pass(l, batch, mp, |p| {
         cycles += pass_counts(l, mp, p, &mut counts)
     });
-    (counts, cycles)
+    (AccessCounts::place(&counts, hw.roles()), cycles)
 }

@@ -41,7 +41,7 @@ fn compare(which: usize, l: &Layer, batch: usize, mp: &Mapping) -> Result<(), Te
         return Ok(()); // does not fit: nothing to compare
     };
     COMPARED[which].fetch_add(1, Ordering::Relaxed);
-    let (counts, cycles) = walk(l, batch, mp);
+    let (counts, cycles) = walk(l, &hw, batch, mp);
     prop_assert_eq!(ev.counts, counts, "{:?}", mp);
     prop_assert_eq!(ev.cycles, cycles);
     prop_assert_eq!(ev.macs, l.macs(batch));
@@ -120,13 +120,13 @@ fn searched_mappings_replay_and_walk() {
         Dataflow::NoLocalReuse,
     ] {
         let cost = |ev: &ember_sim::Evaluation| {
-            ev.counts.dram.weights.reads as f64 * 200.0 + ev.cycles as f64
+            ev.counts.dram().weights.reads as f64 * 200.0 + ev.cycles as f64
         };
         let ev = ember_sim::map_layer(&l, &hw, 3, df, &cost).expect("maps");
         assert_eq!(ev.mapping.dataflow, df);
         let again = evaluate_mapping(&l, &hw, 3, &ev.mapping).expect("replays");
         assert_eq!(again, ev);
-        assert_eq!(walk(&l, 3, &ev.mapping), (ev.counts, ev.cycles));
+        assert_eq!(walk(&l, &hw, 3, &ev.mapping), (ev.counts, ev.cycles));
     }
 }
 
@@ -141,7 +141,7 @@ fn price(seed: u64) -> impl Fn(&ember_sim::Evaluation) -> f64 {
             1.0 + (x >> 40) as f64 / (1u64 << 24) as f64 * 100.0
         };
         let mut e = next() * ev.cycles as f64;
-        for l in ember_sim::Level::ALL {
+        for l in 0..ev.counts.len() {
             for d in ember_sim::DataType::ALL {
                 let rw = ev.counts.get(l, d);
                 e += next() * rw.reads as f64 + next() * rw.writes as f64;

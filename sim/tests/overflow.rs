@@ -37,8 +37,9 @@ fn huge_layer() -> impl Strategy<Value = Layer> {
 fn energy_like(ev: &Evaluation) -> f64 {
     let c = &ev.counts;
     ev.macs as f64
-        + 200.0 * (c.dram.weights.total() + c.dram.ifmaps.total() + c.dram.psums.total()) as f64
-        + 6.0 * (c.glb.weights.total() + c.glb.ifmaps.total() + c.glb.psums.total()) as f64
+        + 200.0
+            * (c.dram().weights.total() + c.dram().ifmaps.total() + c.dram().psums.total()) as f64
+        + 6.0 * (c.glb().weights.total() + c.glb().ifmaps.total() + c.glb().psums.total()) as f64
 }
 
 proptest! {
@@ -59,7 +60,7 @@ proptest! {
                 prop_assert!(ev.cycles as u128 * ev.active_pes as u128 >= ev.macs as u128);
                 // Every MAC reads a weight: from the RF, or from the GLB without one (NLR).
                 let c = &ev.counts;
-                prop_assert_eq!(c.rf.weights.reads + c.glb.weights.reads.min(ev.macs) * u64::from(df == 3), ev.macs);
+                prop_assert_eq!(c.rf().weights.reads + c.glb().weights.reads.min(ev.macs) * u64::from(df == 3), ev.macs);
             }
             Err(e) => {
                 let msg = e.to_string();
@@ -107,7 +108,8 @@ proptest! {
         let worst = std::cell::Cell::new(0u64);
         let watch = |ev: &Evaluation| {
             let c = &ev.counts;
-            let all = [c.dram, c.glb, c.array, c.rf]
+            let all = c
+                .levels()
                 .iter()
                 .flat_map(|p| [p.weights, p.ifmaps, p.psums])
                 .flat_map(|rw| [rw.reads, rw.writes])

@@ -49,7 +49,7 @@ proptest! {
             return Ok(()); // does not fit: nothing to compare
         };
         COMPARED.fetch_add(1, Ordering::Relaxed);
-        let (counts, cycles) = walk(&l, batch, &mp);
+        let (counts, cycles) = walk(&l, &hw, batch, &mp);
         prop_assert_eq!(ev.counts, counts);
         prop_assert_eq!(ev.cycles, cycles);
         prop_assert_eq!(ev.macs, l.macs(batch));
@@ -87,22 +87,22 @@ fn conv1_counts_by_hand() {
     let ev = evaluate_mapping(&l, &hw, 4, &mp).expect("the chip's mapping fits the chip");
     // 55 ofmap rows in strips of 7: 7 strips of 7 and one of 6 -> 8 strips.
     // Filters: 96 x 3 x 11 x 11 = 34,848 words, fetched once per (image, strip): x 4 x 8.
-    assert_eq!(ev.counts.dram.weights.reads, 34_848 * 32);
+    assert_eq!(ev.counts.dram().weights.reads, 34_848 * 32);
     // Each weight reaches the e PEs of its row: 34,848 x 4 images x 55 rows.
-    assert_eq!(ev.counts.array.weights.reads, 34_848 * 4 * 55);
+    assert_eq!(ev.counts.array().weights.reads, 34_848 * 4 * 55);
     // Ifmap rows per strip: 7 strips read (7-1)*4+11 = 35 rows, the last (6 rows) 31:
     // 7*35 + 31 = 276 rows x 227 columns x 3 channels x 4 images, fetched once (resident).
-    assert_eq!(ev.counts.dram.ifmaps.reads, 276 * 227 * 3 * 4);
+    assert_eq!(ev.counts.dram().ifmaps.reads, 276 * 227 * 3 * 4);
     // ... and read from the GLB once per filter chunk: ceil(96 / 32) = 3.
-    assert_eq!(ev.counts.glb.ifmaps.reads, 276 * 227 * 3 * 4 * 3);
+    assert_eq!(ev.counts.glb().ifmaps.reads, 276 * 227 * 3 * 4 * 3);
     // Ofmaps 96 x 55 x 55 x 4 leave once; psums are written to the GLB once per channel chunk
     // (3 chunks of q·r = 1 channel) and read back for the 2 later chunks plus the drain.
     let ofmaps = 96 * 55 * 55 * 4;
-    assert_eq!(ev.counts.dram.psums.writes, ofmaps);
-    assert_eq!(ev.counts.glb.psums.writes, ofmaps * 3);
-    assert_eq!(ev.counts.glb.psums.reads, ofmaps * 3);
+    assert_eq!(ev.counts.dram().psums.writes, ofmaps);
+    assert_eq!(ev.counts.glb().psums.writes, ofmaps * 3);
+    assert_eq!(ev.counts.glb().psums.reads, ofmaps * 3);
     // Vertical accumulation: 11 PEs -> 10 hops, plus 1 reload for the 2 later chunks.
-    assert_eq!(ev.counts.array.psums.reads, ofmaps * (3 * 10 + 2));
+    assert_eq!(ev.counts.array().psums.reads, ofmaps * (3 * 10 + 2));
     // Cycles: per pass a PE does n·p·q·F·S = 1·16·1·55·11 MACs; passes = 4 images x 8 strips x
     // 3 filter chunks (32, 32, 32) x 3 channels.
     assert_eq!(ev.cycles, 16 * 55 * 11 * 4 * 8 * 3 * 3);
@@ -171,18 +171,18 @@ proptest! {
         };
         if let Ok(ev) = evaluate_mapping(&l, &hw, batch, &mp) {
             SPLIT_COMPARED.fetch_add(1, Ordering::Relaxed);
-            let (counts, cycles) = walk(&l, batch, &mp);
+            let (counts, cycles) = walk(&l, &hw, batch, &mp);
             prop_assert_eq!(ev.counts, counts);
             prop_assert_eq!(ev.cycles, cycles);
             prop_assert_eq!(ev.macs, l.macs(batch));
         }
-        let cost = |ev: &ember_sim::Evaluation| ev.counts.glb.ifmaps.reads as f64 + ev.cycles as f64;
+        let cost = |ev: &ember_sim::Evaluation| ev.counts.glb().ifmaps.reads as f64 + ev.cycles as f64;
         let found = ember_sim::map_layer(&l, &small, batch, Dataflow::RowStationary, &cost);
         if let Ok(ev) = found {
             prop_assert!(ev.mapping.segment.is_some() == (l.r > 6 || l.s > 4), "{:?}", ev.mapping);
             let again = evaluate_mapping(&l, &small, batch, &ev.mapping).expect("replays");
             prop_assert_eq!(&again, &ev);
-            prop_assert_eq!(walk(&l, batch, &ev.mapping), (ev.counts, ev.cycles));
+            prop_assert_eq!(walk(&l, &small, batch, &ev.mapping), (ev.counts, ev.cycles));
         }
     }
 }
@@ -220,19 +220,23 @@ fn split_counts_by_hand() {
     let ev = evaluate_mapping(&l, &hw, 1, &mp).expect("fits");
     let c = &ev.counts;
     // 16 weights, each fetched once (by the pass of its segment) and sent to its one PE.
-    assert_eq!((c.dram.weights.reads, c.array.weights.reads), (16, 16));
+    assert_eq!((c.dram().weights.reads, c.array().weights.reads), (16, 16));
     // The 4x4 input comes from DRAM once; each pass reads its 2 rows x 2 columns from the GLB
     // and each of its 2 PEs receives a 2-column row.
-    assert_eq!(c.dram.ifmaps.reads, 16);
+    assert_eq!(c.dram().ifmaps.reads, 16);
     assert_eq!(
-        (c.glb.ifmaps.reads, c.array.ifmaps.reads),
+        (c.glb().ifmaps.reads, c.array().ifmaps.reads),
         (4 * 4, 4 * 2 * 2)
     );
     // One output: each pass sends its psum up a 2-PE column (1 hop) and out to the GLB; the
     // last three first bring the previous psum in (1 hop each): 1 + 3 x 2 hops.
-    assert_eq!(c.array.psums.reads, 7);
+    assert_eq!(c.array().psums.reads, 7);
     assert_eq!(
-        (c.glb.psums.writes, c.glb.psums.reads, c.dram.psums.writes),
+        (
+            c.glb().psums.writes,
+            c.glb().psums.reads,
+            c.dram().psums.writes
+        ),
         (4, 4, 1)
     );
     // Each pass: 1 column x 2 taps a PE.

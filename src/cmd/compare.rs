@@ -171,54 +171,101 @@ fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Rows of (name, energy total, energy by level, cycles, utilisation): per layer, then total.
-fn rows(c: &Candidate) -> Vec<(String, f64, [f64; 5], u64, f64)> {
-    let mut out: Vec<_> = c
+/// The levels of every candidate as one list of columns, (name, label): each config's levels
+/// in its own order, a level another config lacks placed after the levels before it.
+fn level_columns(cands: &[Candidate]) -> Vec<(String, String)> {
+    let mut cols: Vec<(String, String)> = Vec::new();
+    for c in cands {
+        let mut at = 0;
+        for l in &c.hw.arch.levels {
+            match cols.iter().position(|(n, _)| *n == l.name) {
+                Some(i) => at = i + 1,
+                None => {
+                    cols.insert(at, (l.name.clone(), l.label.clone()));
+                    at += 1;
+                }
+            }
+        }
+    }
+    cols
+}
+
+/// One row of a candidate: a layer or the total.
+struct Row {
+    name: String,
+    energy: f64,
+    /// MAC (with static) energy, then each of `level_columns` (None: the candidate's config has
+    /// no such level).
+    by_level: Vec<Option<f64>>,
+    cycles: u64,
+    util: f64,
+}
+
+/// Rows per layer, then total, with energy by level in the columns `cols`.
+fn rows(c: &Candidate, cols: &[(String, String)]) -> Vec<Row> {
+    let levels = |e: &ember_estimator::LayerEnergy| -> Vec<Option<f64>> {
+        let own = energy_by_level(e);
+        let mut v = vec![Some(own[0])];
+        v.extend(
+            cols.iter()
+                .map(|(name, _)| c.hw.arch.levels.position(name).map(|i| own[i + 1])),
+        );
+        v
+    };
+    let mut out: Vec<Row> = c
         .result
         .layers
         .iter()
-        .map(|l| {
-            (
-                l.layer.name.clone(),
-                l.energy.total,
-                energy_by_level(&l.energy),
-                l.eval.cycles,
-                l.eval.utilization(&c.hw.arch),
-            )
+        .map(|l| Row {
+            name: l.layer.name.clone(),
+            energy: l.energy.total,
+            by_level: levels(&l.energy),
+            cycles: l.eval.cycles,
+            util: l.eval.utilization(&c.hw.arch),
         })
         .collect();
     let cycles = c.result.cycles();
-    out.push((
-        "total".into(),
-        c.result.total.total,
-        energy_by_level(&c.result.total),
+    out.push(Row {
+        name: "total".into(),
+        energy: c.result.total.total,
+        by_level: levels(&c.result.total),
         cycles,
-        utilization(c.result.macs(), cycles, &c.hw),
-    ));
+        util: utilization(c.result.macs(), cycles, &c.hw),
+    });
     out
 }
 
-/// CSV: one row per candidate x layer (and total).
+/// CSV: one row per candidate x layer (and total); an energy column of a level the
+/// candidate's config lacks is empty.
 pub fn to_csv(cands: &[Candidate]) -> String {
-    let mut out = String::from(
-        "candidate,hardware,dataflow,layer,energy_units,energy_total,energy_mac,energy_dram,energy_glb,energy_array,energy_rf,cycles,utilization,energy_ratio,cycles_ratio\n",
-    );
-    let base = rows(&cands[0]);
+    let cols = level_columns(cands);
+    let mut out =
+        String::from("candidate,hardware,dataflow,layer,energy_units,energy_total,energy_mac");
+    for (name, _) in &cols {
+        out += &format!(",energy_{name}");
+    }
+    out += ",cycles,utilization,energy_ratio,cycles_ratio\n";
+    let base = rows(&cands[0], &cols);
     for (ci, c) in cands.iter().enumerate() {
-        for (i, (name, e, lv, cyc, util)) in rows(c).into_iter().enumerate() {
-            let (be, bc) = (base[i].1, base[i].3 as f64);
+        for (i, r) in rows(c, &cols).into_iter().enumerate() {
+            let (be, bc) = (base[i].energy, base[i].cycles as f64);
+            let levels: Vec<String> = r
+                .by_level
+                .iter()
+                .map(|v| v.map_or(String::new(), |v| v.to_string()))
+                .collect();
             out += &format!(
-                "{ci},{},{},{name},{},{e},{},{},{},{},{},{cyc},{util:.4},{:.4},{:.4}\n",
+                "{ci},{},{},{},{},{},{},{},{:.4},{:.4},{:.4}\n",
                 c.hw.arch.name,
                 c.result.dataflow.code(),
+                r.name,
                 c.hw.energy.units.key(),
-                lv[0],
-                lv[1],
-                lv[2],
-                lv[3],
-                lv[4],
-                ratio(e, be),
-                ratio(cyc as f64, bc),
+                r.energy,
+                levels.join(","),
+                r.cycles,
+                r.util,
+                ratio(r.energy, be),
+                ratio(r.cycles as f64, bc),
             );
         }
     }
@@ -239,8 +286,9 @@ pub fn to_table(cands: &[Candidate]) -> String {
     for (i, c) in cands.iter().enumerate() {
         out += &format!("  [{i}] {} ({})\n", c.label, c.hw.description);
     }
-    let all: Vec<_> = cands.iter().map(rows).collect();
-    let names: Vec<String> = all[0].iter().map(|r| r.0.clone()).collect();
+    let cols = level_columns(cands);
+    let all: Vec<Vec<Row>> = cands.iter().map(|c| rows(c, &cols)).collect();
+    let names: Vec<String> = all[0].iter().map(|r| r.name.clone()).collect();
     let render = |title: String, cell: &dyn Fn(usize, usize) -> String| {
         let mut t = Table::with_total(&["layer"]);
         t.head.extend((0..cands.len()).map(|i| format!("[{i}]")));
@@ -252,35 +300,37 @@ pub fn to_table(cands: &[Candidate]) -> String {
         format!("\n{title}\n{}", t.render())
     };
     out += &render(format!("Energy: {unit}, ratio to [0]"), &|c, r| {
-        let e = all[c][r].1;
+        let e = all[c][r].energy;
         if c == 0 {
             format!("{:.2}", e / div)
         } else {
-            format!("{:.2} ({:.2}x)", e / div, ratio(e, all[0][r].1))
+            format!("{:.2} ({:.2}x)", e / div, ratio(e, all[0][r].energy))
         }
     });
     out += &render(
         "Cycles (k; ratio to [0]) and utilisation".into(),
         &|c, r| {
-            let (cy, u) = (all[c][r].3, all[c][r].4);
+            let (cy, u) = (all[c][r].cycles, all[c][r].util);
             if c == 0 {
                 format!("{:.1} {:.0}%", cy as f64 / 1e3, 100.0 * u)
             } else {
                 format!(
                     "{:.1} ({:.2}x) {:.0}%",
                     cy as f64 / 1e3,
-                    ratio(cy as f64, all[0][r].3 as f64),
+                    ratio(cy as f64, all[0][r].cycles as f64),
                     100.0 * u
                 )
             }
         },
     );
+    let labels: Vec<&str> = cols.iter().map(|(_, label)| label.as_str()).collect();
     out += &render(
-        format!("Energy by level, MAC/DRAM/GLB/array/RF: {unit}"),
+        format!("Energy by level, MAC/{}: {unit}", labels.join("/")),
         &|c, r| {
-            let lv = all[c][r].2;
-            lv.iter()
-                .map(|v| format!("{:.0}", v / div))
+            all[c][r]
+                .by_level
+                .iter()
+                .map(|v| v.map_or("-".to_string(), |v| format!("{:.0}", v / div)))
                 .collect::<Vec<_>>()
                 .join("/")
         },

@@ -32,8 +32,8 @@ pub mod nlr;
 pub mod os;
 pub mod ws;
 
+use crate::arch::HwConfig;
 use crate::dataflow::Dataflow;
-use crate::hw::HwConfig;
 use crate::workload::Layer;
 
 /// The storage a dataflow sees on a config (see the module doc).
@@ -117,13 +117,14 @@ pub(crate) fn keep_best(
 /// `crate::passes::walk`). No capacity check: use `crate::evaluate_mapping` for that.
 pub fn walk(
     l: &Layer,
+    hw: &HwConfig,
     batch: usize,
     mp: &crate::mapping::Mapping,
 ) -> (crate::counts::AccessCounts, u64) {
     match mp.dataflow {
-        Dataflow::RowStationary => crate::passes::walk(l, batch, mp),
-        Dataflow::WeightStationary => ws::walk_ws(l, batch, mp),
-        Dataflow::OutputStationary => os::walk(l, batch, mp),
-        Dataflow::NoLocalReuse => nlr::walk(l, batch, mp),
+        Dataflow::RowStationary => crate::passes::walk(l, hw, batch, mp),
+        Dataflow::WeightStationary => ws::walk_ws(l, hw, batch, mp),
+        Dataflow::OutputStationary => os::walk(l, hw, batch, mp),
+        Dataflow::NoLocalReuse => nlr::walk(l, hw, batch, mp),
     }
 }

@@ -7,9 +7,9 @@
 //! Mapping fields: `n`, `e`, `r` = channels per pass, `t` = filters per pass, `m` = filters
 //! whose psums the GLB holds, `ifmap_resident`; `p` = `q` = 1.
 
+use crate::arch::HwConfig;
 use crate::counts::AccessCounts;
 use crate::dataflows::ws::{self, Variant};
-use crate::hw::HwConfig;
 use crate::mapping::Mapping;
 use crate::workload::Layer;
 use crate::Evaluation;
@@ -29,8 +29,8 @@ pub fn evaluate(
 }
 
 /// The NLR loop nest walked pass by pass.
-pub fn walk(l: &Layer, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
-    ws::walk(Variant::Nlr, l, batch, mp)
+pub fn walk(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
+    ws::walk(Variant::Nlr, l, hw, batch, mp)
 }
 
 /// The cheapest NLR mapping by `cost`.

@@ -21,10 +21,10 @@
 //! `e` = ofmap rows per pass, `q` = ofmap columns per pass, `t` = filters per pass, `m` = `t`;
 //! `p` = `r` = 1, `ifmap_resident` = true.
 
-use crate::counts::AccessCounts;
+use crate::arch::HwConfig;
+use crate::counts::{AccessCounts, NestCounts};
 use crate::dataflow::Dataflow;
 use crate::dataflows::{chunks, keep_best, layer_taps, storage, taps};
-use crate::hw::HwConfig;
 use crate::mapping::Mapping;
 use crate::rs::{e_sums, strip_rows, Dims};
 use crate::tiles::{balanced, Tiles};
@@ -98,8 +98,8 @@ struct Sums {
     f_count: u64,
 }
 
-fn assemble(l: &Layer, d: &Dims, s: &Sums, taps: (u64, u64)) -> (AccessCounts, u64) {
-    let mut a = AccessCounts::default();
+fn assemble(l: &Layer, d: &Dims, s: &Sums, taps: (u64, u64)) -> (NestCounts, u64) {
+    let mut a = NestCounts::default();
     let rs = d.r * d.s;
     let filt = d.g * d.m * d.c * rs;
     a.dram.weights.reads = filt * s.n_count * s.e_count;
@@ -144,10 +144,10 @@ pub fn evaluate(
         m_count: Tiles::new(l.mg(), mp.t).count(),
         f_count: Tiles::new(l.f(), mp.q).count(),
     };
-    let (counts, cycles) = assemble(l, &d, &s, layer_taps(l));
+    let (nest, cycles) = assemble(l, &d, &s, layer_taps(l));
     Ok(Evaluation {
         mapping: *mp,
-        counts,
+        counts: AccessCounts::place(&nest, hw.roles()),
         macs: d.macs,
         cycles,
         active_pes: active_pes(l, mp),
@@ -155,10 +155,10 @@ pub fn evaluate(
 }
 
 /// The OS loop nest executed literally, pass by pass.
-pub fn walk(l: &Layer, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
+pub fn walk(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
     let cg = l.cg() as u64;
     let crs = cg * (l.r * l.s) as u64;
-    let mut a = AccessCounts::default();
+    let mut a = NestCounts::default();
     let mut cycles = 0;
     for _g in 0..l.groups {
         for (_, nn) in chunks(batch, mp.n) {
@@ -198,7 +198,7 @@ pub fn walk(l: &Layer, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
             }
         }
     }
-    (a, cycles)
+    (AccessCounts::place(&a, hw.roles()), cycles)
 }
 
 /// Exhaustive search over (n, e, q, t); the cheapest by `cost` wins, ties broken by fewer
@@ -245,10 +245,10 @@ pub fn search(
                         m_count: Tiles::new(l.mg(), t).count(),
                         f_count,
                     };
-                    let (counts, cycles) = assemble(l, &d, &s, taps);
+                    let (nest, cycles) = assemble(l, &d, &s, taps);
                     let ev = Evaluation {
                         mapping: mp,
-                        counts,
+                        counts: AccessCounts::place(&nest, hw.roles()),
                         macs: d.macs,
                         cycles,
                         active_pes: active_pes(l, &mp),

@@ -32,10 +32,10 @@
 //! `r` = cc (channels = array rows used), `t` = mc (filter groups = array columns used),
 //! `q` = k (filters per PE; 1 for NLR), `m` = mb, `ifmap_resident`; `p` = 1.
 
-use crate::counts::AccessCounts;
+use crate::arch::HwConfig;
+use crate::counts::{AccessCounts, NestCounts};
 use crate::dataflow::Dataflow;
 use crate::dataflows::{chunks, keep_best, layer_taps, storage, taps};
-use crate::hw::HwConfig;
 use crate::mapping::Mapping;
 use crate::rs::{chunk_sums, e_sums, strip_rows, Dims};
 use crate::tiles::{balanced, Tiles};
@@ -170,8 +170,8 @@ fn m_sums(mg: u64, mb: u64, k: u64, mc: u64) -> (u64, u64, u64, u64) {
     (blocks.count(), count, cols, kmax)
 }
 
-fn assemble(v: Variant, l: &Layer, d: &Dims, s: &Sums, taps: (u64, u64)) -> (AccessCounts, u64) {
-    let mut a = AccessCounts::default();
+fn assemble(v: Variant, l: &Layer, d: &Dims, s: &Sums, taps: (u64, u64)) -> (NestCounts, u64) {
+    let mut a = NestCounts::default();
     let rs = d.r * d.s;
     let filt = d.g * d.m * d.c * rs;
     let w_fetch = filt * s.n_count * s.e_count;
@@ -237,10 +237,10 @@ pub(crate) fn evaluate(
         cols,
         k_max,
     };
-    let (counts, cycles) = assemble(v, l, &d, &s, layer_taps(l));
+    let (nest, cycles) = assemble(v, l, &d, &s, layer_taps(l));
     Ok(Evaluation {
         mapping: *mp,
-        counts,
+        counts: AccessCounts::place(&nest, hw.roles()),
         macs: d.macs,
         cycles,
         active_pes: active_pes(l, mp),
@@ -248,11 +248,17 @@ pub(crate) fn evaluate(
 }
 
 /// The loop nest executed literally, pass by pass: counts and cycles.
-pub(crate) fn walk(v: Variant, l: &Layer, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
+pub(crate) fn walk(
+    v: Variant,
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    mp: &Mapping,
+) -> (AccessCounts, u64) {
     let (cg, mg) = (l.cg(), l.mg());
     let (f, w) = (l.f() as u64, l.w as u64);
     let k = mp.q;
-    let mut a = AccessCounts::default();
+    let mut a = NestCounts::default();
     let mut cycles = 0;
     for _g in 0..l.groups {
         for (_, nn) in chunks(batch, mp.n) {
@@ -334,7 +340,7 @@ pub(crate) fn walk(v: Variant, l: &Layer, batch: usize, mp: &Mapping) -> (Access
             }
         }
     }
-    (a, cycles)
+    (AccessCounts::place(&a, hw.roles()), cycles)
 }
 
 /// Exhaustive search over (cc, k, mc) x (e, n, residency); mb = the most psums that fit.
@@ -401,7 +407,7 @@ pub(crate) fn search(
                     cols: d.m.div_ceil(k as u64),
                     k_max: k.min(mg) as u64,
                 };
-                let (counts, cycles) = assemble(v, l, &d, &s, taps);
+                let (nest, cycles) = assemble(v, l, &d, &s, taps);
                 let mapping = Mapping {
                     dataflow: v.dataflow(),
                     n: batch,
@@ -416,7 +422,7 @@ pub(crate) fn search(
                 };
                 let bound = Evaluation {
                     mapping,
-                    counts,
+                    counts: AccessCounts::place(&nest, hw.roles()),
                     macs: d.macs,
                     cycles,
                     active_pes: active_pes(l, &mapping),
@@ -452,10 +458,10 @@ pub(crate) fn search(
                     segment: None,
                 };
                 if let Some((bc, _)) = &best {
-                    let (counts, cycles) = assemble(v, l, &d, &sums(1, 1, min_rows, 1), taps);
+                    let (nest, cycles) = assemble(v, l, &d, &sums(1, 1, min_rows, 1), taps);
                     let bound = Evaluation {
                         mapping: spatial,
-                        counts,
+                        counts: AccessCounts::place(&nest, hw.roles()),
                         macs: d.macs,
                         cycles,
                         active_pes: active_pes(l, &spatial),
@@ -495,11 +501,11 @@ pub(crate) fn search(
                             segment: None,
                             ..spatial
                         };
-                        let (counts, cycles) =
+                        let (nest, cycles) =
                             assemble(v, l, &d, &sums(n_count, e_count, e_rows, blocks), taps);
                         let ev = Evaluation {
                             mapping: mp,
-                            counts,
+                            counts: AccessCounts::place(&nest, hw.roles()),
                             macs: d.macs,
                             cycles,
                             active_pes: active_pes(l, &mp),
@@ -528,8 +534,8 @@ pub fn evaluate_ws(
 }
 
 /// The WS loop nest walked pass by pass.
-pub fn walk_ws(l: &Layer, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
-    walk(Variant::Ws, l, batch, mp)
+pub fn walk_ws(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
+    walk(Variant::Ws, l, hw, batch, mp)
 }
 
 /// The cheapest WS mapping by `cost`.

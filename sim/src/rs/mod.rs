@@ -31,8 +31,8 @@ pub mod segment;
 pub use search::{search, search_lower_bounded, search_reference};
 pub use segment::{segment_of, segments};
 
-use crate::counts::AccessCounts;
-use crate::hw::{HwConfig, SetFitting};
+use crate::arch::{HwConfig, SetFitting};
+use crate::counts::{AccessCounts, NestCounts, Roles};
 use crate::mapping::Mapping;
 use crate::tiles::{balanced, Tiles};
 use crate::workload::Layer;
@@ -124,8 +124,8 @@ pub(crate) fn chunk_sums(dim: u64, per_pe: u64, sets: u64) -> (u64, u64, u64) {
 }
 
 /// Counts and cycles of a mapping, from the per-dimension sums.
-pub(crate) fn assemble(d: &Dims, s: &Sums) -> (AccessCounts, u64) {
-    let mut a = AccessCounts::default();
+pub(crate) fn assemble(d: &Dims, s: &Sums) -> (NestCounts, u64) {
+    let mut a = NestCounts::default();
     let filt = d.g * d.m * d.c * d.r * d.s;
     // Weights: each pass fetches its filters once; each weight reaches the e PEs of its row.
     let w_fetch = filt * s.n_count * s.e_count;
@@ -332,7 +332,7 @@ pub fn evaluate(
         ifmap_fetches: ifmap_fetches(&d, mp),
         seg: seg_sums(l, mp.e, segment_of(l, mp)),
     };
-    Ok(evaluation(l, &d, *mp, &sums))
+    Ok(evaluation(l, &d, hw.roles(), *mp, &sums))
 }
 
 /// DRAM fetches of each ifmap strip: once if resident, else once per chunk of `m` filters.
@@ -347,11 +347,17 @@ pub(crate) fn ifmap_fetches(d: &Dims, mp: &Mapping) -> u64 {
 
 /// The evaluation of `mp` from its per-dimension sums (every search and `evaluate` end here).
 #[inline]
-pub(crate) fn evaluation(l: &Layer, d: &Dims, mp: Mapping, sums: &Sums) -> Evaluation {
-    let (counts, cycles) = assemble(d, sums);
+pub(crate) fn evaluation(
+    l: &Layer,
+    d: &Dims,
+    roles: Roles,
+    mp: Mapping,
+    sums: &Sums,
+) -> Evaluation {
+    let (nest, cycles) = assemble(d, sums);
     Evaluation {
         mapping: mp,
-        counts,
+        counts: AccessCounts::place(&nest, roles),
         macs: d.macs,
         cycles,
         active_pes: active_pes(l, &mp),

@@ -8,8 +8,9 @@ use super::{
     assemble, chunk_sums, e_sums, evaluation, glb_need_with, ifmap_fetches, set_capacity,
     strip_widths, Dims, Sums,
 };
+use crate::arch::HwConfig;
+use crate::counts::{AccessCounts, Roles};
 use crate::dataflow::Dataflow;
-use crate::hw::HwConfig;
 use crate::mapping::{Mapping, Segment};
 use crate::select::keep;
 use crate::tiles::{balanced, Tiles};
@@ -25,10 +26,10 @@ fn beaten(best: &Best, d: &Dims, floor: &Sums, cost: Cost) -> bool {
     let Some((bc, b)) = best else {
         return false;
     };
-    let (counts, cycles) = assemble(d, floor);
+    let (nest, cycles) = assemble(d, floor);
     let probe = Evaluation {
         mapping: b.mapping,
-        counts,
+        counts: AccessCounts::place(&nest, b.counts.roles()),
         macs: d.macs,
         cycles,
         active_pes: 0,
@@ -40,6 +41,7 @@ fn beaten(best: &Best, d: &Dims, floor: &Sums, cost: Cost) -> bool {
 struct Strip<'a> {
     l: &'a Layer,
     d: Dims,
+    roles: Roles,
     seg: Segment,
     e: usize,
     /// PE sets that fit the array.
@@ -51,11 +53,12 @@ struct Strip<'a> {
 }
 
 impl<'a> Strip<'a> {
-    fn new(l: &'a Layer, d: Dims, seg: Segment, e: usize, cap: usize) -> Strip<'a> {
+    fn new(l: &'a Layer, hw: &HwConfig, d: Dims, seg: Segment, e: usize, cap: usize) -> Strip<'a> {
         let (e_count, e_rows, e_rows_max) = e_sums(l, e);
         Strip {
             l,
             d,
+            roles: hw.roles(),
             seg,
             e,
             cap,
@@ -106,7 +109,7 @@ impl<'a> Strip<'a> {
     #[inline(always)]
     fn consider(&self, mp: Mapping, mut sums: Sums, cost: Cost, best: &mut Best) {
         sums.ifmap_fetches = ifmap_fetches(&self.d, &mp);
-        let ev = evaluation(self.l, &self.d, mp, &sums);
+        let ev = evaluation(self.l, &self.d, self.roles, mp, &sums);
         let c = cost(&ev);
         keep(best, c, ev);
     }
@@ -118,7 +121,7 @@ fn strips<'a>(l: &'a Layer, hw: &HwConfig, d: Dims) -> Vec<Strip<'a>> {
     for seg in segments(l, hw) {
         for e in strip_widths(l, hw, seg.rows) {
             if let Some(cap) = set_capacity(seg.rows, hw, e) {
-                out.push(Strip::new(l, d, seg, e, cap));
+                out.push(Strip::new(l, hw, d, seg, e, cap));
             }
         }
     }

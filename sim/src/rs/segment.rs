@@ -3,7 +3,7 @@
 //! those of successive channel chunks do. This module holds the geometry of a segment: which
 //! input rows and columns its passes read.
 
-use crate::hw::HwConfig;
+use crate::arch::HwConfig;
 use crate::mapping::{Mapping, Segment};
 use crate::tiles::{balanced, Tiles};
 use crate::workload::Layer;

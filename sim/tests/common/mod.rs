@@ -1,6 +1,6 @@
 //! A hardware config for tests: the Eyeriss chip's spads, buses and link on any array and GLB.
 
-use ember_sim::hw::{ArraySpec, CoreSpec, DramSpec, GlbSpec, MapperSpec, NocSpec, PeSpec};
+use ember_sim::arch::{ArraySpec, CoreSpec, DramSpec, GlbSpec, MapperSpec, NocSpec, PeSpec};
 use ember_sim::{Dataflow, HwConfig};
 
 pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> HwConfig {
@@ -38,5 +38,6 @@ pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> Hw
             scan_chain_bits: 0,
         },
         mapper: MapperSpec::default(),
+        levels: ember_sim::Levels::eyeriss(),
     }
 }

@@ -26,7 +26,7 @@ fn summary_json(s: &Summary) -> Value {
 }
 
 fn breakdown(l: &LayerEnergyInfo) -> Value {
-    serde_json::to_value(l.energy).expect("serialisable")
+    serde_json::to_value(&l.energy).expect("serialisable")
 }
 
 /// The serde name of a unit enum value (`network`, `output_error`).

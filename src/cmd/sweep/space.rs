@@ -77,6 +77,15 @@ impl Space {
         })?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let base = Hardware::load(&dir.join(&file.base))?;
+        if !base.arch.levels.is_eyeriss() {
+            // The results file's columns (`results::HEADER`) are the four Eyeriss levels.
+            bail!(
+                "{}: key `base`: `{}` has the levels [{}], but a sweep's results file has columns for the four Eyeriss levels dram, glb, array, rf only; fix: sweep a config written with the sections [dram], [glb], [noc], [pe] (other hierarchies: `ember sim` and `ember compare`)",
+                path.display(),
+                file.base.display(),
+                base.arch.levels.names().join(", ")
+            );
+        }
         let g = file.grid;
         let a = &base.arch;
         let list = |v: Option<Vec<usize>>, default: usize, key: &str| -> Result<Vec<usize>> {
@@ -240,13 +249,17 @@ impl Space {
             Ok(res) => {
                 let cycles = res.cycles();
                 let util = utilization(res.macs(), cycles, &hw);
-                let lv = energy_by_level(&res.total);
+                let lv: Vec<String> = energy_by_level(&res.total)
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect();
                 format!(
-                    "{head},ok,{},{},{},{},{},{},{cycles},{util:.6}",
-                    res.total.total, lv[0], lv[1], lv[2], lv[3], lv[4],
+                    "{head},ok,{},{},{cycles},{util:.6}",
+                    res.total.total,
+                    lv.join(","),
                 )
             }
-            Err(_) => format!("{head},no_mapping,,,,,,,,"),
+            Err(_) => format!("{head},no_mapping,,{},,", ",".repeat(hw.arch.levels.len())),
         }
     }
 
@@ -278,7 +291,16 @@ fn energy_tables(path: &Path, base: &Hardware, names: &[String]) -> Result<Vec<E
         let table = if name == "base" {
             base.energy.clone()
         } else {
-            Hardware::load(&dir.join(name))?.energy
+            // Priced in the base's level order; a table lacking one of its levels cannot be.
+            Hardware::load(&dir.join(name))?
+                .energy
+                .for_levels(&base.arch.levels)
+                .map_err(|level| {
+                    anyhow::anyhow!(
+                        "{}: key `grid.energy`: `{name}` has no price for the base config's level `{level}`; fix: list configs whose levels are the base's",
+                        path.display()
+                    )
+                })?
         };
         if let Some(first) = tables.first().filter(|f| f.units != table.units) {
             bail!(

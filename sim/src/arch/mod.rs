@@ -1,10 +1,16 @@
-//! The accelerator's architecture: PE array, spads, global buffer, buses, DRAM link, clock.
+//! The accelerator's architecture: the PE array, the storage hierarchy as a list of levels
+//! (`levels`), what each level of the nest's four positions holds (spads, global buffer, buses,
+//! DRAM link), and the clock.
 //!
 //! Prices are not here: `sim` counts, the estimator prices (see ARCHITECTURE.md).
 
+pub mod levels;
+
 use serde::{Deserialize, Serialize};
 
+use crate::counts::DataType;
 use crate::dataflow::Dataflow;
+pub use levels::{Level, LevelKind, Levels};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +49,34 @@ pub struct GlbSpec {
     pub filter_words: usize,
     pub banks: usize,
     pub bank_width_bits: usize,
+}
+
+/// A staging buffer between DRAM and the GLB (a `[[level]]` of kind `staging`), e.g. a shared
+/// L2 SRAM: every word of a data type it holds that crosses the DRAM link passes through it
+/// (written in, read out once); the data types it does not hold bypass it. It is priced per
+/// access by its own `[energy]` entry. It models no reuse of its own, so its capacity does not
+/// constrain or change the mapping: it is checked and carried for the hardware's description
+/// (and for a later mapper that exploits it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSpec {
+    /// Capacity in words: shared by the data types it holds, or one per data type.
+    pub words: Capacity,
+    /// The data types it holds (default: all three).
+    #[serde(default = "all_types")]
+    pub holds: Vec<DataType>,
+}
+
+fn all_types() -> Vec<DataType> {
+    DataType::ALL.to_vec()
+}
+
+/// A level's capacity: `words = 131072`, or `words = { weights = 65536, ifmaps = 65536 }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Capacity {
+    Shared(usize),
+    PerType(std::collections::BTreeMap<DataType, usize>),
 }
 
 /// Network-on-chip bus widths, bits per core cycle.
@@ -116,12 +150,18 @@ pub struct MapperSpec {
     pub set_fitting: SetFitting,
 }
 
-/// Architecture of one accelerator.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Architecture of one accelerator. `levels` lists the storage hierarchy, DRAM first; `dram`,
+/// `glb`, `noc` and `pe` describe its levels of each kind (`arch::levels`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HwConfig {
     pub name: String,
     pub dataflow: Dataflow,
     pub array: ArraySpec,
+    /// Not serialised when it is the four Eyeriss levels the sections `[dram]`, `[glb]`,
+    /// `[noc]`, `[pe]` imply: a config's serialised form (the sweep's grid fingerprint) is then
+    /// what it was before levels were data, and results files stay resumable.
+    #[serde(skip_serializing_if = "Levels::is_eyeriss")]
+    pub levels: Levels,
     pub pe: PeSpec,
     pub glb: GlbSpec,
     pub noc: NocSpec,
@@ -131,6 +171,11 @@ pub struct HwConfig {
 }
 
 impl HwConfig {
+    /// Where the nest's positions sit in `levels`.
+    #[inline]
+    pub fn roles(&self) -> crate::counts::Roles {
+        self.levels.roles()
+    }
     pub fn pes(&self) -> usize {
         self.array.rows * self.array.cols
     }
@@ -152,29 +197,41 @@ impl HwConfig {
     }
 }
 
+/// The key of `field` of the level `level` (a section, `glb.words`, or a list entry,
+/// `level[1].words`).
+fn key(level: &Level, field: &str) -> String {
+    format!("{}.{field}", level.key)
+}
+
 /// Checks a config for values no mapping could use; returns (key, rule, fix).
 pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
+    let (pe, glb, noc, dram) = (
+        hw.levels.rf(),
+        hw.levels.glb(),
+        hw.levels.array(),
+        hw.levels.dram(),
+    );
     let positive = [
-        ("array.rows", hw.array.rows),
-        ("array.cols", hw.array.cols),
-        ("pe.filter_spad_words", hw.pe.filter_spad_words),
-        ("pe.ifmap_spad_words", hw.pe.ifmap_spad_words),
-        ("pe.psum_spad_words", hw.pe.psum_spad_words),
-        ("pe.pipeline_stages", hw.pe.pipeline_stages),
-        ("glb.words", hw.glb.words),
-        ("glb.banks", hw.glb.banks),
-        ("glb.bank_width_bits", hw.glb.bank_width_bits),
-        ("noc.filter_bus_bits", hw.noc.filter_bus_bits),
-        ("noc.ifmap_bus_bits", hw.noc.ifmap_bus_bits),
-        ("noc.psum_bus_bits", hw.noc.psum_bus_bits),
-        ("noc.psum_out_bus_bits", hw.noc.psum_out_bits()),
-        ("dram.bus_bits", hw.dram.bus_bits),
-        ("core.word_bits", hw.core.word_bits),
+        ("array.rows".to_string(), hw.array.rows),
+        ("array.cols".to_string(), hw.array.cols),
+        (key(pe, "filter_spad_words"), hw.pe.filter_spad_words),
+        (key(pe, "ifmap_spad_words"), hw.pe.ifmap_spad_words),
+        (key(pe, "psum_spad_words"), hw.pe.psum_spad_words),
+        (key(pe, "pipeline_stages"), hw.pe.pipeline_stages),
+        (key(glb, "words"), hw.glb.words),
+        (key(glb, "banks"), hw.glb.banks),
+        (key(glb, "bank_width_bits"), hw.glb.bank_width_bits),
+        (key(noc, "filter_bus_bits"), hw.noc.filter_bus_bits),
+        (key(noc, "ifmap_bus_bits"), hw.noc.ifmap_bus_bits),
+        (key(noc, "psum_bus_bits"), hw.noc.psum_bus_bits),
+        (key(noc, "psum_out_bus_bits"), hw.noc.psum_out_bits()),
+        (key(dram, "bus_bits"), hw.dram.bus_bits),
+        ("core.word_bits".to_string(), hw.core.word_bits),
     ];
     for (key, v) in positive {
         if v == 0 {
             return Err((
-                key.into(),
+                key.clone(),
                 format!("`{key}` is 0 but must be at least 1"),
                 "give a positive size".into(),
             ));
@@ -183,19 +240,19 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
     for (key, v, max) in limits(hw) {
         if v > max {
             return Err((
-                key.into(),
+                key.clone(),
                 format!("`{key}` = {v} is larger than {max}, beyond any accelerator this models"),
                 format!("give a value of at most {max}"),
             ));
         }
     }
     for (key, v) in [
-        ("dram.clock_mhz", hw.dram.clock_mhz),
-        ("core.clock_mhz", hw.core.clock_mhz),
+        (key(dram, "clock_mhz"), hw.dram.clock_mhz),
+        ("core.clock_mhz".to_string(), hw.core.clock_mhz),
     ] {
         if !(MIN_MHZ..=MAX_MHZ).contains(&v) {
             return Err((
-                key.into(),
+                key.clone(),
                 format!("`{key}` = {v} is not a clock from {MIN_MHZ} to {MAX_MHZ} MHz"),
                 "give the clock in MHz".into(),
             ));
@@ -211,25 +268,39 @@ const MAX_MHZ: f64 = 1e6;
 /// (key, value, largest value allowed): far beyond any Eyeriss-class design, and small enough
 /// that PE counts, storage words and the bits cycle mode steps through stay exact and finite in
 /// time (a 2^40-bit word over a 1-bit bus would step for ever).
-fn limits(hw: &HwConfig) -> [(&'static str, usize, usize); 17] {
+fn limits(hw: &HwConfig) -> [(String, usize, usize); 17] {
     const K64: usize = 1 << 16;
+    let (pe, glb, noc, dram) = (
+        hw.levels.rf(),
+        hw.levels.glb(),
+        hw.levels.array(),
+        hw.levels.dram(),
+    );
     [
-        ("array.rows", hw.array.rows, K64),
-        ("array.cols", hw.array.cols, K64),
-        ("pe.filter_spad_words", hw.pe.filter_spad_words, 1 << 20),
-        ("pe.ifmap_spad_words", hw.pe.ifmap_spad_words, 1 << 20),
-        ("pe.psum_spad_words", hw.pe.psum_spad_words, 1 << 20),
-        ("pe.pipeline_stages", hw.pe.pipeline_stages, 1 << 10),
-        ("glb.words", hw.glb.words, 1 << 40),
-        ("glb.filter_words", hw.glb.filter_words, 1 << 40),
-        ("glb.banks", hw.glb.banks, K64),
-        ("glb.bank_width_bits", hw.glb.bank_width_bits, K64),
-        ("noc.filter_bus_bits", hw.noc.filter_bus_bits, K64),
-        ("noc.ifmap_bus_bits", hw.noc.ifmap_bus_bits, K64),
-        ("noc.psum_bus_bits", hw.noc.psum_bus_bits, K64),
-        ("noc.psum_out_bus_bits", hw.noc.psum_out_bits(), K64),
-        ("dram.bus_bits", hw.dram.bus_bits, K64),
-        ("core.word_bits", hw.core.word_bits, 64),
-        ("core.scan_chain_bits", hw.core.scan_chain_bits, 1 << 32),
+        ("array.rows".into(), hw.array.rows, K64),
+        ("array.cols".into(), hw.array.cols, K64),
+        (
+            key(pe, "filter_spad_words"),
+            hw.pe.filter_spad_words,
+            1 << 20,
+        ),
+        (key(pe, "ifmap_spad_words"), hw.pe.ifmap_spad_words, 1 << 20),
+        (key(pe, "psum_spad_words"), hw.pe.psum_spad_words, 1 << 20),
+        (key(pe, "pipeline_stages"), hw.pe.pipeline_stages, 1 << 10),
+        (key(glb, "words"), hw.glb.words, 1 << 40),
+        (key(glb, "filter_words"), hw.glb.filter_words, 1 << 40),
+        (key(glb, "banks"), hw.glb.banks, K64),
+        (key(glb, "bank_width_bits"), hw.glb.bank_width_bits, K64),
+        (key(noc, "filter_bus_bits"), hw.noc.filter_bus_bits, K64),
+        (key(noc, "ifmap_bus_bits"), hw.noc.ifmap_bus_bits, K64),
+        (key(noc, "psum_bus_bits"), hw.noc.psum_bus_bits, K64),
+        (key(noc, "psum_out_bus_bits"), hw.noc.psum_out_bits(), K64),
+        (key(dram, "bus_bits"), hw.dram.bus_bits, K64),
+        ("core.word_bits".into(), hw.core.word_bits, 64),
+        (
+            "core.scan_chain_bits".into(),
+            hw.core.scan_chain_bits,
+            1 << 32,
+        ),
     ]
 }
