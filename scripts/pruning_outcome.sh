@@ -33,6 +33,8 @@ variants=(
   "eap-criterion-magnitude|--method eap --criterion magnitude"
   "eap-refit-off|--method eap --refit off"
   "greedy-magnitude|--method eap --order network --criterion magnitude --refit off"
+  # Beyond the paper: Han et al.'s allocation spending the budget on energy instead of weights.
+  "magnitude-energy|--method magnitude --allocate energy"
 )
 
 train() { # model seed

@@ -11,7 +11,7 @@ use serde_json::Value;
 use ember_pruner::energy::EnergyModel;
 use ember_pruner::model::onnx::Imported;
 use ember_pruner::{
-    prune, save_model, Criterion, Dataset, LayerOrder, Method, Network, Progress, PruneConfig,
+    prune, save_model, Allocation, Criterion, Dataset, LayerOrder, Method, Network, Progress, PruneConfig,
     PruneEvent,
 };
 
@@ -60,6 +60,14 @@ pub enum CriterionArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AllocateArg {
+    /// Weights removed per unit of accuracy (Han et al.).
+    Weights,
+    /// Simulated energy saved per unit of accuracy.
+    Energy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OnOff {
     On,
     Off,
@@ -101,6 +109,10 @@ pub struct PruneArgs {
     /// eap ablation: least-squares refit of the kept weights.
     #[arg(long, value_enum)]
     pub refit: Option<OnOff>,
+    /// Magnitude pruning: what its per-layer rate allocation buys per unit of accuracy
+    /// (default weights, as Han et al.).
+    #[arg(long, value_enum)]
+    pub allocate: Option<AllocateArg>,
     /// Hardware config (TOML); default: the embedded hw_configs/eyeriss-v1.toml. Energy uses the
     /// `eap` sparsity preset whatever the file says.
     #[arg(long, value_name = "FILE")]
@@ -205,6 +217,13 @@ fn check_args(args: &PruneArgs) -> Result<()> {
     if args.sweep_budget.is_none() && args.method.len() != 1 {
         bail!("--method takes one method unless --sweep-budget is given; fix: --method eap");
     }
+    if args.allocate.is_some() && args.method.contains(&MethodArg::Eap) {
+        bail!(
+            "--allocate is an option of --method magnitude (how its sensitivity analysis spends \
+             the budget); eap visits layers one by one; fix: drop --allocate or use --method \
+             magnitude"
+        );
+    }
     let ablation = args.order.is_some() || args.criterion.is_some() || args.refit.is_some();
     if ablation && args.method.contains(&MethodArg::Magnitude) {
         bail!(
@@ -238,6 +257,10 @@ fn config(args: &PruneArgs, method: Method, budget: f32) -> PruneConfig {
             Some(CriterionArg::OutputError) => Criterion::OutputError,
         },
         refit: args.refit.map_or(d.refit, |r| r == OnOff::On),
+        allocation: match args.allocate {
+            None | Some(AllocateArg::Weights) => Allocation::Weights,
+            Some(AllocateArg::Energy) => Allocation::Energy,
+        },
         max_accuracy_drop: budget,
         confidence: args.confidence,
         layer_budget_scale: args

@@ -62,6 +62,26 @@ pub enum Criterion {
     OutputError,
 }
 
+/// What the magnitude method's allocation buys with accuracy: the gain of
+/// a layer's next rate step in its sensitivity analysis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Allocation {
+    /// Weights removed (Han et al.: compression).
+    #[default]
+    Weights,
+    /// Simulated energy saved: the same checked allocation, spending the
+    /// accuracy budget where it buys the most energy (eap's objective with
+    /// Han et al.'s global choice of per-layer rates).
+    Energy,
+}
+
+impl Allocation {
+    fn is_weights(&self) -> bool {
+        *self == Allocation::Weights
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PruneConfig {
@@ -73,6 +93,11 @@ pub struct PruneConfig {
     /// Layer-by-layer method (eap): refit the kept weights by least squares
     /// against the unpruned layer's output (eap's third idea).
     pub refit: bool,
+    /// Magnitude method: what its allocation maximises per unit of accuracy.
+    /// Left out of the serialised form at its default, so reports and
+    /// checkpoints written before it existed still match.
+    #[serde(default, skip_serializing_if = "Allocation::is_weights")]
+    pub allocation: Allocation,
     /// Largest allowed drop of accuracy from the baseline after fine-tuning
     /// (0.01 = one point).
     pub max_accuracy_drop: f32,
@@ -135,6 +160,7 @@ impl Default for PruneConfig {
             order: LayerOrder::Energy,
             criterion: Criterion::OutputError,
             refit: true,
+            allocation: Allocation::Weights,
             max_accuracy_drop: 0.01,
             confidence: 0.95,
             layer_budget_scale: 1.0,
@@ -210,6 +236,13 @@ impl PruneConfig {
             return bad(format!(
                 "sensitivity rates {r:?} must increase strictly inside (0, 1)"
             ));
+        }
+        if self.method == Method::Eap && self.allocation != Allocation::Weights {
+            return bad(
+                "the allocation is an option of magnitude pruning's sensitivity analysis; \
+                 eap visits layers one by one"
+                    .into(),
+            );
         }
         if self.method == Method::Magnitude && self.is_ablation() {
             return bad(

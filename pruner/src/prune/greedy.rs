@@ -56,7 +56,7 @@ impl RoundMethod for Greedy {
         Ok(true)
     }
 
-    fn objective(&self) -> Objective {
+    fn objective(&self, _: &PruneConfig) -> Objective {
         Objective::Energy
     }
 }

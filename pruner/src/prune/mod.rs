@@ -43,7 +43,7 @@ use crate::nn::{Network, OptimizerKind};
 use crate::train::{train, LrSchedule, Progress, TrainConfig};
 use accuracy::{Change, Correct};
 use checkpoint::Checkpointer;
-pub use config::{Criterion, LayerOrder, Method, PruneConfig};
+pub use config::{Allocation, Criterion, LayerOrder, Method, PruneConfig};
 use layer::{LayerView, SuffixScorer};
 
 /// One visited layer.
@@ -191,7 +191,7 @@ pub(crate) trait RoundMethod {
     fn prune_round(&self, rc: &mut Round<'_>) -> Result<bool>;
 
     /// What a round must lower to be kept (besides keeping the budget).
-    fn objective(&self) -> Objective;
+    fn objective(&self, cfg: &PruneConfig) -> Objective;
 }
 
 /// The figure a method minimises.
@@ -380,7 +380,7 @@ pub fn prune(
             continue;
         }
         finish_round(
-            method.objective(),
+            method.objective(cfg),
             &mut state,
             &mut current,
             &mut round_start,

@@ -12,10 +12,14 @@
 //! to the whole network and kept if the network stays above the round's
 //! floor; a layer whose step breaks the floor stops there. Rounds of prune
 //! and retrain repeat (iterative pruning), each with a fresh analysis of the
-//! retrained network. No energy is read and no weight is refitted.
+//! retrained network. No weight is refitted, and by default no energy is
+//! read; `Allocation::Energy` measures the energy each step saves instead
+//! of the weights it removes and buys the most energy per unit of accuracy.
 
+use super::config::Allocation;
 use super::layer::{LayerView, SuffixScorer};
 use super::{LayerStep, Objective, PruneEvent, Round, RoundMethod};
+use super::config::PruneConfig;
 use crate::error::Result;
 use crate::nn::Network;
 
@@ -28,14 +32,15 @@ pub(crate) struct Analysis {
     /// resolution, and a price that admits it would admit every such layer
     /// at once, whose losses add up.
     pub drops: Vec<Vec<f32>>,
-    /// `removed[layer][rate]`: weights removed.
-    pub removed: Vec<Vec<usize>>,
+    /// `removed[layer][rate]`: what the allocation buys, weights removed
+    /// or simulated energy saved (the layer alone at that rate).
+    pub removed: Vec<Vec<f64>>,
     /// The smallest accuracy step the search split resolves (one image).
     pub resolution: f32,
 }
 
 impl Analysis {
-    /// Weights gained and accuracy lost (by the layer's own curve) by
+    /// Weights (or energy) gained and accuracy lost (by the layer's own curve) by
     /// moving layer `l` from rate `at` (`None`: unpruned) to the next one.
     fn step(&self, l: usize, at: Option<usize>) -> Option<(f64, f64)> {
         let next = at.map_or(0, |i| i + 1);
@@ -43,8 +48,8 @@ impl Analysis {
         if next >= d.len() {
             return None;
         }
-        let (d0, r0) = at.map_or((0.0, 0), |i| (d[i], r[i]));
-        let gain = r[next].saturating_sub(r0) as f64;
+        let (d0, r0) = at.map_or((0.0, 0.0), |i| (d[i], r[i]));
+        let gain = (r[next] - r0).max(0.0);
         let cost = f64::from((d[next] - d0).max(self.resolution));
         Some((gain, cost))
     }
@@ -133,8 +138,11 @@ impl RoundMethod for Sensitivity {
         rc.record(steps)
     }
 
-    fn objective(&self) -> Objective {
-        Objective::Weights
+    fn objective(&self, cfg: &PruneConfig) -> Objective {
+        match cfg.allocation {
+            Allocation::Weights => Objective::Weights,
+            Allocation::Energy => Objective::Energy,
+        }
     }
 }
 
@@ -152,6 +160,14 @@ fn analyse(
 ) -> Result<Analysis> {
     let mut drops = Vec::with_capacity(views.len());
     let mut removed = Vec::with_capacity(views.len());
+    let by_energy = rc.cfg.allocation == Allocation::Energy;
+    let energy = |rc: &mut Round<'_>| -> Result<f64> {
+        Ok(match by_energy {
+            true => rc.energy.model_energy(rc.current, rc.calib)?.total,
+            false => 0.0,
+        })
+    };
+    let base_energy = energy(rc)?;
     for (v, o) in views.iter().zip(orders) {
         let scorer = SuffixScorer::new(rc.current, rc.search, v.li);
         let base = scorer.accuracy(rc.current);
@@ -166,7 +182,10 @@ fn analyse(
                 accepted: true,
             });
             d.push(base - acc);
-            r.push(v.n_alive() - k);
+            r.push(match by_energy {
+                true => base_energy - energy(rc)?,
+                false => (v.n_alive() - k) as f64,
+            });
         }
         v.restore(rc.current)?;
         drops.push(d);
@@ -183,7 +202,7 @@ fn analyse(
 mod tests {
     use super::*;
 
-    fn analysis(drops: Vec<Vec<f32>>, removed: Vec<Vec<usize>>) -> Analysis {
+    fn analysis(drops: Vec<Vec<f32>>, removed: Vec<Vec<f64>>) -> Analysis {
         Analysis {
             drops,
             removed,
@@ -200,7 +219,7 @@ mod tests {
         // first, and each layer's steps in order of that ratio.
         let a = analysis(
             vec![vec![0.001, 0.02, 0.10], vec![0.0, 0.002, 0.01]],
-            vec![vec![100, 500, 900], vec![100, 500, 900]],
+            vec![vec![100.0, 500.0, 900.0], vec![100.0, 500.0, 900.0]],
         );
         let mut at = vec![None, None];
         let stopped = [false, false];
@@ -222,14 +241,27 @@ mod tests {
         // connected layers against their convolutions).
         let a = analysis(
             vec![vec![0.005, 0.01, 0.05], vec![0.005, 0.01, 0.05]],
-            vec![vec![10, 50, 90], vec![100, 500, 900]],
+            vec![vec![10.0, 50.0, 90.0], vec![100.0, 500.0, 900.0]],
         );
         assert_eq!(a.cheapest(&[None, None], &[false, false]), Some(1));
         // A drop at or below zero still costs one image's worth.
-        let free = analysis(vec![vec![0.0], vec![-0.01]], vec![vec![10], vec![5]]);
+        let free = analysis(vec![vec![0.0], vec![-0.01]], vec![vec![10.0], vec![5.0]]);
         let (gain, cost) = free.step(1, None).unwrap();
         assert_eq!(gain, 5.0);
         assert!((cost - 1e-4).abs() < 1e-9);
         assert_eq!(free.cheapest(&[None, None], &[false, false]), Some(0));
+    }
+
+    #[test]
+    fn the_allocation_buys_what_its_gain_counts() {
+        // Equal accuracy curves. By weights layer 0 goes first (900 against
+        // 100 removed); by energy layer 1 (a convolution whose 100 weights
+        // are reused over a large map saves 5e6 against the fc layer's 1e6):
+        // the same allocation, a different currency.
+        let drops = vec![vec![0.005], vec![0.005]];
+        let weights = analysis(drops.clone(), vec![vec![900.0], vec![100.0]]);
+        let energy = analysis(drops, vec![vec![1e6], vec![5e6]]);
+        assert_eq!(weights.cheapest(&[None, None], &[false, false]), Some(0));
+        assert_eq!(energy.cheapest(&[None, None], &[false, false]), Some(1));
     }
 }

@@ -50,6 +50,9 @@ pub fn variant(cfg: &PruneConfig) -> String {
     if cfg.refit != d.refit {
         opts.push(format!("refit={}", if cfg.refit { "on" } else { "off" }));
     }
+    if cfg.allocation != d.allocation {
+        opts.push(format!("allocate={}", key(&cfg.allocation)));
+    }
     match opts.is_empty() {
         true => cfg.method.key().to_string(),
         false => format!("{}[{}]", cfg.method.key(), opts.join(",")),
