@@ -274,3 +274,36 @@ fn budget_sweep_writes_rows_and_curves() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("holds a finished run"));
     assert_eq!(csv, std::fs::read_to_string(out.join("sweep.csv")).unwrap());
 }
+
+/// Each method's own options are refused on the other method, before any work, with the fix.
+#[test]
+fn method_options_are_refused_on_the_other_method() {
+    let tmp = scratch_dir("method-options");
+    let out = tmp.path().join("out");
+    for (method, opt, want) in [
+        (
+            "eap",
+            ["--allocate", "energy"],
+            "--allocate is an option of --method magnitude",
+        ),
+        (
+            "magnitude",
+            ["--order", "network"],
+            "are options of --method eap",
+        ),
+    ] {
+        let o = ember()
+            .args(["prune", "--model", "lenet5", "--method", method])
+            .args(opt)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains(want) && err.contains("fix:"),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
+}

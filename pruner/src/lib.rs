@@ -22,4 +22,6 @@ pub mod energy;
 pub mod masks;
 pub use energy::{measure_densities, sim_layers, Densities, EnergyModel, ModelEnergy};
 pub mod prune;
-pub use prune::{prune, Allocation, Criterion, LayerOrder, Method, PruneConfig, PruneEvent, PruneOutcome};
+pub use prune::{
+    prune, Allocation, Criterion, LayerOrder, Method, PruneConfig, PruneEvent, PruneOutcome,
+};

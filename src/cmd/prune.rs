@@ -11,8 +11,8 @@ use serde_json::Value;
 use ember_pruner::energy::EnergyModel;
 use ember_pruner::model::onnx::Imported;
 use ember_pruner::{
-    prune, save_model, Allocation, Criterion, Dataset, LayerOrder, Method, Network, Progress, PruneConfig,
-    PruneEvent,
+    prune, save_model, Allocation, Criterion, Dataset, LayerOrder, Method, Network, Progress,
+    PruneConfig, PruneEvent,
 };
 
 use crate::cmd::data::DataArgs;

@@ -17,9 +17,9 @@
 //! of the weights it removes and buys the most energy per unit of accuracy.
 
 use super::config::Allocation;
+use super::config::PruneConfig;
 use super::layer::{LayerView, SuffixScorer};
 use super::{LayerStep, Objective, PruneEvent, Round, RoundMethod};
-use super::config::PruneConfig;
 use crate::error::Result;
 use crate::nn::Network;
 
