@@ -72,14 +72,14 @@ fn replay_equals_stepping_every_pass() {
 /// A pass worked out by hand: AlexNet CONV3-like layer, one pass, filter bus 64 bits.
 #[test]
 fn one_pass_by_hand() {
+    use ember_sim::rs::RsMapping;
     use ember_sim::{Layer, Mapping};
     // 1 image, 4 channels of 5x5 (pad 1), 2 filters 3x3: E = F = 5. Mapping: everything in one
     // pass (p = 2, q = 4, r = t = 1, e = 5).
     let mut l = Layer::conv("L", 4, 5, 5, 2, 3, 3);
     l.pad = 1;
     let hw = config("eyeriss-v1.toml");
-    let mp = Mapping {
-        dataflow: Dataflow::RowStationary,
+    let mp = Mapping::from(RsMapping {
         n: 1,
         p: 2,
         q: 4,
@@ -89,7 +89,7 @@ fn one_pass_by_hand() {
         m: 2,
         ifmap_resident: true,
         segment: None,
-    };
+    });
     let c = simulate(
         &l,
         &hw.arch,
@@ -128,12 +128,12 @@ fn one_pass_by_hand() {
 /// pieces of 22, 22, 22, 22, 22 and 18, so every 6 passes stall 25 x 17 x 128 cycles.
 #[test]
 fn psum_networks_and_banks() {
+    use ember_sim::rs::RsMapping;
     use ember_sim::{Mapping, Network};
     let net = Network::load(&common::root().join("traces/alexnet.toml")).unwrap();
     let l = &net.layers[1];
     let hw = config("eyeriss-v1.toml");
-    let mp = Mapping {
-        dataflow: Dataflow::RowStationary,
+    let mp = Mapping::from(RsMapping {
         n: 1,
         p: 22,
         q: 2,
@@ -143,7 +143,7 @@ fn psum_networks_and_banks() {
         m: 22,
         ifmap_resident: true,
         segment: None,
-    };
+    });
     ember_sim::evaluate_mapping(l, &hw.arch, 4, &mp).expect("the mapping fits eyeriss-v1");
     let run = |arch: &ember_sim::HwConfig| {
         simulate(l, arch, 4, &mp, &CycleParams::default(), Replay::Memo, None)
