@@ -9,9 +9,10 @@ use crate::Evaluation;
 /// `rs::search` skip candidates that can only tie or lose.
 pub(crate) fn better(c: f64, ev: &Evaluation, bc: f64, b: &Evaluation) -> bool {
     let key = |m: &Mapping| (!m.ifmap_resident(), std::cmp::Reverse(m.images()), *m);
+    // Lazily: costs nearly always differ, and the keys dispatch on the mapping's dataflow.
     c.total_cmp(&bc)
-        .then(ev.cycles.cmp(&b.cycles))
-        .then(key(&ev.mapping).cmp(&key(&b.mapping)))
+        .then_with(|| ev.cycles.cmp(&b.cycles))
+        .then_with(|| key(&ev.mapping).cmp(&key(&b.mapping)))
         .is_lt()
 }
 
