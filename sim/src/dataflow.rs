@@ -236,14 +236,27 @@ impl Serialize for Dataflow {
     }
 }
 
-/// By code, as serde's derive did (its error names the codes).
+/// By code, as an enum of unit variants (as serde's derive did: the same errors, e.g. toml's
+/// "wanted string or table" for `dataflow = 3`, which `error::toml_error` explains).
 impl<'de> Deserialize<'de> for Dataflow {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Dataflow::ALL
-            .into_iter()
-            .find(|df| df.code() == s)
-            .ok_or_else(|| serde::de::Error::unknown_variant(&s, Dataflow::CODES))
+        struct Codes;
+        impl<'de> serde::de::Visitor<'de> for Codes {
+            type Value = Dataflow;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a dataflow code")
+            }
+            fn visit_enum<A: serde::de::EnumAccess<'de>>(self, a: A) -> Result<Dataflow, A::Error> {
+                use serde::de::VariantAccess;
+                let (code, v): (String, _) = a.variant()?;
+                v.unit_variant()?;
+                Dataflow::ALL
+                    .into_iter()
+                    .find(|df| df.code() == code)
+                    .ok_or_else(|| serde::de::Error::unknown_variant(&code, Dataflow::CODES))
+            }
+        }
+        d.deserialize_enum("Dataflow", Dataflow::CODES, Codes)
     }
 }
 
