@@ -17,7 +17,7 @@ pub enum Objective {
     Energy,
     /// Energy x total latency in cycle mode: candidates are executed (in order of a lower bound
     /// on their EDP, until none left can win), so a mapping that starves on a bus or waits on
-    /// DRAM pays for it. Row-stationary only; slower.
+    /// DRAM pays for it. Every dataflow; slower.
     Edp,
 }
 
@@ -102,15 +102,6 @@ impl Hardware {
         let mut eval =
             map_layer(layer, &self.arch, batch, dataflow, &cost).map_err(|e| self.locate(e))?;
         if objective == Objective::Edp {
-            if dataflow != Dataflow::RowStationary {
-                return Err(SimError::NoMapping {
-                    layer: layer.name.clone(),
-                    dataflow: dataflow.to_string(),
-                    reason: "the edp objective times candidates in cycle mode, which runs row-stationary mappings".into(),
-                    fix: "use --dataflow rs or --objective energy".into(),
-                    key: None,
-                });
-            }
             // Energy x total cycles of cycle mode is not monotone in the counts alone, so the
             // whole space is searched; executing a candidate is what costs, and its time has a
             // lower bound from its counts (`total_cycles_lower_bound`), so candidates run in
@@ -131,9 +122,9 @@ impl Hardware {
             let lower = |ev: &Evaluation| {
                 total_cycles_lower_bound(&self.arch, ev, &params).floor() * energy_of.energy(ev)
             };
-            if let Some(ev) =
-                ember_sim::rs::search_lower_bounded(layer, &self.arch, batch, &lower, &edp)
-            {
+            if let Some(ev) = ember_sim::dataflow::search_lower_bounded(
+                dataflow, layer, &self.arch, batch, &lower, &edp,
+            ) {
                 eval = ev;
             }
         }

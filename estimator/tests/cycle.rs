@@ -7,7 +7,8 @@ use common::{config, configs, trace, traces};
 use ember_sim::cycle::{simulate, CycleParams, Replay};
 use ember_sim::Dataflow;
 
-/// For every trace x config: every access counted in cycle mode equals the analytic count;
+/// For every trace x config x dataflow: every access counted in cycle mode (pass by pass, as
+/// the dataflow's `passes` hand them to the engine) equals the analytic closed form exactly;
 /// cycles are never below the MAC bound (effective MACs / active PEs) nor the DRAM bound
 /// (compressed words / link words per cycle); MAC cycles are the analytic cycles (at most
 /// those on a config that skips zero-gated MACs' cycles).
@@ -15,41 +16,46 @@ use ember_sim::Dataflow;
 fn cycle_mode_matches_analytic_and_bounds() {
     for net in traces() {
         for hw in configs() {
-            let res = hw
-                .run(&net, 2, Dataflow::RowStationary)
-                .unwrap_or_else(|e| panic!("{e}"));
-            let stats = hw.simulate_cycles(&res, None);
-            for (r, c) in res.layers.iter().zip(&stats) {
-                let tag = format!("{} / {} / {}", net.name, hw.arch.name, r.layer.name);
-                assert_eq!(c.counts, r.eval.counts, "{tag}");
-                if hw.arch.pe.skip_zero_cycles {
-                    // Gated MACs skip their cycles: at most the dense busiest-PE cycles.
-                    assert!(c.mac_cycles <= r.eval.cycles, "{tag}");
-                } else {
-                    assert_eq!(c.mac_cycles, r.eval.cycles, "{tag}");
-                }
-                let mac_bound = (r.energy.effective_macs / r.eval.active_pes as f64).floor() as u64;
-                assert!(
-                    c.total_cycles >= mac_bound,
-                    "{tag}: {} < MAC bound {mac_bound}",
-                    c.total_cycles
-                );
-                assert!(c.processing_cycles >= c.mac_cycles, "{tag}");
-                let dram_bound = (c.dram_words / hw.arch.dram_words_per_cycle()).floor() as u64;
-                assert!(
-                    c.total_cycles >= dram_bound,
-                    "{tag}: {} < DRAM bound {dram_bound}",
-                    c.total_cycles
-                );
-                assert!(c.total_cycles >= c.processing_cycles, "{tag}");
+            for df in Dataflow::ALL {
+                cycle_matches_analytic(&net, &hw, df);
             }
         }
     }
 }
 
+/// One trace x config x dataflow of `cycle_mode_matches_analytic_and_bounds`.
+fn cycle_matches_analytic(net: &ember_sim::Network, hw: &ember_estimator::Hardware, df: Dataflow) {
+    let res = hw.run(net, 2, df).unwrap_or_else(|e| panic!("{e}"));
+    let stats = hw.simulate_cycles(&res, None);
+    for (r, c) in res.layers.iter().zip(&stats) {
+        let tag = format!("{} / {} / {df} / {}", net.name, hw.arch.name, r.layer.name);
+        assert_eq!(c.counts, r.eval.counts, "{tag}");
+        if hw.arch.pe.skip_zero_cycles {
+            // Gated MACs skip their cycles: at most the dense busiest-PE cycles.
+            assert!(c.mac_cycles <= r.eval.cycles, "{tag}");
+        } else {
+            assert_eq!(c.mac_cycles, r.eval.cycles, "{tag}");
+        }
+        let mac_bound = (r.energy.effective_macs / r.eval.active_pes as f64).floor() as u64;
+        assert!(
+            c.total_cycles >= mac_bound,
+            "{tag}: {} < MAC bound {mac_bound}",
+            c.total_cycles
+        );
+        assert!(c.processing_cycles >= c.mac_cycles, "{tag}");
+        let dram_bound = (c.dram_words / hw.arch.dram_words_per_cycle()).floor() as u64;
+        assert!(
+            c.total_cycles >= dram_bound,
+            "{tag}: {} < DRAM bound {dram_bound}",
+            c.total_cycles
+        );
+        assert!(c.total_cycles >= c.processing_cycles, "{tag}");
+    }
+}
+
 /// Replaying one stepped pass per shape gives exactly what stepping every cycle of every pass
 /// gives, on small layers (every layer of AlexNet at batch 1 but the big FC ones, and the
-/// first VGG-16 block at batch 1).
+/// first VGG-16 block at batch 1), for every dataflow.
 #[test]
 fn replay_equals_stepping_every_pass() {
     for (name, take) in [
@@ -59,12 +65,14 @@ fn replay_equals_stepping_every_pass() {
     ] {
         let net = trace(name);
         let hw = config("eyeriss-v1.toml");
-        for (i, l) in net.layers.iter().take(take).enumerate() {
-            let r = hw.run_layer(l, 1, Dataflow::RowStationary, i == 0).unwrap();
-            let p = CycleParams::default();
-            let memo = simulate(l, &hw.arch, 1, &r.eval.mapping, &p, Replay::Memo, None);
-            let all = simulate(l, &hw.arch, 1, &r.eval.mapping, &p, Replay::StepAll, None);
-            assert_eq!(memo, all, "{name} {}", l.name);
+        for df in Dataflow::ALL {
+            for (i, l) in net.layers.iter().take(take).enumerate() {
+                let r = hw.run_layer(l, 1, df, i == 0).unwrap();
+                let p = CycleParams::default();
+                let memo = simulate(l, &hw.arch, 1, &r.eval.mapping, &p, Replay::Memo, None);
+                let all = simulate(l, &hw.arch, 1, &r.eval.mapping, &p, Replay::StepAll, None);
+                assert_eq!(memo, all, "{name} {df} {}", l.name);
+            }
         }
     }
 }
@@ -72,14 +80,14 @@ fn replay_equals_stepping_every_pass() {
 /// A pass worked out by hand: AlexNet CONV3-like layer, one pass, filter bus 64 bits.
 #[test]
 fn one_pass_by_hand() {
+    use ember_sim::rs::RsMapping;
     use ember_sim::{Layer, Mapping};
     // 1 image, 4 channels of 5x5 (pad 1), 2 filters 3x3: E = F = 5. Mapping: everything in one
     // pass (p = 2, q = 4, r = t = 1, e = 5).
     let mut l = Layer::conv("L", 4, 5, 5, 2, 3, 3);
     l.pad = 1;
     let hw = config("eyeriss-v1.toml");
-    let mp = Mapping {
-        dataflow: Dataflow::RowStationary,
+    let mp = Mapping::from(RsMapping {
         n: 1,
         p: 2,
         q: 4,
@@ -89,7 +97,7 @@ fn one_pass_by_hand() {
         m: 2,
         ifmap_resident: true,
         segment: None,
-    };
+    });
     let c = simulate(
         &l,
         &hw.arch,
@@ -128,12 +136,12 @@ fn one_pass_by_hand() {
 /// pieces of 22, 22, 22, 22, 22 and 18, so every 6 passes stall 25 x 17 x 128 cycles.
 #[test]
 fn psum_networks_and_banks() {
+    use ember_sim::rs::RsMapping;
     use ember_sim::{Mapping, Network};
     let net = Network::load(&common::root().join("traces/alexnet.toml")).unwrap();
     let l = &net.layers[1];
     let hw = config("eyeriss-v1.toml");
-    let mp = Mapping {
-        dataflow: Dataflow::RowStationary,
+    let mp = Mapping::from(RsMapping {
         n: 1,
         p: 22,
         q: 2,
@@ -143,7 +151,7 @@ fn psum_networks_and_banks() {
         m: 22,
         ifmap_resident: true,
         segment: None,
-    };
+    });
     ember_sim::evaluate_mapping(l, &hw.arch, 4, &mp).expect("the mapping fits eyeriss-v1");
     let run = |arch: &ember_sim::HwConfig| {
         simulate(l, arch, 4, &mp, &CycleParams::default(), Replay::Memo, None)
@@ -264,6 +272,46 @@ fn time_lower_bound_holds_for_every_candidate() {
                 };
                 ember_sim::rs::search_reference(l, &hw.arch, 2, &check);
                 assert!(seen.get() > 0, "{name} {}", l.name);
+            }
+        }
+    }
+}
+
+/// The edp search of the other dataflows: the lower bound (streamed weights overlap the MACs
+/// for OS and NLR, so their bound takes the longest of the three streams rather than a sum)
+/// never exceeds what cycle mode gives for any sampled candidate, and visiting candidates by
+/// it picks exactly what timing every candidate picks (two small layers, batch 2, eyeriss-v1
+/// and its zero-skipping copy: timing every candidate of an AlexNet layer takes minutes).
+#[test]
+fn edp_of_every_dataflow_equals_exhaustive() {
+    use ember_estimator::run::Objective;
+    use ember_estimator::EnergyObjective;
+    use ember_sim::cycle::total_cycles_lower_bound;
+    let mut skipping = config("eyeriss-v1.toml");
+    skipping.arch.pe.skip_zero_cycles = true;
+    for hw in [config("eyeriss-v1.toml"), skipping] {
+        let mut padded = ember_sim::Layer::conv("padded", 8, 9, 9, 12, 3, 3);
+        padded.pad = 1;
+        padded.ifmap_density = 0.6;
+        let mut strided = ember_sim::Layer::conv("strided", 6, 11, 11, 20, 3, 3);
+        strided.stride = 2;
+        for (name, l) in [("padded", &padded), ("strided", &strided)] {
+            let energy = EnergyObjective::new(l, &hw.context(false));
+            let params = hw.layer_cycle_params(l, false);
+            for df in &Dataflow::ALL[1..] {
+                let edp = |ev: &ember_sim::Evaluation| {
+                    let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
+                    let bound = total_cycles_lower_bound(&hw.arch, ev, &params);
+                    assert!(
+                        bound <= c.total_cycles as f64,
+                        "{name} {df} {:?}",
+                        ev.mapping
+                    );
+                    c.total_cycles as f64 * energy.energy(ev)
+                };
+                let want = df.model().search_reference(l, &hw.arch, 2, &edp).unwrap();
+                let got = hw.run_layer_with(l, 2, *df, false, Objective::Edp).unwrap();
+                assert_eq!(got.eval, want, "{name} {df} {}", l.name);
             }
         }
     }

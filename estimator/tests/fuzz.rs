@@ -513,7 +513,11 @@ fn filter_spad_smaller_than_the_ifmap_rows_maps() {
     let net = common::trace("alexnet.toml");
     let res = hw.run(&net, 1, Dataflow::RowStationary).expect("maps");
     for l in &res.layers {
-        ember_sim::rs::check(&l.layer, &hw.arch, 1, &l.eval.mapping).expect("fits");
+        l.eval
+            .mapping
+            .model()
+            .check(&l.layer, &hw.arch, 1, &l.eval.mapping)
+            .expect("fits");
     }
 }
 

@@ -4,7 +4,7 @@ mod common;
 
 use common::{configs, traces};
 use ember_estimator::{estimate, Hardware, Preset, SparsityRules};
-use ember_sim::passes::walk;
+use ember_sim::dataflows::walk;
 use ember_sim::{Dataflow, Network};
 use proptest::prelude::*;
 
@@ -55,7 +55,10 @@ fn mappings_fit_and_counts_cross_check() {
             .unwrap_or_else(|e| panic!("{e}"));
         for r in &res.layers {
             let tag = format!("{} / {} / {}", net.name, hw.arch.name, r.layer.name);
-            ember_sim::rs::check(&r.layer, &hw.arch, 2, &r.eval.mapping)
+            r.eval
+                .mapping
+                .model()
+                .check(&r.layer, &hw.arch, 2, &r.eval.mapping)
                 .unwrap_or_else(|e| panic!("{tag}: {e}"));
             let (counts, cycles) = walk(&r.layer, &hw.arch, 2, &r.eval.mapping);
             assert_eq!(counts, r.eval.counts, "{tag}");

@@ -6,6 +6,8 @@ mod common;
 
 use ember_estimator::{EnergyObjective, Hardware};
 use ember_sim::cycle::{simulate, total_cycles_lower_bound, Replay};
+use ember_sim::dataflow::MappingOf;
+use ember_sim::rs::RsMapping;
 use ember_sim::{Dataflow, Layer, LayerKind};
 use proptest::prelude::*;
 
@@ -55,7 +57,7 @@ proptest! {
         let slow = ember_sim::rs::search_reference(&l, &hw.arch, batch, &cost);
         prop_assert_eq!(&fast, &slow);
         let ev = fast.expect("a big GLB always maps");
-        prop_assert_eq!(ev.mapping.segment.is_some(), l.r > rows || l.s > spad);
+        prop_assert_eq!(RsMapping::of(&ev.mapping).unwrap().segment.is_some(), l.r > rows || l.s > spad);
         prop_assert_eq!(ev.macs, l.macs(batch));
         // Cycle mode counts every access the analytic model counts, and the same MAC cycles;
         // replaying pass shapes equals stepping every pass.
@@ -84,7 +86,11 @@ fn edp_search_equals_exhaustive_on_split_layers() {
         let got = hw
             .run_layer_with(&l, 2, Dataflow::RowStationary, false, Objective::Edp)
             .unwrap();
-        assert!(got.eval.mapping.segment.is_some(), "{}", l.name);
+        assert!(
+            RsMapping::of(&got.eval.mapping).unwrap().segment.is_some(),
+            "{}",
+            l.name
+        );
         let energy = EnergyObjective::new(&l, &hw.context(false));
         let params = hw.layer_cycle_params(&l, false);
         let edp = |ev: &ember_sim::Evaluation| {

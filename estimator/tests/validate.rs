@@ -43,14 +43,17 @@ fn alexnet_on_eyeriss_within_tolerances() {
 /// CONV1 to 11x14 with t = 1 and runs CONV4-5 as r = 4, t = 1.
 #[test]
 fn edp_mappings_match_the_chips_published_structure() {
+    use ember_sim::dataflow::MappingOf;
+    use ember_sim::rs::RsMapping;
     use ember_sim::Dataflow;
     let hw = config("eyeriss-v1.toml");
     let net = trace("alexnet.toml");
     let map = |i: usize, obj: Objective| {
-        hw.run_layer_with(&net.layers[i], 4, Dataflow::RowStationary, i == 0, obj)
+        let ev = hw
+            .run_layer_with(&net.layers[i], 4, Dataflow::RowStationary, i == 0, obj)
             .unwrap()
-            .eval
-            .mapping
+            .eval;
+        *RsMapping::of(&ev.mapping).expect("a row-stationary mapping")
     };
     let (c1, c2) = (map(0, Objective::Edp), map(1, Objective::Edp));
     assert_eq!((c1.e, c1.t, c1.r), (7, 2, 1));

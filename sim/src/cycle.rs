@@ -1,6 +1,11 @@
-//! Cycle-level execution of a row-stationary mapping.
+//! Cycle-level execution of a mapping of any dataflow.
 //!
-//! The mapping runs pass by pass in the loop order of `passes`. Inside a pass the model steps
+//! The mapping runs pass by pass in the order its dataflow gives (`DataflowModel::passes`);
+//! each pass carries what it moves (its counts) and the work the engine steps, in one of two
+//! timing models: a row-stationary pass (`Work::Rows`, below) or a stream of equal steps
+//! (`Work::Stream`: weight-stationary, output-stationary, no-local-reuse; see `StreamPass`).
+//!
+//! Row-stationary (the loop order of `passes`). Inside a pass the model steps
 //! core cycles: the filter bus loads the pass's filters into the spads (the ramp-up of a pass);
 //! then the ifmap bus streams the strip (image by image, column by column, each column's rows of
 //! every channel), PEs compute one ofmap column at a time in lockstep (p·q·S MACs per column on
@@ -27,12 +32,58 @@ use serde::Serialize;
 
 use crate::arch::HwConfig;
 use crate::counts::{AccessCounts, NestCounts};
-use crate::mapping::Mapping;
+use crate::dataflow::Mapping;
 use crate::masks::{column_costs, Gating, Masks};
-use crate::passes::{for_each_pass, pass_counts, Pass};
-use crate::rs::glb_need;
+use crate::passes::Pass;
 use crate::rs::segment::{segment_cols, segment_rows};
+use crate::rs::{GlbNeed, RsMapping};
 use crate::workload::Layer;
+
+/// One pass as a dataflow hands it to the engine: what it moves and what is stepped.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CyclePass {
+    /// Every access of the pass (the walk's share of it).
+    pub counts: NestCounts,
+    pub work: Work,
+}
+
+/// The timing model of a pass.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Work {
+    /// A row-stationary pass: filter load, then ifmap columns streamed and psum columns moved.
+    Rows { pass: Pass, mapping: RsMapping },
+    /// A pass that preloads stationary data and then consumes a stream of equal steps.
+    Stream(StreamPass),
+}
+
+/// A pass of equal steps (weight-stationary, output-stationary, no-local-reuse). First the
+/// stationary data (`preload`) crosses the filter bus into the PEs; then each step needs its
+/// words on the filter, ifmap and psum-in networks before it starts, takes `step_macs` MAC
+/// cycles on the busiest PE, and sends `step_out` words over the psum output network when it
+/// finishes; `drain` words leave over the psum output network after the last step. As in a
+/// row-stationary pass, the input buses stream ahead of the PEs, and one step's outputs may
+/// wait at the array edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamPass {
+    pub preload: u64,
+    pub steps: u64,
+    pub step_macs: u64,
+    /// Words per step in over the filter, ifmap and psum-in networks.
+    pub step_in: [u64; 3],
+    pub step_out: u64,
+    pub drain: u64,
+}
+
+/// A mapping's GLB tiles and the buffers that hold them (`DataflowModel::buffers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Buffers {
+    /// Words of one pass's filters, one ifmap tile and one psum tile.
+    pub need: GlbNeed,
+    /// The GLB (ifmaps and psums, and filters when `filter_words` is 0).
+    pub glb_words: u64,
+    /// A separate filter buffer (0: none).
+    pub filter_words: u64,
+}
 
 /// What the caller knows about zeros and compression (the estimator's sparsity rules).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -186,9 +237,10 @@ struct Ports {
 
 impl Ports {
     /// Bus widths, capped by the GLB banks the mapping's tiles occupy (at least one each).
-    fn new(hw: &HwConfig, need: &crate::rs::GlbNeed) -> Ports {
+    fn new(hw: &HwConfig, buf: &Buffers) -> Ports {
+        let need = &buf.need;
         let width = hw.glb.bank_width_bits as u64;
-        let bank_words = (hw.glb.words / hw.glb.banks.max(1)).max(1) as u64;
+        let bank_words = (buf.glb_words / hw.glb.banks.max(1) as u64).max(1);
         let banks = |words: u64| words.div_ceil(bank_words).clamp(1, hw.glb.banks as u64);
         Ports {
             filter: hw.noc.filter_bus_bits as u64,
@@ -198,6 +250,66 @@ impl Ports {
             psum_glb: banks(need.psums) * width,
         }
     }
+}
+
+/// Step one stream pass cycle by cycle (see `StreamPass`); each step costs `step_cost` MAC
+/// cycles on the busiest PE.
+fn step_stream(hw: &HwConfig, ports: &Ports, s: &StreamPass, step_cost: u64) -> PassTime {
+    let wb = hw.core.word_bits as u64;
+    let mut t = PassTime::default();
+    // Stationary data into the PEs before any MAC, as a row-stationary pass loads its filters.
+    let preload = (s.preload * wb).div_ceil(ports.filter);
+    t.cycles += preload;
+    t.stalls.filter_load += preload;
+    let need = s.step_in.map(|w| w * wb);
+    let total = need.map(|b| b * s.steps);
+    let step_out = s.step_out * wb;
+    let psum_port = ports.psum_out.min(ports.psum_glb);
+    let (mut have, mut started, mut done, mut busy, mut out_bits) = ([0u64; 3], 0, 0, 0u64, 0);
+    // Each cycle the PEs act on what arrived in earlier cycles; then the networks move data.
+    while done < s.steps || out_bits > 0 {
+        t.cycles += 1;
+        let mut produced = 0;
+        if busy > 0 {
+            busy -= 1;
+            t.mac += 1;
+        } else if started < s.steps {
+            let want = |i: usize| (started + 1) * need[i];
+            if have[0] < want(0) {
+                t.stalls.filter_load += 1;
+            } else if have[1] < want(1) {
+                t.stalls.ifmap_bus += 1;
+            } else if have[2] < want(2) || out_bits > step_out {
+                t.stalls.psum_bus += 1;
+            } else {
+                // Start the step; this cycle is its first MAC.
+                started += 1;
+                t.mac += 1;
+                busy = step_cost.max(1) - 1;
+            }
+        }
+        if busy == 0 && started > done {
+            done += 1;
+            produced = step_out;
+        }
+        have[0] = (have[0] + ports.filter).min(total[0]);
+        have[1] = (have[1] + ports.ifmap).min(total[1]);
+        // Finished psums leave first; the next step's come in with what the psum banks have
+        // left this cycle (one step ahead at most: the array edge holds one).
+        let out = out_bits.min(psum_port);
+        out_bits -= out;
+        let budget = ports.psum_in.min(ports.psum_glb - out);
+        have[2] = (have[2] + budget).min((started + 1).min(s.steps) * need[2]);
+        out_bits += produced;
+    }
+    // Finished outputs leave after the last step (output-stationary).
+    let drain = (s.drain * wb).div_ceil(psum_port);
+    t.cycles += drain;
+    t.stalls.psum_bus += drain;
+    let fill = hw.pe.pipeline_stages.saturating_sub(1) as u64;
+    t.cycles += fill;
+    t.stalls.pipeline += fill;
+    t
 }
 
 /// Step one pass cycle by cycle; `col_cost(i)` is the MAC cycles of the pass's `i`-th ofmap
@@ -315,7 +427,9 @@ pub fn simulate(
 /// Run `mp` on `l` with the zeros of real data: when the hardware skips gated MACs
 /// (`pe.skip_zero_cycles`), each ofmap column takes the MACs its busiest PE really performs
 /// (`masks` module). Passes differ, so every pass is stepped. The masks must have the lengths
-/// `Masks::expected_len` gives.
+/// `Masks::expected_len` gives. Only row-stationary passes are costed from the masks (per
+/// column, busiest PE); a stream pass (WS, OS, NLR) takes its dense MAC cycles scaled by
+/// `params.mac_cycle_fraction`, the density model of unmasked cycle mode.
 #[allow(clippy::too_many_arguments)]
 pub fn simulate_masked(
     l: &Layer,
@@ -347,6 +461,53 @@ pub fn simulate_masked(
     )
 }
 
+/// What the memo keys a pass's timing on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Rows(Shape),
+    Stream(StreamPass),
+}
+
+/// The on-chip timing of one pass: stepped, or replayed from an equal pass (`Replay::Memo`).
+#[allow(clippy::too_many_arguments)]
+fn pass_time(
+    l: &Layer,
+    hw: &HwConfig,
+    ports: &Ports,
+    p: &CyclePass,
+    params: &CycleParams,
+    zeros: Option<(&Masks, Gating)>,
+    replay: Replay,
+    memo: &mut HashMap<Key, PassTime>,
+) -> PassTime {
+    let scale = |macs: u64| (macs as f64 * params.mac_cycle_fraction).ceil() as u64;
+    match p.work {
+        Work::Rows { pass, mapping } => {
+            let key = shape(&pass);
+            let dense = scale((key.p_max * key.q_max * pass.sk) as u64);
+            match (zeros, replay) {
+                (Some((m, g)), _) if hw.pe.skip_zero_cycles => {
+                    let costs = column_costs(l, &mapping, &pass, m, g);
+                    step_pass(l, hw, ports, &key, &|i| costs[i as usize])
+                }
+                (_, Replay::Memo) => *memo
+                    .entry(Key::Rows(key))
+                    .or_insert_with(|| step_pass(l, hw, ports, &key, &|_| dense)),
+                (_, Replay::StepAll) => step_pass(l, hw, ports, &key, &|_| dense),
+            }
+        }
+        Work::Stream(sp) => {
+            let step = scale(sp.step_macs);
+            match replay {
+                Replay::Memo => *memo
+                    .entry(Key::Stream(sp))
+                    .or_insert_with(|| step_stream(hw, ports, &sp, step)),
+                Replay::StepAll => step_stream(hw, ports, &sp, step),
+            }
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn run(
     l: &Layer,
@@ -358,7 +519,7 @@ fn run(
     replay: Replay,
     mut trace: Option<&mut dyn FnMut(&PassRecord)>,
 ) -> CycleStats {
-    let mut memo: HashMap<Shape, PassTime> = HashMap::new();
+    let mut memo: HashMap<Key, PassTime> = HashMap::new();
     let mut counts = NestCounts::default();
     let mut stats = CycleStats {
         mac_cycles: 0,
@@ -370,9 +531,13 @@ fn run(
         dram_words: 0.0,
     };
     // Buffering: can the next tile land while this one is in use?
-    let need = glb_need(l, batch, mp);
-    let ports = Ports::new(hw, &need);
-    let (glb, fbuf) = (hw.glb.words as u64, hw.glb.filter_words as u64);
+    let model = mp.model();
+    let buf = model
+        .buffers(l, hw, batch, mp)
+        .expect("a mapping's own dataflow accepts it");
+    let need = buf.need;
+    let ports = Ports::new(hw, &buf);
+    let (glb, fbuf) = (buf.glb_words, buf.filter_words);
     // Filters: when does the buffer take the next pass's? Two passes' worth: from the start of
     // the pass; one: once the pass's own filters have moved into the spads; less: not before
     // the pass ends (they stream through).
@@ -410,23 +575,10 @@ fn run(
     // When the buffers may take the next pass's filters / ifmaps.
     let (mut filter_open, mut ifmap_open) = (config, config);
     let mut index = 0u64;
-    for_each_pass(l, batch, mp, |p| {
-        let mut delta = NestCounts::default();
-        pass_counts(l, mp, p, &mut delta);
+    let mut each = |p: &CyclePass| {
+        let delta = p.counts;
         counts += delta;
-        let key = shape(p);
-        let dense =
-            ((key.p_max * key.q_max * p.sk) as f64 * params.mac_cycle_fraction).ceil() as u64;
-        let time = match (zeros, replay) {
-            (Some((m, g)), _) if hw.pe.skip_zero_cycles => {
-                let costs = column_costs(l, mp, p, m, g);
-                step_pass(l, hw, &ports, &key, &|i| costs[i as usize])
-            }
-            (_, Replay::Memo) => *memo
-                .entry(key)
-                .or_insert_with(|| step_pass(l, hw, &ports, &key, &|_| dense)),
-            (_, Replay::StepAll) => step_pass(l, hw, &ports, &key, &|_| dense),
-        };
+        let time = pass_time(l, hw, &ports, p, params, zeros, replay, &mut memo);
         let (filters, ifmaps, drain) = dram_words(&params.dram_scale, &delta);
         // The link serves requests in pass order: this pass's filters, then its ifmaps.
         let f_start = link_free.max(filter_open);
@@ -478,7 +630,10 @@ fn run(
             });
         }
         index += 1;
-    });
+    };
+    model
+        .passes(l, hw, batch, mp, &mut each)
+        .expect("a mapping's own dataflow accepts it");
     stats.passes = index;
     stats.total_cycles = (chip_free.max(link_free)).ceil() as u64;
     stats.stalls.dram = stats.total_cycles.saturating_sub(stats.processing_cycles);
@@ -506,5 +661,12 @@ pub fn total_cycles_lower_bound(
     let s = &params.dram_scale;
     let dram =
         d.weights.reads as f64 * s[0] + d.ifmaps.reads as f64 * s[1] + d.psums.writes as f64 * s[2];
-    (config + filters + macs.max(ifmaps)).max(config + dram / hw.dram_words_per_cycle())
+    // Weights loaded before the MACs (rs, ws) take their time first; streamed weights (os, nlr)
+    // overlap the MACs on their own network.
+    let on_chip = if ev.mapping.model().weights_before_macs() {
+        filters + macs.max(ifmaps)
+    } else {
+        filters.max(macs).max(ifmaps)
+    };
+    (config + on_chip).max(config + dram / hw.dram_words_per_cycle())
 }

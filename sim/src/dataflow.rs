@@ -1,68 +1,291 @@
 //! Dataflows: how a layer's loops are laid onto the PE array (Chen, Emer, Sze, ISCA 2016 §V-VI).
+//!
+//! Every dataflow is one module implementing [`DataflowModel`] (its capacity check, closed-form
+//! counts, the literal pass-by-pass walk, its mapping search and the passes cycle mode steps)
+//! over mapping parameters of its own, and one line of the registry below. The registry is the
+//! only place that tells dataflows apart: it makes the [`Dataflow`] name, the [`Mapping`] enum of
+//! every dataflow's parameters and the dispatch from one to the model. Everything else asks the
+//! model (`Dataflow::model`, `Mapping::model`).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Dataflow {
-    /// Row-stationary (Eyeriss): filter rows stay in the PE, ifmap rows slide diagonally,
-    /// psums accumulate vertically.
-    #[serde(rename = "rs")]
-    RowStationary,
-    /// Weight-stationary: weights stay in the RF, ifmaps are multicast along rows, psums
-    /// accumulate down the columns and go back to the GLB (`dataflows::ws`).
-    #[serde(rename = "ws")]
-    WeightStationary,
-    /// Output-stationary: each PE accumulates its ofmap pixels in its RF; ifmaps and weights
-    /// stream from the GLB (`dataflows::os`).
-    #[serde(rename = "os")]
-    OutputStationary,
-    /// No local reuse: no RF; weights from the GLB at every MAC, psums through the array to the
-    /// GLB (`dataflows::nlr`).
-    #[serde(rename = "nlr")]
-    NoLocalReuse,
+use crate::arch::HwConfig;
+use crate::counts::AccessCounts;
+use crate::cycle::{Buffers, CyclePass};
+use crate::dataflows::{nlr, os, ws, Storage};
+use crate::rs;
+use crate::workload::Layer;
+use crate::Evaluation;
+
+/// A cost to minimise (the estimator's energy, usually).
+pub type Cost<'a> = &'a dyn Fn(&Evaluation) -> f64;
+
+/// One dataflow: everything the mapper, the estimator and cycle mode need from it. A method
+/// handed a mapping of another dataflow returns an error saying so (`params`).
+pub trait DataflowModel: Sync {
+    /// Why `mp` does not fit `hw` for `batch` images of `l`, if it does not.
+    fn check(&self, l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> Result<(), String>;
+    /// Closed-form counts and cycles of `mp` (after `check`).
+    fn evaluate(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+    ) -> Result<Evaluation, String>;
+    /// Counts and cycles of `mp` by walking its loop nest pass by pass (no capacity check):
+    /// the independent derivation `evaluate` must agree with exactly.
+    fn walk(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+    ) -> Result<(AccessCounts, u64), String>;
+    /// The cheapest mapping by `cost` (which must not fall when a count or the cycles rise:
+    /// searches may prune on that), ties broken by `select::better`.
+    fn search(&self, l: &Layer, hw: &HwConfig, batch: usize, cost: Cost) -> Option<Evaluation>;
+    /// The same space with every candidate evaluated (no pruning): for any cost.
+    fn search_reference(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        cost: Cost,
+    ) -> Option<Evaluation>;
+    /// The passes of `mp` in execution order, each with what it moves and what cycle mode
+    /// steps (`cycle::simulate`); the counts of all passes are `walk`'s.
+    fn passes(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+        f: &mut dyn FnMut(&CyclePass),
+    ) -> Result<(), String>;
+    /// The GLB tiles of `mp` and the buffers that hold them, for cycle mode's double buffering
+    /// and bank allocation.
+    fn buffers(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+    ) -> Result<Buffers, String>;
+    /// Whether a pass loads its weights into the PEs before its first MAC (row- and
+    /// weight-stationary) rather than streaming them with the MACs: it decides cycle mode's
+    /// lower bound (`cycle::total_cycles_lower_bound`).
+    fn weights_before_macs(&self) -> bool;
+    /// The on-chip storage the dataflow sees on `hw` (`dataflows::storage`).
+    fn storage(&self, hw: &HwConfig) -> Storage;
+    /// Why the search can come back empty, and the fix (for `SimError::NoMapping`).
+    fn no_mapping(&self) -> (String, String);
 }
 
-impl Dataflow {
-    pub const ALL: [Dataflow; 4] = [
-        Dataflow::RowStationary,
-        Dataflow::WeightStationary,
-        Dataflow::OutputStationary,
-        Dataflow::NoLocalReuse,
-    ];
-    pub fn code(&self) -> &'static str {
-        match self {
-            Dataflow::RowStationary => "rs",
-            Dataflow::WeightStationary => "ws",
-            Dataflow::OutputStationary => "os",
-            Dataflow::NoLocalReuse => "nlr",
+/// What every dataflow's mapping parameters provide: the tie-break keys of `select::better`,
+/// their place in `Mapping`, and (through `Serialize`) their JSON keys.
+pub trait Params: Copy + Ord + Serialize + fmt::Debug + MappingOf {
+    /// Images per pass.
+    fn images(&self) -> usize;
+    /// Whether the GLB holds an e-strip's ifmaps of every channel (fetched from DRAM once).
+    fn ifmap_resident(&self) -> bool;
+}
+
+/// Where a dataflow's parameters sit in `Mapping` (made by the registry).
+pub trait MappingOf {
+    /// These parameters, if `mp` is of their dataflow.
+    fn of(mp: &Mapping) -> Option<&Self>;
+}
+
+/// The parameters of `mp` for the dataflow `P` belongs to, or the error every model returns
+/// when handed another dataflow's mapping.
+pub fn params<P: Params>(mp: &Mapping, want: Dataflow) -> Result<&P, String> {
+    P::of(mp).ok_or_else(|| format!("mapping is for {}, not {want}", mp.dataflow()))
+}
+
+/// The registry: `Variant = "code", "name": model (Params);`. The one list of dataflows; adding
+/// one is a module and a line here.
+macro_rules! registry {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal, $name:literal: $model:expr, $params:ty;)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Dataflow {
+            $($(#[$doc])* $variant,)*
         }
+
+        impl Dataflow {
+            pub const ALL: [Dataflow; [$($code),*].len()] = [$(Dataflow::$variant),*];
+            /// The codes of the config key `dataflow` and the `--dataflow` flag.
+            pub const CODES: &'static [&'static str] = &[$($code),*];
+            pub fn code(&self) -> &'static str {
+                match self { $(Dataflow::$variant => $code,)* }
+            }
+            pub fn name(&self) -> &'static str {
+                match self { $(Dataflow::$variant => $name,)* }
+            }
+            /// The dataflow's model: the one dispatch.
+            pub fn model(&self) -> &'static dyn DataflowModel {
+                match self { $(Dataflow::$variant => &$model,)* }
+            }
+        }
+
+        /// A mapping: plain data that fixes how one layer runs (`sim::evaluate_mapping` replays
+        /// it). Each dataflow owns its parameters.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Mapping {
+            $($variant($params),)*
+        }
+
+        impl Mapping {
+            pub fn dataflow(&self) -> Dataflow {
+                match self { $(Mapping::$variant(_) => Dataflow::$variant,)* }
+            }
+            pub fn images(&self) -> usize {
+                match self { $(Mapping::$variant(p) => p.images(),)* }
+            }
+            pub fn ifmap_resident(&self) -> bool {
+                match self { $(Mapping::$variant(p) => p.ifmap_resident(),)* }
+            }
+        }
+
+        /// `{"dataflow": code, ...the parameters' own keys}`.
+        impl Serialize for Mapping {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                #[derive(Serialize)]
+                struct Wire<'a, P: Serialize> {
+                    dataflow: Dataflow,
+                    #[serde(flatten)]
+                    params: &'a P,
+                }
+                match self {
+                    $(Mapping::$variant(p) => Wire { dataflow: Dataflow::$variant, params: p }.serialize(s),)*
+                }
+            }
+        }
+
+        $(
+            impl From<$params> for Mapping {
+                fn from(p: $params) -> Mapping {
+                    Mapping::$variant(p)
+                }
+            }
+        )*
+
+        $(
+            impl MappingOf for $params {
+                fn of(mp: &Mapping) -> Option<&Self> {
+                    match mp {
+                        Mapping::$variant(p) => Some(p),
+                        _ => None,
+                    }
+                }
+            }
+        )*
+    };
+}
+
+registry! {
+    /// Row-stationary (Eyeriss): filter rows stay in the PE, ifmap rows slide diagonally,
+    /// psums accumulate vertically (`rs`).
+    RowStationary = "rs", "row-stationary": rs::RowStationary, rs::RsMapping;
+    /// Weight-stationary: weights stay in the RF, ifmaps are multicast along rows, psums
+    /// accumulate down the columns and go back to the GLB (`dataflows::ws`).
+    WeightStationary = "ws", "weight-stationary": ws::WeightStationary, ws::WsMapping;
+    /// Output-stationary: each PE accumulates its ofmap pixels in its RF; ifmaps and weights
+    /// stream from the GLB (`dataflows::os`).
+    OutputStationary = "os", "output-stationary": os::OutputStationary, os::OsMapping;
+    /// No local reuse: no RF; weights from the GLB at every MAC, psums through the array to the
+    /// GLB (`dataflows::nlr`).
+    NoLocalReuse = "nlr", "no-local-reuse": nlr::NoLocalReuse, nlr::NlrMapping;
+}
+
+impl Mapping {
+    /// The model of this mapping's dataflow.
+    pub fn model(&self) -> &'static dyn DataflowModel {
+        self.dataflow().model()
     }
 }
 
 impl fmt::Display for Dataflow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Dataflow::RowStationary => "row-stationary",
-            Dataflow::WeightStationary => "weight-stationary",
-            Dataflow::OutputStationary => "output-stationary",
-            Dataflow::NoLocalReuse => "no-local-reuse",
-        })
+        f.write_str(self.name())
     }
 }
 
 impl std::str::FromStr for Dataflow {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "rs" | "row-stationary" => Ok(Dataflow::RowStationary),
-            "ws" | "weight-stationary" => Ok(Dataflow::WeightStationary),
-            "os" | "output-stationary" => Ok(Dataflow::OutputStationary),
-            "nlr" | "no-local-reuse" => Ok(Dataflow::NoLocalReuse),
-            other => Err(format!(
-                "unknown dataflow `{other}`; expected `rs`, `ws`, `os` or `nlr`"
-            )),
-        }
+        Dataflow::ALL
+            .into_iter()
+            .find(|d| d.code() == s || d.name() == s)
+            .ok_or_else(|| {
+                let codes: Vec<String> = Dataflow::CODES.iter().map(|c| format!("`{c}`")).collect();
+                let (last, rest) = codes.split_last().expect("a dataflow");
+                format!(
+                    "unknown dataflow `{s}`; expected {} or {last}",
+                    rest.join(", ")
+                )
+            })
     }
+}
+
+impl Serialize for Dataflow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+/// By code, as an enum of unit variants (as serde's derive did: the same errors, e.g. toml's
+/// "wanted string or table" for `dataflow = 3`, which `error::toml_error` explains).
+impl<'de> Deserialize<'de> for Dataflow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Codes;
+        impl<'de> serde::de::Visitor<'de> for Codes {
+            type Value = Dataflow;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a dataflow code")
+            }
+            fn visit_enum<A: serde::de::EnumAccess<'de>>(self, a: A) -> Result<Dataflow, A::Error> {
+                use serde::de::VariantAccess;
+                let (code, v): (String, _) = a.variant()?;
+                v.unit_variant()?;
+                Dataflow::ALL
+                    .into_iter()
+                    .find(|df| df.code() == code)
+                    .ok_or_else(|| serde::de::Error::unknown_variant(&code, Dataflow::CODES))
+            }
+        }
+        d.deserialize_enum("Dataflow", Dataflow::CODES, Codes)
+    }
+}
+
+/// The space of `df` on `l` (`search_reference`) visited by ascending `lower` (which must never
+/// exceed `cost`), stopping once no unvisited candidate can beat or tie the best found: for a
+/// cost that is expensive to evaluate but has a cheap lower bound (edp). The result is exactly
+/// `search_reference` with `cost` (the same tie-break, a total order).
+pub fn search_lower_bounded(
+    df: Dataflow,
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    lower: Cost,
+    cost: Cost,
+) -> Option<Evaluation> {
+    let all = std::cell::RefCell::new(Vec::new());
+    df.model().search_reference(l, hw, batch, &|ev| {
+        all.borrow_mut().push((lower(ev), ev.clone()));
+        0.0
+    });
+    let mut all = all.into_inner();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut best: Option<(f64, Evaluation)> = None;
+    for (bound, ev) in all {
+        if best.as_ref().is_some_and(|(c, _)| bound > *c) {
+            break;
+        }
+        let c = cost(&ev);
+        crate::select::keep(&mut best, c, ev);
+    }
+    best.map(|(_, ev)| ev)
 }

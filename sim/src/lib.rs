@@ -11,7 +11,6 @@ pub mod dataflow;
 pub mod dataflows;
 pub mod error;
 pub mod files;
-pub mod mapping;
 pub mod masks;
 pub mod passes;
 pub mod rs;
@@ -24,9 +23,8 @@ pub use counts::{
     AccessCounts, DataType, NestCounts, PerDataType, ReadWrite, Roles, Stage, MAX_LEVELS,
     MAX_STAGES,
 };
-pub use dataflow::Dataflow;
+pub use dataflow::{Dataflow, DataflowModel, Mapping};
 pub use error::{Location, SimError};
-pub use mapping::Mapping;
 pub use workload::{Layer, LayerKind, Network, Pool};
 
 use serde::Serialize;
@@ -74,34 +72,11 @@ pub fn map_layer(
         ));
     }
     layer.check_size(batch)?;
-    match dataflow {
-        Dataflow::RowStationary => {
-            // No filter is too large for the array or the spads (it is split into segments),
-            // so only the GLB can leave the search empty.
-            rs::search(layer, hw, batch, cost).ok_or_else(|| {
-                no_mapping(
-                    "no combination of PE set, replication and GLB tiling fits the spads and GLB"
-                        .into(),
-                    "enlarge glb.words / glb.filter_words or the spads".into(),
-                    None,
-                )
-            })
-        }
-        other => {
-            let found = match other {
-                Dataflow::WeightStationary => dataflows::ws::search_ws(layer, hw, batch, cost),
-                Dataflow::OutputStationary => dataflows::os::search(layer, hw, batch, cost),
-                _ => dataflows::nlr::search(layer, hw, batch, cost),
-            };
-            found.ok_or_else(|| {
-                no_mapping(
-                    format!("no {other} tiling fits the array, RF and GLB"),
-                    "enlarge glb.words or the array".into(),
-                    None,
-                )
-            })
-        }
-    }
+    let model = dataflow.model();
+    model.search(layer, hw, batch, cost).ok_or_else(|| {
+        let (reason, fix) = model.no_mapping();
+        no_mapping(reason, fix, None)
+    })
 }
 
 /// Evaluate a given mapping (replay), checking every capacity.
@@ -112,29 +87,14 @@ pub fn evaluate_mapping(
     mapping: &Mapping,
 ) -> Result<Evaluation, SimError> {
     layer.check_size(batch)?;
-    match mapping.dataflow {
-        Dataflow::RowStationary => {
-            rs::evaluate(layer, hw, batch, mapping).map_err(|reason| SimError::NoMapping {
-                layer: layer.name.clone(),
-                dataflow: mapping.dataflow.to_string(),
-                reason,
-                fix: "choose mapping parameters within the capacities".into(),
-                key: None,
-            })
-        }
-        other => {
-            let r = match other {
-                Dataflow::WeightStationary => dataflows::ws::evaluate_ws(layer, hw, batch, mapping),
-                Dataflow::OutputStationary => dataflows::os::evaluate(layer, hw, batch, mapping),
-                _ => dataflows::nlr::evaluate(layer, hw, batch, mapping),
-            };
-            r.map_err(|reason| SimError::NoMapping {
-                layer: layer.name.clone(),
-                dataflow: other.to_string(),
-                reason,
-                fix: "choose mapping parameters within the capacities".into(),
-                key: None,
-            })
-        }
-    }
+    mapping
+        .model()
+        .evaluate(layer, hw, batch, mapping)
+        .map_err(|reason| SimError::NoMapping {
+            layer: layer.name.clone(),
+            dataflow: mapping.dataflow().to_string(),
+            reason,
+            fix: "choose mapping parameters within the capacities".into(),
+            key: None,
+        })
 }

@@ -5,8 +5,8 @@
 //! MACs each PE really performs on each ofmap column (those whose gated operands are non-zero)
 //! and the column takes as long as the busiest PE: what an array in lockstep does.
 
-use crate::mapping::Mapping;
 use crate::passes::Pass;
+use crate::rs::RsMapping;
 use crate::workload::Layer;
 
 /// Non-zero operands of one layer (true = non-zero), row-major.
@@ -43,7 +43,7 @@ impl Masks {
 
 /// MAC cycles of each ofmap column of pass `p` (image-major, `p.n · F` entries): the most MACs
 /// any PE of the pass performs on that column when gated MACs are skipped.
-pub(crate) fn column_costs(l: &Layer, mp: &Mapping, p: &Pass, m: &Masks, g: Gating) -> Vec<u64> {
+pub(crate) fn column_costs(l: &Layer, mp: &RsMapping, p: &Pass, m: &Masks, g: Gating) -> Vec<u64> {
     let f_out = l.f();
     let (cg, mg) = (l.cg(), l.mg());
     let ifmap_on = |img: usize, ch: usize, hr: Option<usize>, wc: isize| -> bool {

@@ -7,9 +7,9 @@
 
 use crate::arch::HwConfig;
 use crate::counts::{AccessCounts, NestCounts};
-use crate::mapping::Mapping;
 use crate::rs::segment::{segment_cols, segment_of, segment_rows, segment_width, tiles};
 use crate::rs::strip_rows;
+use crate::rs::RsMapping;
 use crate::workload::Layer;
 
 /// One processing pass: the tile of each loop dimension it covers.
@@ -56,7 +56,7 @@ fn chunks(dim: usize, size: usize) -> impl Iterator<Item = (usize, usize)> {
 }
 
 /// Walk every pass of `mp` on `l` in loop order.
-pub fn for_each_pass(l: &Layer, batch: usize, mp: &Mapping, mut f: impl FnMut(&Pass)) {
+pub fn for_each_pass(l: &Layer, batch: usize, mp: &RsMapping, mut f: impl FnMut(&Pass)) {
     let (cg, mg) = (l.cg(), l.mg());
     let segs = tiles(l, segment_of(l, mp));
     for group in 0..l.groups {
@@ -107,7 +107,7 @@ pub fn for_each_pass(l: &Layer, batch: usize, mp: &Mapping, mut f: impl FnMut(&P
 /// The passes of one segment of one channel chunk: the m-chunk of `proto` in pieces of p·t
 /// filters. `last`: the chunk and segment close the m-chunk's accumulation (its ofmaps drain
 /// after the last piece).
-fn filter_chunks(mp: &Mapping, proto: &Pass, last: bool, f: &mut impl FnMut(&Pass)) {
+fn filter_chunks(mp: &RsMapping, proto: &Pass, last: bool, f: &mut impl FnMut(&Pass)) {
     let m_pieces: Vec<_> = chunks(proto.m, mp.p * mp.t).collect();
     for (mi, &(m_off, m)) in m_pieces.iter().enumerate() {
         let first = mi == 0;
@@ -130,7 +130,7 @@ fn filter_chunks(mp: &Mapping, proto: &Pass, last: bool, f: &mut impl FnMut(&Pas
 }
 
 /// What one pass moves, counted from its own tile (see the loop nest in `rs`).
-pub fn pass_counts(l: &Layer, mp: &Mapping, p: &Pass, out: &mut NestCounts) -> u64 {
+pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, out: &mut NestCounts) -> u64 {
     let (r, s) = (p.rk as u64, p.sk as u64);
     let (n, e, m, c) = (p.n as u64, p.e as u64, p.m as u64, p.c as u64);
     let f = l.f() as u64;
@@ -192,7 +192,7 @@ pub fn pass_counts(l: &Layer, mp: &Mapping, p: &Pass, out: &mut NestCounts) -> u
 }
 
 /// Counts and cycles of a mapping by walking every pass, at the levels of `hw`.
-pub fn walk(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
+pub fn walk(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> (AccessCounts, u64) {
     let mut counts = NestCounts::default();
     let mut cycles = 0;
     for_each_pass(l, batch, mp, |p| {

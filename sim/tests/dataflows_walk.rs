@@ -6,6 +6,7 @@
 use ember_sim::dataflows::walk;
 mod common;
 
+use ember_sim::dataflows::{nlr::NlrMapping, os::OsMapping, ws::WsMapping};
 use ember_sim::{evaluate_mapping, Dataflow, HwConfig, Layer, Mapping};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -57,18 +58,16 @@ proptest! {
         prop_assume!(l.r <= l.hp() && l.s <= l.wp() && l.stride <= l.r);
         let k = if nlr { 1 } else { k.min(l.mg()) };
         let mc = mc.min(l.mg().div_ceil(k));
-        let mp = Mapping {
-            dataflow: if nlr { Dataflow::NoLocalReuse } else { Dataflow::WeightStationary },
+        let ws = WsMapping {
             n: n.min(batch),
-            p: 1,
-            q: k,
-            r: cc.min(l.cg()),
-            t: mc,
+            filters_per_pe: k,
+            channels: cc.min(l.cg()),
+            columns: mc,
             e: e.min(l.e()),
-            m: mc * k * mk,
+            block: mc * k * mk,
             ifmap_resident: resident,
-            segment: None,
         };
+        let mp = if nlr { nlr_of(&ws) } else { Mapping::from(ws) };
         compare(usize::from(nlr), &l, batch, &mp)?;
     }
 
@@ -77,18 +76,12 @@ proptest! {
             e in 1usize..9, q in 1usize..9, t in 1usize..9) {
         prop_assume!(l.r <= l.hp() && l.s <= l.wp() && l.stride <= l.r);
         let t = t.min(l.mg());
-        let mp = Mapping {
-            dataflow: Dataflow::OutputStationary,
+        let mp = Mapping::from(OsMapping {
             n: n.min(batch),
-            p: 1,
-            q: q.min(l.f()),
-            r: 1,
-            t,
+            ofmap_cols: q.min(l.f()),
+            filters: t,
             e: e.min(l.e()),
-            m: t,
-            ifmap_resident: true,
-            segment: None,
-        };
+        });
         compare(2, &l, batch, &mp)?;
     }
 }
@@ -123,10 +116,49 @@ fn searched_mappings_replay_and_walk() {
             ev.counts.dram().weights.reads as f64 * 200.0 + ev.cycles as f64
         };
         let ev = ember_sim::map_layer(&l, &hw, 3, df, &cost).expect("maps");
-        assert_eq!(ev.mapping.dataflow, df);
+        assert_eq!(ev.mapping.dataflow(), df);
         let again = evaluate_mapping(&l, &hw, 3, &ev.mapping).expect("replays");
         assert_eq!(again, ev);
         assert_eq!(walk(&l, &hw, 3, &ev.mapping), (ev.counts, ev.cycles));
+    }
+}
+
+/// The NLR mapping with `ws`'s array parameters (k = 1).
+fn nlr_of(ws: &WsMapping) -> Mapping {
+    Mapping::from(NlrMapping {
+        n: ws.n,
+        channels: ws.channels,
+        columns: ws.columns,
+        e: ws.e,
+        block: ws.block,
+        ifmap_resident: ws.ifmap_resident,
+    })
+}
+
+/// A point of the brute-force grid as a mapping of `df` (q: filters per PE or ofmap columns,
+/// r: channels, t: columns or filters, m: psum block), if `df` has that point.
+fn candidate(df: Dataflow, n: usize, [q, r, t, e, m]: [usize; 5], res: bool) -> Option<Mapping> {
+    let ws = WsMapping {
+        n,
+        filters_per_pe: q,
+        channels: r,
+        columns: t,
+        e,
+        block: m,
+        ifmap_resident: res,
+    };
+    match df {
+        Dataflow::WeightStationary => Some(ws.into()),
+        Dataflow::NoLocalReuse => (q == 1).then(|| nlr_of(&ws)),
+        Dataflow::OutputStationary => (r == 1 && m == t && res).then(|| {
+            Mapping::from(OsMapping {
+                n,
+                ofmap_cols: q,
+                filters: t,
+                e,
+            })
+        }),
+        Dataflow::RowStationary => None,
     }
 }
 
@@ -188,17 +220,9 @@ fn searches_match_brute_force() {
                                 for t in 1..=mg {
                                     for m in 1..=2 * mg {
                                         for res in [true, false] {
-                                            let mp = Mapping {
-                                                dataflow: df,
-                                                n,
-                                                p: 1,
-                                                q,
-                                                r,
-                                                t,
-                                                e,
-                                                m,
-                                                ifmap_resident: res,
-                                                segment: None,
+                                            let Some(mp) = candidate(df, n, [q, r, t, e, m], res)
+                                            else {
+                                                continue;
                                             };
                                             if let Ok(ev) = evaluate_mapping(l, &hw, batch, &mp) {
                                                 brute = brute.min(cost(&ev));

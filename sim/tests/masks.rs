@@ -5,11 +5,11 @@ mod common;
 
 use ember_sim::cycle::{simulate, simulate_masked, CycleParams, Replay};
 use ember_sim::masks::{Gating, Masks};
+use ember_sim::rs::RsMapping;
 use ember_sim::{Dataflow, Layer, Mapping};
 
 fn one_pass_mapping() -> Mapping {
-    Mapping {
-        dataflow: Dataflow::RowStationary,
+    Mapping::from(RsMapping {
         n: 1,
         p: 1,
         q: 1,
@@ -19,7 +19,7 @@ fn one_pass_mapping() -> Mapping {
         m: 1,
         ifmap_resident: true,
         segment: None,
-    }
+    })
 }
 
 /// A 4x4 single-channel input, one 3x3 filter, no padding: E = F = 2, one pass on a 3x2 PE
@@ -81,8 +81,7 @@ fn all_ones_masks_equal_dense() {
     let l = Layer::conv("L", 6, 9, 9, 8, 3, 3);
     let mut hw = common::hw(12, 14, 4096, 0);
     hw.pe.skip_zero_cycles = true;
-    let mp = Mapping {
-        dataflow: Dataflow::RowStationary,
+    let mp = Mapping::from(RsMapping {
         n: 1,
         p: 3,
         q: 2,
@@ -92,7 +91,7 @@ fn all_ones_masks_equal_dense() {
         m: 6,
         ifmap_resident: false,
         segment: None,
-    };
+    });
     let passes = all_ones_equal_dense(&l, &hw, &mp);
     assert!(passes > 4);
 }
@@ -211,8 +210,7 @@ fn all_ones_masks_equal_dense_when_split() {
     let mut hw = common::hw(2, 14, 4096, 0);
     hw.pe.ifmap_spad_words = 2;
     hw.pe.skip_zero_cycles = true;
-    let mp = Mapping {
-        dataflow: Dataflow::RowStationary,
+    let mp = Mapping::from(RsMapping {
         n: 1,
         p: 2,
         q: 1,
@@ -221,7 +219,7 @@ fn all_ones_masks_equal_dense_when_split() {
         e: 3,
         m: 4,
         ifmap_resident: true,
-        segment: Some(ember_sim::mapping::Segment { rows: 2, cols: 2 }),
-    };
+        segment: Some(ember_sim::rs::Segment { rows: 2, cols: 2 }),
+    });
     assert!(all_ones_equal_dense(&l, &hw, &mp) >= 4 * 3 * 2);
 }

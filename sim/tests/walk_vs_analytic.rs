@@ -4,8 +4,10 @@
 
 mod common;
 
-use ember_sim::mapping::Segment;
-use ember_sim::passes::walk;
+use ember_sim::dataflow::MappingOf;
+use ember_sim::dataflows::walk;
+use ember_sim::rs::RsMapping;
+use ember_sim::rs::Segment;
 use ember_sim::{evaluate_mapping, Dataflow, Layer, Mapping};
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,8 +35,7 @@ proptest! {
                             mk in 1usize..4, resident in any::<bool>()) {
         prop_assume!(l.r <= l.hp() && l.stride <= l.r);
         let hw = common::hw(16, 16, 1 << 20, 0);
-        let mp = Mapping {
-            dataflow: Dataflow::RowStationary,
+        let mp = Mapping::from(RsMapping {
             n: n.min(batch),
             p: p.min(l.mg()),
             q: q.min(l.cg()),
@@ -44,7 +45,7 @@ proptest! {
             m: p.min(l.mg()) * t * mk,
             ifmap_resident: resident,
             segment: None,
-        };
+        });
         let Ok(ev) = evaluate_mapping(&l, &hw, batch, &mp) else {
             return Ok(()); // does not fit: nothing to compare
         };
@@ -72,8 +73,7 @@ fn conv1_counts_by_hand() {
     let mut l = Layer::conv("CONV1", 3, 227, 227, 96, 11, 11);
     l.stride = 4;
     let hw = common::hw(12, 14, 51200, 4096);
-    let mp = Mapping {
-        dataflow: Dataflow::RowStationary,
+    let mp = Mapping::from(RsMapping {
         n: 1,
         p: 16,
         q: 1,
@@ -83,7 +83,7 @@ fn conv1_counts_by_hand() {
         m: 32,
         ifmap_resident: true,
         segment: None,
-    };
+    });
     let ev = evaluate_mapping(&l, &hw, 4, &mp).expect("the chip's mapping fits the chip");
     // 55 ofmap rows in strips of 7: 7 strips of 7 and one of 6 -> 8 strips.
     // Filters: 96 x 3 x 11 x 11 = 34,848 words, fetched once per (image, strip): x 4 x 8.
@@ -157,8 +157,7 @@ proptest! {
         let mut small = hw.clone();
         small.pe.ifmap_spad_words = 4;
         let segment = Segment { rows: rows.min(l.r), cols: cols.min(l.s) };
-        let mp = Mapping {
-            dataflow: Dataflow::RowStationary,
+        let mp = Mapping::from(RsMapping {
             n: n.min(batch),
             p: p.min(l.mg()),
             q: q.min(l.cg()),
@@ -168,7 +167,7 @@ proptest! {
             m: p.min(l.mg()) * t * mk,
             ifmap_resident: resident,
             segment: Some(segment),
-        };
+        });
         if let Ok(ev) = evaluate_mapping(&l, &hw, batch, &mp) {
             SPLIT_COMPARED.fetch_add(1, Ordering::Relaxed);
             let (counts, cycles) = walk(&l, &hw, batch, &mp);
@@ -179,7 +178,7 @@ proptest! {
         let cost = |ev: &ember_sim::Evaluation| ev.counts.glb().ifmaps.reads as f64 + ev.cycles as f64;
         let found = ember_sim::map_layer(&l, &small, batch, Dataflow::RowStationary, &cost);
         if let Ok(ev) = found {
-            prop_assert!(ev.mapping.segment.is_some() == (l.r > 6 || l.s > 4), "{:?}", ev.mapping);
+            prop_assert!(RsMapping::of(&ev.mapping).unwrap().segment.is_some() == (l.r > 6 || l.s > 4), "{:?}", ev.mapping);
             let again = evaluate_mapping(&l, &small, batch, &ev.mapping).expect("replays");
             prop_assert_eq!(&again, &ev);
             prop_assert_eq!(walk(&l, &small, batch, &ev.mapping), (ev.counts, ev.cycles));
@@ -205,8 +204,7 @@ fn split_counts_by_hand() {
     l.kind = ember_sim::LayerKind::Fc;
     let mut hw = common::hw(2, 14, 1 << 16, 0);
     hw.pe.ifmap_spad_words = 2;
-    let mp = Mapping {
-        dataflow: Dataflow::RowStationary,
+    let mp = Mapping::from(RsMapping {
         n: 1,
         p: 1,
         q: 1,
@@ -216,7 +214,7 @@ fn split_counts_by_hand() {
         m: 1,
         ifmap_resident: true,
         segment: Some(Segment { rows: 2, cols: 2 }),
-    };
+    });
     let ev = evaluate_mapping(&l, &hw, 1, &mp).expect("fits");
     let c = &ev.counts;
     // 16 weights, each fetched once (by the pass of its segment) and sent to its one PE.
@@ -244,6 +242,9 @@ fn split_counts_by_hand() {
     // The mapper finds a split mapping on its own; the whole filter fits neither way.
     let best = ember_sim::map_layer(&l, &hw, 1, Dataflow::RowStationary, &|e| e.cycles as f64)
         .expect("maps");
-    let seg = best.mapping.segment.expect("split");
+    let seg = RsMapping::of(&best.mapping)
+        .unwrap()
+        .segment
+        .expect("split");
     assert!(seg.rows <= 2 && seg.cols <= 2, "{seg:?}");
 }

@@ -120,12 +120,6 @@ pub fn run(args: &SimArgs) -> Result<()> {
     let dataflow: Dataflow = args.dataflow.unwrap_or(hw.arch.dataflow);
     let res = hw.run_with(&net, batch, dataflow, args.objective)?;
     let cycles = match args.mode {
-        Mode::Cycle if res.dataflow != Dataflow::RowStationary => {
-            anyhow::bail!(
-                "--mode cycle executes row-stationary mappings only; {} has no cycle model yet; fix: use --dataflow rs or --mode analytic",
-                res.dataflow
-            )
-        }
         Mode::Cycle => Some(run_cycles(&res, &hw, &masks, trace.as_ref())?),
         Mode::Analytic => None,
     };

@@ -2,10 +2,12 @@
 //! Architecture for Energy-Efficient Dataflow for CNNs", ISCA 2016, §V-VI) beside row-stationary
 //! (`crate::rs`): weight-stationary (`ws`), output-stationary (`os`) and no-local-reuse (`nlr`).
 //!
-//! Each has a capacity check, closed-form counts (`evaluate`, per-dimension sums), a literal
-//! pass-by-pass walk (`walk`) that must agree with them exactly, and an exhaustive search
-//! minimising the caller's cost (ties broken by the shared rule in `crate::select`). Counts
-//! follow the conventions of `crate::counts` so the estimator prices every dataflow alike.
+//! Each implements `crate::dataflow::DataflowModel` over parameters of its own (`WsMapping`,
+//! `OsMapping`, `NlrMapping`): a capacity check, closed-form counts (`evaluate`, per-dimension
+//! sums), a literal pass-by-pass walk (`walk`) that must agree with them exactly, an exhaustive
+//! search minimising the caller's cost (ties broken by the shared rule in `crate::select`), and
+//! the passes cycle mode steps (a preload and a stream of equal steps, `cycle::StreamPass`).
+//! Counts follow the conventions of `crate::counts` so the estimator prices every dataflow alike.
 //!
 //! ## Equal storage (ISCA 2016 §VI-A)
 //!
@@ -33,7 +35,8 @@ pub mod os;
 pub mod ws;
 
 use crate::arch::HwConfig;
-use crate::dataflow::Dataflow;
+use crate::counts::AccessCounts;
+use crate::dataflow::{Dataflow, Mapping};
 use crate::workload::Layer;
 
 /// The storage a dataflow sees on a config (see the module doc).
@@ -45,23 +48,26 @@ pub struct Storage {
     pub glb_words: usize,
 }
 
-/// The equal-storage partition of `hw` for `df` (ISCA 2016 §VI-A; module doc).
+/// The equal-storage partition of `hw` for `df` (ISCA 2016 §VI-A; module doc): each
+/// dataflow's `DataflowModel::storage`.
 pub fn storage(hw: &HwConfig, df: Dataflow) -> Storage {
-    let total = hw.storage_words();
+    df.model().storage(hw)
+}
+
+/// WS and OS: the config's two small spads per PE; the rest of its storage is GLB.
+pub(crate) fn small_rf(hw: &HwConfig) -> Storage {
     let small = hw.pe.ifmap_spad_words + hw.pe.psum_spad_words;
-    match df {
-        Dataflow::RowStationary => Storage {
-            rf_words: hw.pe.filter_spad_words + small,
-            glb_words: hw.glb.words + hw.glb.filter_words,
-        },
-        Dataflow::WeightStationary | Dataflow::OutputStationary => Storage {
-            rf_words: small,
-            glb_words: total - hw.pes() * small,
-        },
-        Dataflow::NoLocalReuse => Storage {
-            rf_words: 0,
-            glb_words: total,
-        },
+    Storage {
+        rf_words: small,
+        glb_words: hw.storage_words() - hw.pes() * small,
+    }
+}
+
+/// NLR: no RF; all the config's storage is GLB.
+pub(crate) fn all_glb(hw: &HwConfig) -> Storage {
+    Storage {
+        rf_words: 0,
+        glb_words: hw.storage_words(),
     }
 }
 
@@ -113,18 +119,10 @@ pub(crate) fn keep_best(
     crate::select::keep(best, cost(&ev), ev);
 }
 
-/// Counts and cycles of any mapping by walking its loop nest pass by pass (row-stationary:
-/// `crate::passes::walk`). No capacity check: use `crate::evaluate_mapping` for that.
-pub fn walk(
-    l: &Layer,
-    hw: &HwConfig,
-    batch: usize,
-    mp: &crate::mapping::Mapping,
-) -> (crate::counts::AccessCounts, u64) {
-    match mp.dataflow {
-        Dataflow::RowStationary => crate::passes::walk(l, hw, batch, mp),
-        Dataflow::WeightStationary => ws::walk_ws(l, hw, batch, mp),
-        Dataflow::OutputStationary => os::walk(l, hw, batch, mp),
-        Dataflow::NoLocalReuse => nlr::walk(l, hw, batch, mp),
-    }
+/// Counts and cycles of any mapping by walking its loop nest pass by pass (its dataflow's
+/// `DataflowModel::walk`). No capacity check: use `crate::evaluate_mapping` for that.
+pub fn walk(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
+    mp.model()
+        .walk(l, hw, batch, mp)
+        .expect("a mapping's own dataflow accepts it")
 }

@@ -28,114 +28,152 @@
 //!                        position, GLB -> DRAM
 //! ```
 //!
-//! Mapping fields (the `Mapping` struct is row-stationary-shaped; see `mapping.rs`): `n`, `e`,
-//! `r` = cc (channels = array rows used), `t` = mc (filter groups = array columns used),
-//! `q` = k (filters per PE; 1 for NLR), `m` = mb, `ifmap_resident`; `p` = 1.
+//! Mapping parameters: [`WsMapping`] (NLR: `nlr::NlrMapping`, the same without filters per PE).
+
+use serde::ser::SerializeStruct;
+use serde::Serialize;
 
 use crate::arch::HwConfig;
 use crate::counts::{AccessCounts, NestCounts};
-use crate::dataflow::Dataflow;
-use crate::dataflows::{chunks, keep_best, layer_taps, storage, taps};
-use crate::mapping::Mapping;
-use crate::rs::{chunk_sums, e_sums, strip_rows, Dims};
+use crate::cycle::{Buffers, CyclePass, StreamPass, Work};
+use crate::dataflow::{params, Cost, Dataflow, DataflowModel, Mapping};
+use crate::dataflows::{chunks, keep_best, layer_taps, small_rf, taps, Storage};
+use crate::rs::{chunk_sums, e_sums, strip_rows, Dims, GlbNeed};
 use crate::tiles::{balanced, Tiles};
 use crate::workload::Layer;
 use crate::Evaluation;
 
-/// Which of the two channel x filter dataflows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Variant {
-    Ws,
-    Nlr,
+/// A weight-stationary mapping. Field order is the tie-break order (`select::better`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WsMapping {
+    /// Images per pass.
+    pub n: usize,
+    /// Filters whose weights a PE keeps (k).
+    pub filters_per_pe: usize,
+    /// Input channels per pass: array rows used (cc).
+    pub channels: usize,
+    /// Filter groups per pass: array columns used (mc; a column holds k filters).
+    pub columns: usize,
+    /// Ofmap rows per strip.
+    pub e: usize,
+    /// Filters whose psums the GLB holds while the channel loop runs (mb, a multiple of
+    /// columns x filters_per_pe).
+    pub block: usize,
+    /// The GLB holds the strip's ifmaps of every channel (fetched from DRAM once per strip).
+    pub ifmap_resident: bool,
 }
 
-impl Variant {
-    fn dataflow(self) -> Dataflow {
-        match self {
-            Variant::Ws => Dataflow::WeightStationary,
-            Variant::Nlr => Dataflow::NoLocalReuse,
-        }
+impl crate::dataflow::Params for WsMapping {
+    fn images(&self) -> usize {
+        self.n
+    }
+    fn ifmap_resident(&self) -> bool {
+        self.ifmap_resident
     }
 }
 
+/// The JSON keys of the mappings Ember has always written (row-stationary's letters: `r`
+/// channels, `t` columns, `q` filters per PE, `m` block, `p` = 1), so that existing outputs and
+/// the scripts reading them keep working.
+impl Serialize for WsMapping {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("WsMapping", 8)?;
+        st.serialize_field("n", &self.n)?;
+        st.serialize_field("p", &1)?;
+        st.serialize_field("q", &self.filters_per_pe)?;
+        st.serialize_field("r", &self.channels)?;
+        st.serialize_field("t", &self.columns)?;
+        st.serialize_field("e", &self.e)?;
+        st.serialize_field("m", &self.block)?;
+        st.serialize_field("ifmap_resident", &self.ifmap_resident)?;
+        st.end()
+    }
+}
+
+/// What tells the two channel x filter dataflows apart: a property table, not a match.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ArrayKind {
+    pub dataflow: Dataflow,
+    /// PEs keep their weights in an RF (WS); without one (NLR) every MAC's weight comes from
+    /// the GLB.
+    pub rf: bool,
+    /// The mapping of this dataflow with the parameters of `m`.
+    pub wrap: fn(WsMapping) -> Mapping,
+    /// The on-chip storage it sees.
+    pub storage: fn(&HwConfig) -> Storage,
+}
+
+pub(crate) const WS: ArrayKind = ArrayKind {
+    dataflow: Dataflow::WeightStationary,
+    rf: true,
+    wrap: Mapping::WeightStationary,
+    storage: small_rf,
+};
+
 /// Words the GLB must hold for a mapping (strip rows of the tallest strip given).
-fn glb_need(l: &Layer, batch: usize, mp: &Mapping, rows_max: u64) -> u64 {
+fn glb_need(l: &Layer, batch: usize, mp: &WsMapping, rows_max: u64) -> GlbNeed {
     let (cg, mg) = (l.cg(), l.mg());
     let n = mp.n.min(batch) as u64;
-    let cc = mp.r.min(cg) as u64;
+    let cc = mp.channels.min(cg) as u64;
     let chans = if mp.ifmap_resident { cg as u64 } else { cc };
-    let ifmaps = n * chans * rows_max * l.w as u64;
-    let psums = n * mp.m.min(mg) as u64 * mp.e.min(l.e()) as u64 * l.f() as u64;
-    let weights = (mp.t * mp.q).min(mg) as u64 * cc;
-    ifmaps + psums + weights
+    GlbNeed {
+        filters: (mp.columns * mp.filters_per_pe).min(mg) as u64 * cc,
+        ifmaps: n * chans * rows_max * l.w as u64,
+        psums: n * mp.block.min(mg) as u64 * mp.e.min(l.e()) as u64 * l.f() as u64,
+    }
 }
 
 pub(crate) fn check(
-    v: Variant,
+    v: &ArrayKind,
     l: &Layer,
     hw: &HwConfig,
     batch: usize,
-    mp: &Mapping,
+    mp: &WsMapping,
 ) -> Result<(), String> {
-    if mp.segment.is_some() {
-        return Err("filter segments are a row-stationary mapping field".into());
-    }
     let (cg, mg) = (l.cg(), l.mg());
-    let st = storage(hw, v.dataflow());
-    if mp.dataflow != v.dataflow() {
-        return Err(format!(
-            "mapping is for {}, not {}",
-            mp.dataflow,
-            v.dataflow()
-        ));
-    }
-    if [mp.n, mp.p, mp.q, mp.r, mp.t, mp.e, mp.m].contains(&0) {
+    let st = (v.storage)(hw);
+    let k = mp.filters_per_pe;
+    if [mp.n, k, mp.channels, mp.columns, mp.e, mp.block].contains(&0) {
         return Err("every mapping parameter must be at least 1".into());
     }
-    if mp.p != 1 {
-        return Err("p must be 1 (one channel per PE)".into());
-    }
-    if mp.n > batch || mp.e > l.e() || mp.r > cg || mp.q > mg {
+    if mp.n > batch || mp.e > l.e() || mp.channels > cg || k > mg {
         return Err(format!(
-            "n, e, r (channels), q (filters per PE) must not exceed the batch {batch}, ofmap rows {}, channels {cg}, filters {mg}",
+            "n, e, channels, filters per PE must not exceed the batch {batch}, ofmap rows {}, channels {cg}, filters {mg}",
             l.e()
         ));
     }
-    if mp.r > hw.array.rows || mp.t > hw.array.cols {
+    if mp.channels > hw.array.rows || mp.columns > hw.array.cols {
         return Err(format!(
             "{} channels x {} filter groups exceed the {}x{} array",
-            mp.r, mp.t, hw.array.rows, hw.array.cols
+            mp.channels, mp.columns, hw.array.rows, hw.array.cols
         ));
     }
-    if mp.t > mg.div_ceil(mp.q) {
+    if mp.columns > mg.div_ceil(k) {
         return Err(format!(
-            "t = {} columns would leave one without filters",
-            mp.t
+            "{} columns would leave one without filters",
+            mp.columns
         ));
     }
-    match v {
-        Variant::Nlr if mp.q != 1 => return Err("NLR has no RF: q must be 1".into()),
-        // k stationary weights + one ifmap register.
-        Variant::Ws if mp.q + 1 > st.rf_words => {
-            return Err(format!(
-                "RF {} words < q + 1 = {} (q weights and an ifmap)",
-                st.rf_words,
-                mp.q + 1
-            ))
-        }
-        _ => {}
-    }
-    let fp = mp.t * mp.q;
-    if !mp.m.is_multiple_of(fp) || mp.m > mg.div_ceil(fp) * fp {
+    // k stationary weights + one ifmap register.
+    if v.rf && k + 1 > st.rf_words {
         return Err(format!(
-            "m = {} must be a multiple of t·q = {fp}, at most the filters rounded up",
-            mp.m
+            "RF {} words < k + 1 = {} (k weights and an ifmap)",
+            st.rf_words,
+            k + 1
+        ));
+    }
+    let fp = mp.columns * k;
+    if !mp.block.is_multiple_of(fp) || mp.block > mg.div_ceil(fp) * fp {
+        return Err(format!(
+            "the psum block of {} filters must be a multiple of columns x k = {fp}, at most the filters rounded up",
+            mp.block
         ));
     }
     let (_, _, rows_max) = e_sums(l, mp.e);
     let need = glb_need(l, batch, mp, rows_max);
-    if need > st.glb_words as u64 {
-        return Err(format!("GLB {} < {need} words", st.glb_words));
+    let words = need.filters + need.ifmaps + need.psums;
+    if words > st.glb_words as u64 {
+        return Err(format!("GLB {} < {words} words", st.glb_words));
     }
     Ok(())
 }
@@ -170,24 +208,21 @@ fn m_sums(mg: u64, mb: u64, k: u64, mc: u64) -> (u64, u64, u64, u64) {
     (blocks.count(), count, cols, kmax)
 }
 
-fn assemble(v: Variant, l: &Layer, d: &Dims, s: &Sums, taps: (u64, u64)) -> (NestCounts, u64) {
+fn assemble(v: &ArrayKind, l: &Layer, d: &Dims, s: &Sums, taps: (u64, u64)) -> (NestCounts, u64) {
     let mut a = NestCounts::default();
     let rs = d.r * d.s;
     let filt = d.g * d.m * d.c * rs;
     let w_fetch = filt * s.n_count * s.e_count;
     a.dram.weights.reads = w_fetch;
     a.glb.weights.writes = w_fetch;
-    match v {
-        Variant::Ws => {
-            a.glb.weights.reads = w_fetch;
-            a.array.weights.reads = w_fetch;
-            a.rf.weights.writes = w_fetch;
-            a.rf.weights.reads = d.macs;
-        }
-        Variant::Nlr => {
-            a.glb.weights.reads = d.macs;
-            a.array.weights.reads = d.macs;
-        }
+    if v.rf {
+        a.glb.weights.reads = w_fetch;
+        a.array.weights.reads = w_fetch;
+        a.rf.weights.writes = w_fetch;
+        a.rf.weights.reads = d.macs;
+    } else {
+        a.glb.weights.reads = d.macs;
+        a.array.weights.reads = d.macs;
     }
     // Ifmaps.
     let strip = d.g * d.n * d.c * l.w as u64 * s.e_rows;
@@ -195,7 +230,7 @@ fn assemble(v: Variant, l: &Layer, d: &Dims, s: &Sums, taps: (u64, u64)) -> (Nes
     a.glb.ifmaps.writes = a.dram.ifmaps.reads;
     a.glb.ifmaps.reads = d.g * d.n * d.c * taps.0 * taps.1 * s.m_count;
     a.array.ifmaps.reads = d.g * d.n * d.e * d.f * d.c * rs * s.cols;
-    if v == Variant::Ws {
+    if v.rf {
         a.rf.ifmaps.writes = a.array.ifmaps.reads;
         a.rf.ifmaps.reads = d.macs;
     }
@@ -211,27 +246,29 @@ fn assemble(v: Variant, l: &Layer, d: &Dims, s: &Sums, taps: (u64, u64)) -> (Nes
     (a, cycles)
 }
 
-fn active_pes(l: &Layer, mp: &Mapping) -> usize {
-    mp.r.min(l.cg()) * (mp.t * mp.q).min(l.mg()).div_ceil(mp.q)
+fn active_pes(l: &Layer, mp: &WsMapping) -> usize {
+    let k = mp.filters_per_pe;
+    mp.channels.min(l.cg()) * (mp.columns * k).min(l.mg()).div_ceil(k)
 }
 
 /// Closed-form counts of a mapping (after checking that it fits).
 pub(crate) fn evaluate(
-    v: Variant,
+    v: &ArrayKind,
     l: &Layer,
     hw: &HwConfig,
     batch: usize,
-    mp: &Mapping,
+    mp: &WsMapping,
 ) -> Result<Evaluation, String> {
     check(v, l, hw, batch, mp)?;
     let d = Dims::new(l, batch);
     let (e_count, e_rows, _) = e_sums(l, mp.e);
-    let (blocks, m_count, cols, k_max) = m_sums(d.m, mp.m as u64, mp.q as u64, mp.t as u64);
+    let (k, mc) = (mp.filters_per_pe as u64, mp.columns as u64);
+    let (blocks, m_count, cols, k_max) = m_sums(d.m, mp.block as u64, k, mc);
     let s = Sums {
         n_count: Tiles::new(batch, mp.n).count(),
         e_count,
         e_rows,
-        c_count: Tiles::new(d.c as usize, mp.r).count(),
+        c_count: Tiles::new(d.c as usize, mp.channels).count(),
         blocks: if mp.ifmap_resident { 1 } else { blocks },
         m_count,
         cols,
@@ -239,7 +276,7 @@ pub(crate) fn evaluate(
     };
     let (nest, cycles) = assemble(v, l, &d, &s, layer_taps(l));
     Ok(Evaluation {
-        mapping: *mp,
+        mapping: (v.wrap)(*mp),
         counts: AccessCounts::place(&nest, hw.roles()),
         macs: d.macs,
         cycles,
@@ -247,100 +284,186 @@ pub(crate) fn evaluate(
     })
 }
 
-/// The loop nest executed literally, pass by pass: counts and cycles.
-pub(crate) fn walk(
-    v: Variant,
-    l: &Layer,
-    hw: &HwConfig,
-    batch: usize,
-    mp: &Mapping,
-) -> (AccessCounts, u64) {
+/// One pass: one filter position (i, j) of one m-chunk, with the tiles of the loops around it.
+#[derive(Debug, Clone, Copy)]
+struct Pass {
+    n: u64,
+    e0: usize,
+    e: usize,
+    /// Channels, filters, filter columns used and the most filters in one PE.
+    c: u64,
+    m: u64,
+    cols_used: u64,
+    k_max: u64,
+    /// Filter position.
+    i: usize,
+    j: usize,
+    /// Ifmap words fetched from DRAM into the GLB before the pass.
+    fetch: u64,
+    /// Psums come in from the GLB (not the first channel chunk's first position).
+    reload: bool,
+    /// The pass closes its filters' accumulation: their ofmaps leave for DRAM.
+    drains: bool,
+}
+
+/// Every pass of `mp` in loop order (the loop nest in the module doc).
+fn for_each_pass(l: &Layer, batch: usize, mp: &WsMapping, f: &mut dyn FnMut(&Pass)) {
     let (cg, mg) = (l.cg(), l.mg());
-    let (f, w) = (l.f() as u64, l.w as u64);
-    let k = mp.q;
-    let mut a = NestCounts::default();
-    let mut cycles = 0;
+    let k = mp.filters_per_pe;
+    let w = l.w as u64;
     for _g in 0..l.groups {
         for (_, nn) in chunks(batch, mp.n) {
             let nn = nn as u64;
             for (e0, ee) in chunks(l.e(), mp.e) {
                 let rows = strip_rows(l, e0, ee);
                 let mut first_of_strip = true;
-                for (b0, bb) in chunks(mg, mp.m) {
-                    for (c0, cc) in chunks(cg, mp.r) {
-                        let last_c = c0 + cc == cg;
+                for (_, bb) in chunks(mg, mp.block) {
+                    for (c0, cc) in chunks(cg, mp.channels) {
                         let mut first_of_chunk = true;
-                        for (_, mm) in chunks(bb, mp.t * k) {
-                            let cols_used = mm.div_ceil(k) as u64;
-                            let k_max = mm.min(k) as u64;
-                            let (mm, cc) = (mm as u64, cc as u64);
-                            for i in 0..l.r {
-                                for j in 0..l.s {
-                                    let macs = nn * mm * cc * ee as u64 * f;
-                                    // Ifmap strip into the GLB.
-                                    let fetch = if mp.ifmap_resident {
-                                        if first_of_strip {
-                                            nn * cg as u64 * rows * w
-                                        } else {
-                                            0
-                                        }
-                                    } else if first_of_chunk {
-                                        nn * cc * rows * w
-                                    } else {
-                                        0
+                        for (_, mm) in chunks(bb, mp.columns * k) {
+                            for (i, j) in (0..l.r).flat_map(|i| (0..l.s).map(move |j| (i, j))) {
+                                let fetch =
+                                    match (mp.ifmap_resident, first_of_strip, first_of_chunk) {
+                                        (true, true, _) => nn * cg as u64 * rows * w,
+                                        (false, _, true) => nn * cc as u64 * rows * w,
+                                        _ => 0,
                                     };
-                                    first_of_strip = false;
-                                    first_of_chunk = false;
-                                    a.dram.ifmaps.reads += fetch;
-                                    a.glb.ifmaps.writes += fetch;
-                                    // Weights of this position.
-                                    let words = mm * cc;
-                                    a.dram.weights.reads += words;
-                                    a.glb.weights.writes += words;
-                                    match v {
-                                        Variant::Ws => {
-                                            a.glb.weights.reads += words;
-                                            a.array.weights.reads += words;
-                                            a.rf.weights.writes += words;
-                                            a.rf.weights.reads += macs;
-                                        }
-                                        Variant::Nlr => {
-                                            a.glb.weights.reads += macs;
-                                            a.array.weights.reads += macs;
-                                        }
-                                    }
-                                    // Ifmaps: one GLB read per real tap, one delivery per PE.
-                                    let real = taps(e0, ee, i, 1, l.stride, l.pad, l.h)
-                                        * taps(0, l.f(), j, 1, l.stride, l.pad, l.w);
-                                    a.glb.ifmaps.reads += nn * cc * real;
-                                    let delivered = nn * cc * ee as u64 * f * cols_used;
-                                    a.array.ifmaps.reads += delivered;
-                                    if v == Variant::Ws {
-                                        a.rf.ifmaps.writes += delivered;
-                                        a.rf.ifmaps.reads += macs;
-                                    }
-                                    // Psums: in (reload), down cc PEs, out.
-                                    let outs = nn * mm * ee as u64 * f;
-                                    let reload = u64::from(c0 > 0 || i > 0 || j > 0);
-                                    a.glb.psums.reads += outs * reload;
-                                    a.array.psums.reads += outs * (reload + cc - 1);
-                                    a.array.psums.writes += outs;
-                                    a.glb.psums.writes += outs;
-                                    if last_c && i + 1 == l.r && j + 1 == l.s {
-                                        a.glb.psums.reads += outs;
-                                        a.dram.psums.writes += outs;
-                                    }
-                                    cycles += nn * ee as u64 * f * k_max;
-                                }
+                                first_of_strip = false;
+                                first_of_chunk = false;
+                                f(&Pass {
+                                    n: nn,
+                                    e0,
+                                    e: ee,
+                                    c: cc as u64,
+                                    m: mm as u64,
+                                    cols_used: mm.div_ceil(k) as u64,
+                                    k_max: mm.min(k) as u64,
+                                    i,
+                                    j,
+                                    fetch,
+                                    reload: c0 > 0 || i > 0 || j > 0,
+                                    drains: c0 + cc == cg && i + 1 == l.r && j + 1 == l.s,
+                                });
                             }
                         }
                     }
-                    let _ = b0;
                 }
             }
         }
     }
+}
+
+/// What one pass moves, counted from its own tile; its MAC cycles.
+fn pass_counts(v: &ArrayKind, l: &Layer, p: &Pass, a: &mut NestCounts) -> u64 {
+    let f = l.f() as u64;
+    let (nn, mm, cc, ee) = (p.n, p.m, p.c, p.e as u64);
+    let macs = nn * mm * cc * ee * f;
+    a.dram.ifmaps.reads += p.fetch;
+    a.glb.ifmaps.writes += p.fetch;
+    // Weights of this position.
+    let words = mm * cc;
+    a.dram.weights.reads += words;
+    a.glb.weights.writes += words;
+    if v.rf {
+        a.glb.weights.reads += words;
+        a.array.weights.reads += words;
+        a.rf.weights.writes += words;
+        a.rf.weights.reads += macs;
+    } else {
+        a.glb.weights.reads += macs;
+        a.array.weights.reads += macs;
+    }
+    // Ifmaps: one GLB read per real tap, one delivery per PE.
+    let real = taps(p.e0, p.e, p.i, 1, l.stride, l.pad, l.h)
+        * taps(0, l.f(), p.j, 1, l.stride, l.pad, l.w);
+    a.glb.ifmaps.reads += nn * cc * real;
+    let delivered = nn * cc * ee * f * p.cols_used;
+    a.array.ifmaps.reads += delivered;
+    if v.rf {
+        a.rf.ifmaps.writes += delivered;
+        a.rf.ifmaps.reads += macs;
+    }
+    // Psums: in (reload), down cc PEs, out.
+    let outs = nn * mm * ee * f;
+    let reload = u64::from(p.reload);
+    a.glb.psums.reads += outs * reload;
+    a.array.psums.reads += outs * (reload + cc - 1);
+    a.array.psums.writes += outs;
+    a.glb.psums.writes += outs;
+    if p.drains {
+        a.glb.psums.reads += outs;
+        a.dram.psums.writes += outs;
+    }
+    nn * ee * f * p.k_max
+}
+
+/// The pass as cycle mode steps it: WS preloads the pass's weights into the RFs; then each
+/// ofmap pixel is a step (an ifmap word per channel row, the psums of the pass's filters in,
+/// down and out; k MACs on the busiest PE); NLR sends each step's weights with it.
+fn stream(v: &ArrayKind, l: &Layer, p: &Pass) -> StreamPass {
+    let weights = p.m * p.c;
+    StreamPass {
+        preload: if v.rf { weights } else { 0 },
+        steps: p.n * p.e as u64 * l.f() as u64,
+        step_macs: p.k_max,
+        step_in: [
+            if v.rf { 0 } else { weights },
+            p.c,
+            p.m * u64::from(p.reload),
+        ],
+        step_out: p.m,
+        drain: 0,
+    }
+}
+
+/// The loop nest executed literally, pass by pass: counts and cycles.
+pub(crate) fn walk(
+    v: &ArrayKind,
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    mp: &WsMapping,
+) -> (AccessCounts, u64) {
+    let mut a = NestCounts::default();
+    let mut cycles = 0;
+    for_each_pass(l, batch, mp, &mut |p| {
+        cycles += pass_counts(v, l, p, &mut a)
+    });
     (AccessCounts::place(&a, hw.roles()), cycles)
+}
+
+/// The passes of `mp` for cycle mode.
+pub(crate) fn passes(
+    v: &ArrayKind,
+    l: &Layer,
+    batch: usize,
+    mp: &WsMapping,
+    f: &mut dyn FnMut(&CyclePass),
+) {
+    for_each_pass(l, batch, mp, &mut |p| {
+        let mut counts = NestCounts::default();
+        pass_counts(v, l, p, &mut counts);
+        f(&CyclePass {
+            counts,
+            work: Work::Stream(stream(v, l, p)),
+        });
+    });
+}
+
+/// The GLB tiles of `mp`, in the dataflow's one shared GLB.
+pub(crate) fn buffers(
+    v: &ArrayKind,
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    mp: &WsMapping,
+) -> Buffers {
+    let (_, _, rows_max) = e_sums(l, mp.e);
+    Buffers {
+        need: glb_need(l, batch, mp, rows_max),
+        glb_words: (v.storage)(hw).glb_words as u64,
+        filter_words: 0,
+    }
 }
 
 /// Exhaustive search over (cc, k, mc) x (e, n, residency); mb = the most psums that fit.
@@ -352,23 +475,37 @@ pub(crate) fn walk(
 /// one m-block) bounds its cost from below, and a spatial choice whose bound is already worse
 /// than the best mapping found is skipped.
 pub(crate) fn search(
-    v: Variant,
+    v: &ArrayKind,
     l: &Layer,
     hw: &HwConfig,
     batch: usize,
-    cost: &dyn Fn(&Evaluation) -> f64,
+    cost: Cost,
+) -> Option<Evaluation> {
+    search_space(v, l, hw, batch, cost, true)
+}
+
+/// The search, pruning by the bounds above or (`prune` false) evaluating every candidate.
+fn search_space(
+    v: &ArrayKind,
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    cost: Cost,
+    prune: bool,
 ) -> Option<Evaluation> {
     let d = Dims::new(l, batch);
     let (cg, mg) = (l.cg(), l.mg());
-    let st = storage(hw, v.dataflow());
+    let st = (v.storage)(hw);
     let glb = st.glb_words as u64;
     let taps = layer_taps(l);
-    let ks: Vec<usize> = match v {
-        Variant::Nlr => vec![1],
-        Variant::Ws => balanced(mg)
+    // Filters per PE: as many as the RF holds beside an ifmap; one without an RF.
+    let ks: Vec<usize> = if v.rf {
+        balanced(mg)
             .into_iter()
             .filter(|&k| k < st.rf_words)
-            .collect(),
+            .collect()
+    } else {
+        vec![1]
     };
     // Temporal choices: (e, n, e_count, e_rows, rows_max, n_count).
     let mut temporal = Vec::new();
@@ -396,7 +533,7 @@ pub(crate) fn search(
                 .filter(|&t| t <= hw.array.cols)
                 .collect();
             // A bound over every mc: the fewest filter chunks, columns and busiest PE.
-            if let (Some((bc, _)), Some(&widest)) = (&best, mcs.first()) {
+            if let (true, Some((bc, _)), Some(&widest)) = (prune, &best, mcs.first()) {
                 let s = Sums {
                     n_count: 1,
                     e_count: 1,
@@ -408,20 +545,17 @@ pub(crate) fn search(
                     k_max: k.min(mg) as u64,
                 };
                 let (nest, cycles) = assemble(v, l, &d, &s, taps);
-                let mapping = Mapping {
-                    dataflow: v.dataflow(),
+                let mapping = WsMapping {
                     n: batch,
-                    p: 1,
-                    q: k,
-                    r: cc,
-                    t: widest,
+                    filters_per_pe: k,
+                    channels: cc,
+                    columns: widest,
                     e: l.e(),
-                    m: k * widest,
+                    block: k * widest,
                     ifmap_resident: true,
-                    segment: None,
                 };
                 let bound = Evaluation {
-                    mapping,
+                    mapping: (v.wrap)(mapping),
                     counts: AccessCounts::place(&nest, hw.roles()),
                     macs: d.macs,
                     cycles,
@@ -445,22 +579,19 @@ pub(crate) fn search(
                     cols,
                     k_max,
                 };
-                let spatial = Mapping {
-                    dataflow: v.dataflow(),
+                let spatial = WsMapping {
                     n: batch,
-                    p: 1,
-                    q: k,
-                    r: cc,
-                    t: mc,
+                    filters_per_pe: k,
+                    channels: cc,
+                    columns: mc,
                     e: l.e(),
-                    m: fp,
+                    block: fp,
                     ifmap_resident: true,
-                    segment: None,
                 };
-                if let Some((bc, _)) = &best {
+                if let (true, Some((bc, _))) = (prune, &best) {
                     let (nest, cycles) = assemble(v, l, &d, &sums(1, 1, min_rows, 1), taps);
                     let bound = Evaluation {
-                        mapping: spatial,
+                        mapping: (v.wrap)(spatial),
                         counts: AccessCounts::place(&nest, hw.roles()),
                         macs: d.macs,
                         cycles,
@@ -493,18 +624,17 @@ pub(crate) fn search(
                         } else {
                             Tiles::new(mg, mb).count()
                         };
-                        let mp = Mapping {
+                        let mp = WsMapping {
                             n,
                             e,
-                            m: mb,
+                            block: mb,
                             ifmap_resident: resident,
-                            segment: None,
                             ..spatial
                         };
                         let (nest, cycles) =
                             assemble(v, l, &d, &sums(n_count, e_count, e_rows, blocks), taps);
                         let ev = Evaluation {
-                            mapping: mp,
+                            mapping: (v.wrap)(mp),
                             counts: AccessCounts::place(&nest, hw.roles()),
                             macs: d.macs,
                             cycles,
@@ -519,31 +649,92 @@ pub(crate) fn search(
     best.map(|(_, ev)| ev)
 }
 
-pub fn check_ws(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> Result<(), String> {
-    check(Variant::Ws, l, hw, batch, mp)
+/// Weight-stationary behind the dataflow trait.
+pub struct WeightStationary;
+
+fn own(mp: &Mapping) -> Result<&WsMapping, String> {
+    params(mp, Dataflow::WeightStationary)
 }
 
-/// Closed-form counts of a WS mapping.
-pub fn evaluate_ws(
+impl DataflowModel for WeightStationary {
+    fn check(&self, l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> Result<(), String> {
+        check(&WS, l, hw, batch, own(mp)?)
+    }
+    fn evaluate(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+    ) -> Result<Evaluation, String> {
+        evaluate(&WS, l, hw, batch, own(mp)?)
+    }
+    fn walk(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+    ) -> Result<(AccessCounts, u64), String> {
+        Ok(walk(&WS, l, hw, batch, own(mp)?))
+    }
+    fn search(&self, l: &Layer, hw: &HwConfig, batch: usize, cost: Cost) -> Option<Evaluation> {
+        search(&WS, l, hw, batch, cost)
+    }
+    fn search_reference(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        cost: Cost,
+    ) -> Option<Evaluation> {
+        reference(&WS, l, hw, batch, cost)
+    }
+    fn passes(
+        &self,
+        l: &Layer,
+        _hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+        f: &mut dyn FnMut(&CyclePass),
+    ) -> Result<(), String> {
+        passes(&WS, l, batch, own(mp)?, f);
+        Ok(())
+    }
+    fn buffers(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+    ) -> Result<Buffers, String> {
+        Ok(buffers(&WS, l, hw, batch, own(mp)?))
+    }
+    fn weights_before_macs(&self) -> bool {
+        true
+    }
+    fn storage(&self, hw: &HwConfig) -> Storage {
+        (WS.storage)(hw)
+    }
+    fn no_mapping(&self) -> (String, String) {
+        no_mapping(&WS)
+    }
+}
+
+/// Every candidate of `search`'s space evaluated, for any cost.
+pub(crate) fn reference(
+    v: &ArrayKind,
     l: &Layer,
     hw: &HwConfig,
     batch: usize,
-    mp: &Mapping,
-) -> Result<Evaluation, String> {
-    evaluate(Variant::Ws, l, hw, batch, mp)
-}
-
-/// The WS loop nest walked pass by pass.
-pub fn walk_ws(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> (AccessCounts, u64) {
-    walk(Variant::Ws, l, hw, batch, mp)
-}
-
-/// The cheapest WS mapping by `cost`.
-pub fn search_ws(
-    l: &Layer,
-    hw: &HwConfig,
-    batch: usize,
-    cost: &dyn Fn(&Evaluation) -> f64,
+    cost: Cost,
 ) -> Option<Evaluation> {
-    search(Variant::Ws, l, hw, batch, cost)
+    search_space(v, l, hw, batch, cost, false)
+}
+
+pub(crate) fn no_mapping(v: &ArrayKind) -> (String, String) {
+    (
+        format!("no {} tiling fits the array, RF and GLB", v.dataflow),
+        "enlarge glb.words or the array".into(),
+    )
 }

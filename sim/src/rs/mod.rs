@@ -25,15 +25,18 @@
 //! Every count is a product of per-dimension sums over chunks (`Tiles`), so the analytic model is
 //! exact, including partial last chunks.
 
+pub mod mapping;
+mod model;
 mod search;
 pub mod segment;
 
-pub use search::{search, search_lower_bounded, search_reference};
+pub use mapping::{RsMapping, Segment};
+pub use model::RowStationary;
+pub use search::{search, search_reference};
 pub use segment::{segment_of, segments};
 
 use crate::arch::{HwConfig, SetFitting};
 use crate::counts::{AccessCounts, NestCounts, Roles};
-use crate::mapping::Mapping;
 use crate::tiles::{balanced, Tiles};
 use crate::workload::Layer;
 use crate::Evaluation;
@@ -192,7 +195,7 @@ pub fn strip_widths(l: &Layer, hw: &HwConfig, rows: usize) -> Vec<usize> {
 }
 
 /// Why a mapping does not fit, if it does not.
-pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> Result<(), String> {
+pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> Result<(), String> {
     let (cg, mg) = (l.cg(), l.mg());
     let pos = [mp.n, mp.p, mp.q, mp.r, mp.t, mp.e, mp.m];
     if pos.contains(&0) {
@@ -274,13 +277,14 @@ pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> Result<(),
     Ok(())
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GlbNeed {
     pub filters: u64,
     pub ifmaps: u64,
     pub psums: u64,
 }
 
-pub fn glb_need(l: &Layer, batch: usize, mp: &Mapping) -> GlbNeed {
+pub fn glb_need(l: &Layer, batch: usize, mp: &RsMapping) -> GlbNeed {
     let (cg, mg) = (l.cg(), l.mg());
     let (_, _, rows_max) = e_sums(l, mp.e);
     glb_need_with(l, batch.min(mp.n), mp, rows_max, cg, mg)
@@ -289,7 +293,7 @@ pub fn glb_need(l: &Layer, batch: usize, mp: &Mapping) -> GlbNeed {
 pub(crate) fn glb_need_with(
     l: &Layer,
     n: usize,
-    mp: &Mapping,
+    mp: &RsMapping,
     rows_max: u64,
     cg: usize,
     mg: usize,
@@ -312,7 +316,7 @@ pub fn evaluate(
     l: &Layer,
     hw: &HwConfig,
     batch: usize,
-    mp: &Mapping,
+    mp: &RsMapping,
 ) -> Result<Evaluation, String> {
     check(l, hw, batch, mp)?;
     let d = Dims::new(l, batch);
@@ -337,7 +341,7 @@ pub fn evaluate(
 
 /// DRAM fetches of each ifmap strip: once if resident, else once per chunk of `m` filters.
 #[inline]
-pub(crate) fn ifmap_fetches(d: &Dims, mp: &Mapping) -> u64 {
+pub(crate) fn ifmap_fetches(d: &Dims, mp: &RsMapping) -> u64 {
     if mp.ifmap_resident {
         1
     } else {
@@ -351,12 +355,12 @@ pub(crate) fn evaluation(
     l: &Layer,
     d: &Dims,
     roles: Roles,
-    mp: Mapping,
+    mp: RsMapping,
     sums: &Sums,
 ) -> Evaluation {
     let (nest, cycles) = assemble(d, sums);
     Evaluation {
-        mapping: mp,
+        mapping: mp.into(),
         counts: AccessCounts::place(&nest, roles),
         macs: d.macs,
         cycles,
@@ -366,7 +370,7 @@ pub(crate) fn evaluation(
 
 /// PEs busy in a full pass.
 #[inline]
-pub fn active_pes(l: &Layer, mp: &Mapping) -> usize {
+pub fn active_pes(l: &Layer, mp: &RsMapping) -> usize {
     let c_first = (mp.q * mp.r).min(l.cg());
     let m_first = (mp.p * mp.t).min(l.mg());
     segment_of(l, mp).rows * mp.e.min(l.e()) * c_first.div_ceil(mp.q) * m_first.div_ceil(mp.p)

@@ -1,6 +1,6 @@
 //! The row-stationary mapping search: an exact branch-and-bound (`search`), the plain
-//! exhaustive oracle it is tested against (`search_reference`), and the oracle's space visited
-//! in order of a lower bound (`search_lower_bounded`). All three visit the same space: for
+//! exhaustive oracle it is tested against (`search_reference`), and
+//! `dataflow::search_lower_bounded` visits the oracle's space by a lower bound. All three visit the same space: for
 //! every filter segment and strip width, every (n, p, q, r, t) and GLB tiling that fits.
 
 use super::segment::{mapping_segment, seg_sums, segments, SegSums};
@@ -10,8 +10,7 @@ use super::{
 };
 use crate::arch::HwConfig;
 use crate::counts::{AccessCounts, Roles};
-use crate::dataflow::Dataflow;
-use crate::mapping::{Mapping, Segment};
+use crate::rs::mapping::{RsMapping, Segment};
 use crate::select::keep;
 use crate::tiles::{balanced, Tiles};
 use crate::workload::Layer;
@@ -70,9 +69,8 @@ impl<'a> Strip<'a> {
     }
 
     #[inline]
-    fn mapping(&self, n: usize, [p, q, r, t]: [usize; 4], m: usize, resident: bool) -> Mapping {
-        Mapping {
-            dataflow: Dataflow::RowStationary,
+    fn mapping(&self, n: usize, [p, q, r, t]: [usize; 4], m: usize, resident: bool) -> RsMapping {
+        RsMapping {
             n,
             p,
             q,
@@ -107,7 +105,7 @@ impl<'a> Strip<'a> {
 
     /// Evaluate a candidate and keep it if it wins.
     #[inline(always)]
-    fn consider(&self, mp: Mapping, mut sums: Sums, cost: Cost, best: &mut Best) {
+    fn consider(&self, mp: RsMapping, mut sums: Sums, cost: Cost, best: &mut Best) {
         sums.ifmap_fetches = ifmap_fetches(&self.d, &mp);
         let ev = evaluation(self.l, &self.d, self.roles, mp, &sums);
         let c = cost(&ev);
@@ -378,39 +376,10 @@ fn reference_strip(
                             fit.min(mg.div_ceil(pt) * pt)
                         };
                         let sums = s.sums(n_count, m_side, c_side);
-                        s.consider(Mapping { m, ..base }, sums, cost, best);
+                        s.consider(RsMapping { m, ..base }, sums, cost, best);
                     }
                 }
             }
         }
     }
-}
-
-/// The exhaustive space of `search_reference`, for a cost that is expensive to evaluate but has
-/// a cheap lower bound: candidates are visited by ascending `lower` (which must never exceed
-/// `cost`), and the search stops once no unvisited candidate can beat or tie the best found.
-/// The result is exactly `search_reference` with `cost` (the same tie-break, a total order).
-pub fn search_lower_bounded(
-    l: &Layer,
-    hw: &HwConfig,
-    batch: usize,
-    lower: Cost,
-    cost: Cost,
-) -> Option<Evaluation> {
-    let all = std::cell::RefCell::new(Vec::new());
-    search_reference(l, hw, batch, &|ev| {
-        all.borrow_mut().push((lower(ev), ev.clone()));
-        0.0
-    });
-    let mut all = all.into_inner();
-    all.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut best: Best = None;
-    for (bound, ev) in all {
-        if best.as_ref().is_some_and(|(c, _)| bound > *c) {
-            break;
-        }
-        let c = cost(&ev);
-        keep(&mut best, c, ev);
-    }
-    best.map(|(_, ev)| ev)
 }

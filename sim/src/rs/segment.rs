@@ -4,13 +4,13 @@
 //! input rows and columns its passes read.
 
 use crate::arch::HwConfig;
-use crate::mapping::{Mapping, Segment};
+use crate::rs::mapping::{RsMapping, Segment};
 use crate::tiles::{balanced, Tiles};
 use crate::workload::Layer;
 
 /// The part of the filter one pass of `mp` holds: its segment, or the whole filter.
 #[inline]
-pub fn segment_of(l: &Layer, mp: &Mapping) -> Segment {
+pub fn segment_of(l: &Layer, mp: &RsMapping) -> Segment {
     mp.segment.unwrap_or(Segment {
         rows: l.r,
         cols: l.s,

@@ -1,9 +1,6 @@
-//! A mapping: plain data that fixes how one layer runs on the array. Any result can be replayed
-//! from its mapping (`sim::evaluate`).
+//! Row-stationary mapping parameters (`Mapping::RowStationary`).
 
-use serde::{Deserialize, Serialize};
-
-use crate::dataflow::Dataflow;
+use serde::Serialize;
 
 /// Row-stationary mapping parameters, named as in Chen et al. (ISCA 2016, JSSC 2017):
 ///
@@ -18,10 +15,10 @@ use crate::dataflow::Dataflow;
 ///   DRAM once rather than once per chunk of `m` channels;
 /// - a filter taller than the array or wider than the spads is cut into `segment`s, each run
 ///   as its own passes whose psums accumulate in the GLB, as a channel chunk's do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Mapping {
-    pub dataflow: Dataflow,
+///
+/// Field order is the tie-break order of `select::better` (the mapping tuple).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct RsMapping {
     pub n: usize,
     pub p: usize,
     pub q: usize,
@@ -31,7 +28,7 @@ pub struct Mapping {
     pub m: usize,
     pub ifmap_resident: bool,
     /// The part of the filter one pass holds, when the whole R x S filter does not fit;
-    /// `None`: the whole filter (row-stationary only; other dataflows never split).
+    /// `None`: the whole filter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<Segment>,
 }
@@ -39,9 +36,17 @@ pub struct Mapping {
 /// A filter segment: at most `rows` filter rows by `cols` filter columns. The filter is cut
 /// into row tiles of `rows` and column tiles of `cols` (the last of each smaller); a pass
 /// computes one tile pair, taking `rows` PE rows and holding `cols` weights per filter row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Segment {
     pub rows: usize,
     pub cols: usize,
+}
+
+impl crate::dataflow::Params for RsMapping {
+    fn images(&self) -> usize {
+        self.n
+    }
+    fn ifmap_resident(&self) -> bool {
+        self.ifmap_resident
+    }
 }

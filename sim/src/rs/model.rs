@@ -1,0 +1,117 @@
+//! Row-stationary behind the dataflow trait: the functions of `rs`, `passes` and `cycle` on the
+//! parameters of `RsMapping`.
+
+use crate::arch::HwConfig;
+use crate::counts::{AccessCounts, NestCounts};
+use crate::cycle::{Buffers, CyclePass, Work};
+use crate::dataflow::{params, Cost, Dataflow, DataflowModel, Mapping};
+use crate::dataflows::Storage;
+use crate::passes::{for_each_pass, pass_counts};
+use crate::rs::{glb_need, RsMapping};
+use crate::workload::Layer;
+use crate::Evaluation;
+
+/// The row-stationary dataflow (Eyeriss).
+pub struct RowStationary;
+
+fn own(mp: &Mapping) -> Result<&RsMapping, String> {
+    params(mp, Dataflow::RowStationary)
+}
+
+impl DataflowModel for RowStationary {
+    fn check(&self, l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> Result<(), String> {
+        super::check(l, hw, batch, own(mp)?)
+    }
+
+    fn evaluate(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+    ) -> Result<Evaluation, String> {
+        super::evaluate(l, hw, batch, own(mp)?)
+    }
+
+    fn walk(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+    ) -> Result<(AccessCounts, u64), String> {
+        Ok(crate::passes::walk(l, hw, batch, own(mp)?))
+    }
+
+    fn search(&self, l: &Layer, hw: &HwConfig, batch: usize, cost: Cost) -> Option<Evaluation> {
+        super::search(l, hw, batch, cost)
+    }
+
+    fn search_reference(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        cost: Cost,
+    ) -> Option<Evaluation> {
+        super::search_reference(l, hw, batch, cost)
+    }
+
+    fn passes(
+        &self,
+        l: &Layer,
+        _hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+        f: &mut dyn FnMut(&CyclePass),
+    ) -> Result<(), String> {
+        let mapping = *own(mp)?;
+        for_each_pass(l, batch, &mapping, |pass| {
+            let mut counts = NestCounts::default();
+            pass_counts(l, &mapping, pass, &mut counts);
+            f(&CyclePass {
+                counts,
+                work: Work::Rows {
+                    pass: *pass,
+                    mapping,
+                },
+            });
+        });
+        Ok(())
+    }
+
+    fn buffers(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        mp: &Mapping,
+    ) -> Result<Buffers, String> {
+        Ok(Buffers {
+            need: glb_need(l, batch, own(mp)?),
+            glb_words: hw.glb.words as u64,
+            filter_words: hw.glb.filter_words as u64,
+        })
+    }
+
+    fn weights_before_macs(&self) -> bool {
+        true
+    }
+
+    /// The config's own spads and GLB.
+    fn storage(&self, hw: &HwConfig) -> Storage {
+        Storage {
+            rf_words: hw.pe.filter_spad_words + hw.pe.ifmap_spad_words + hw.pe.psum_spad_words,
+            glb_words: hw.glb.words + hw.glb.filter_words,
+        }
+    }
+
+    fn no_mapping(&self) -> (String, String) {
+        // No filter is too large for the array or the spads (it is split into segments), so
+        // only the GLB can leave the search empty.
+        (
+            "no combination of PE set, replication and GLB tiling fits the spads and GLB".into(),
+            "enlarge glb.words / glb.filter_words or the spads".into(),
+        )
+    }
+}
