@@ -336,46 +336,8 @@ pub(crate) fn import_model(
     } else {
         &graph.name
     });
-
-    // Unsupported operators first, all of them at once.
-    let known: HashSet<&str> = supported_ops().into_iter().collect();
-    let mut bad: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (i, n) in graph.node.iter().enumerate() {
-        let default_domain = n.domain.is_empty() || n.domain == "ai.onnx";
-        if !default_domain || !known.contains(n.op_type.as_str()) {
-            let op = if default_domain {
-                n.op_type.clone()
-            } else {
-                format!("{}::{}", n.domain, n.op_type)
-            };
-            bad.entry(op).or_default().push(node_label(n, i));
-        }
-    }
-    if !bad.is_empty() {
-        return Err(OnnxError::Unsupported {
-            name: name.to_string(),
-            ops: bad.into_iter().collect(),
-        });
-    }
-
-    let mut imp = Importer {
-        name: name.to_string(),
-        vals: HashMap::new(),
-        consumers: HashMap::new(),
-        layers: Vec::new(),
-        layer_inputs: Vec::new(),
-        layer_names: HashSet::new(),
-        warnings: Vec::new(),
-        skipped: BTreeMap::new(),
-    };
-    for n in &graph.node {
-        for i in n.input.iter().filter(|i| !i.is_empty()) {
-            *imp.consumers.entry(i.clone()).or_default() += 1;
-        }
-    }
-    for o in &graph.output {
-        *imp.consumers.entry(o.name.clone()).or_default() += 1;
-    }
+    check_ops(graph, name)?;
+    let mut imp = Importer::new(name, graph);
     imp.initializers(graph)?;
     imp.inputs(graph, input_shape)?;
     for idx in topo_order(graph).map_err(|reason| OnnxError::Graph {
@@ -395,27 +357,51 @@ pub(crate) fn import_model(
             name: name.to_string(),
         });
     }
+    let chain = imp.chain();
+    imp.note_skipped();
+    let network = Network {
+        name: net_name,
+        source: clean(&source(model, stem)),
+        chain,
+        layers: imp.layers,
+    };
+    // The trace rules of the simulator hold for whatever comes out.
+    Network::parse(Path::new(stem), &network.to_toml()).map_err(|e| OnnxError::Invalid {
+        name: name.to_string(),
+        source: Box::new(e),
+    })?;
+    Ok(Imported {
+        network,
+        warnings: imp.warnings,
+    })
+}
 
-    let chain = imp.layer_inputs.iter().enumerate().all(|(i, &(src, own))| {
-        own && match i {
-            0 => src == Src::Input,
-            _ => {
-                let l = &imp.layers[i];
-                src == Src::Layer(i - 1) && imp.layers[i - 1].out_shape() == (l.c, l.h, l.w)
-            }
+/// Every unsupported operator at once (a user fixes them all in one go), each with the nodes
+/// that use it: an op type without a handler, or any op of another domain.
+fn check_ops(graph: &GraphProto, name: &str) -> Result<(), OnnxError> {
+    let mut bad: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, n) in graph.node.iter().enumerate() {
+        let default_domain = n.domain.is_empty() || n.domain == "ai.onnx";
+        if !default_domain || handler(&n.op_type).is_none() {
+            let op = if default_domain {
+                n.op_type.clone()
+            } else {
+                format!("{}::{}", n.domain, n.op_type)
+            };
+            bad.entry(op).or_default().push(node_label(n, i));
         }
-    });
-    if !imp.skipped.is_empty() {
-        let list: Vec<String> = imp
-            .skipped
-            .iter()
-            .map(|(op, k)| format!("{k} x {op}"))
-            .collect();
-        imp.warnings.push(format!(
-            "skipped (no cost on the accelerator model, shapes followed): {}",
-            list.join(", ")
-        ));
     }
+    if !bad.is_empty() {
+        return Err(OnnxError::Unsupported {
+            name: name.to_string(),
+            ops: bad.into_iter().collect(),
+        });
+    }
+    Ok(())
+}
+
+/// The network's `source`: the file stem, the IR and opset versions and the producer.
+fn source(model: &ModelProto, stem: &str) -> String {
     let opset = model
         .opset_import
         .iter()
@@ -429,24 +415,10 @@ pub(crate) fn import_model(
             model.producer_name, model.producer_version
         )
     };
-    let network = Network {
-        name: net_name,
-        source: clean(&format!(
-            "ONNX import of {stem} (IR {}{opset}{producer})",
-            model.ir_version
-        )),
-        chain,
-        layers: imp.layers,
-    };
-    // The trace rules of the simulator hold for whatever comes out.
-    Network::parse(Path::new(stem), &network.to_toml()).map_err(|e| OnnxError::Invalid {
-        name: name.to_string(),
-        source: Box::new(e),
-    })?;
-    Ok(Imported {
-        network,
-        warnings: imp.warnings,
-    })
+    format!(
+        "ONNX import of {stem} (IR {}{opset}{producer})",
+        model.ir_version
+    )
 }
 
 /// Node indices in an order where every value is produced before it is read: the given order
@@ -499,6 +471,64 @@ fn topo_order(g: &GraphProto) -> Result<Vec<usize>, String> {
 }
 
 impl Importer {
+    /// An importer with each value's consumer count (a graph output counts as one): a pool is
+    /// attached to the layer before it only through values nothing else reads.
+    fn new(name: &str, graph: &GraphProto) -> Importer {
+        let mut imp = Importer {
+            name: name.to_string(),
+            vals: HashMap::new(),
+            consumers: HashMap::new(),
+            layers: Vec::new(),
+            layer_inputs: Vec::new(),
+            layer_names: HashSet::new(),
+            warnings: Vec::new(),
+            skipped: BTreeMap::new(),
+        };
+        for n in &graph.node {
+            for i in n.input.iter().filter(|i| !i.is_empty()) {
+                *imp.consumers.entry(i.clone()).or_default() += 1;
+            }
+        }
+        for o in &graph.output {
+            *imp.consumers.entry(o.name.clone()).or_default() += 1;
+        }
+        imp
+    }
+
+    /// Whether the layers form a chain: the first reads the graph input, each next one exactly
+    /// the (pooled) output of the one before, whole.
+    fn chain(&self) -> bool {
+        self.layer_inputs
+            .iter()
+            .enumerate()
+            .all(|(i, &(src, own))| {
+                own && match i {
+                    0 => src == Src::Input,
+                    _ => {
+                        let l = &self.layers[i];
+                        src == Src::Layer(i - 1)
+                            && self.layers[i - 1].out_shape() == (l.c, l.h, l.w)
+                    }
+                }
+            })
+    }
+
+    /// One warning listing the skipped operators and how often each was skipped.
+    fn note_skipped(&mut self) {
+        if self.skipped.is_empty() {
+            return;
+        }
+        let list: Vec<String> = self
+            .skipped
+            .iter()
+            .map(|(op, k)| format!("{k} x {op}"))
+            .collect();
+        self.warnings.push(format!(
+            "skipped (no cost on the accelerator model, shapes followed): {}",
+            list.join(", ")
+        ));
+    }
+
     fn initializers(&mut self, g: &GraphProto) -> Result<(), OnnxError> {
         for t in &g.initializer {
             let v = self.tensor(t)?;
