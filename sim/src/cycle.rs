@@ -306,10 +306,26 @@ fn step_stream(hw: &HwConfig, ports: &Ports, s: &StreamPass, step_cost: u64) -> 
     let drain = (s.drain * wb).div_ceil(psum_port);
     t.cycles += drain;
     t.stalls.psum_bus += drain;
+    fill_pipeline(hw, &mut t);
+    t
+}
+
+/// Filter load: the pass's filters (`bits`) over the filter bus into the spads, before any
+/// MAC (the PEs' input FIFOs are not modelled, so nothing else moves meanwhile).
+fn load_filters(t: &mut PassTime, bits: u64, port: u64) {
+    let mut moved = 0;
+    while moved < bits {
+        moved += port;
+        t.cycles += 1;
+        t.stalls.filter_load += 1;
+    }
+}
+
+/// The PE pipeline drains after a pass's last MAC: its stages less one more cycles.
+fn fill_pipeline(hw: &HwConfig, t: &mut PassTime) {
     let fill = hw.pe.pipeline_stages.saturating_sub(1) as u64;
     t.cycles += fill;
     t.stalls.pipeline += fill;
-    t
 }
 
 /// Step one pass cycle by cycle; `col_cost(i)` is the MAC cycles of the pass's `i`-th ofmap
@@ -324,15 +340,7 @@ fn step_pass(
     let wb = hw.core.word_bits as u64;
     let [r0, rk, s0, sk] = s.seg;
     let mut t = PassTime::default();
-    // Filter load: the pass's filters over the filter bus into the spads, before any MAC (the
-    // PEs' input FIFOs are not modelled, so nothing else moves meanwhile).
-    let filter_bits = (s.m * s.c * rk * sk) as u64 * wb;
-    let mut moved = 0;
-    while moved < filter_bits {
-        moved += ports.filter;
-        t.cycles += 1;
-        t.stalls.filter_load += 1;
-    }
+    load_filters(&mut t, (s.m * s.c * rk * sk) as u64 * wb, ports.filter);
     // Streaming: the segment's ifmap columns arrive, PEs compute column after column, psums
     // move.
     let rows = segment_rows(l, s.e0, s.e, r0, rk);
@@ -395,9 +403,7 @@ fn step_pass(
         }
         out_bits += produced;
     }
-    let fill = hw.pe.pipeline_stages.saturating_sub(1) as u64;
-    t.cycles += fill;
-    t.stalls.pipeline += fill;
+    fill_pipeline(hw, &mut t);
     t
 }
 
