@@ -1107,6 +1107,46 @@ impl Importer {
         }
     }
 
+    /// Fit a Conv's window to the simulator's layer (one stride no larger than the filter, one
+    /// symmetric pad): padding beyond the symmetric pad is counted as input, and any other
+    /// stride becomes stride 1 over just the input the windows read. Returns whether the layer
+    /// still reads its input tensor as it is (`own`); when not, a warning says how it changed.
+    fn fit_window(&mut self, layer: &mut Layer, win: &Window, label: &str) -> bool {
+        let (h, wd, kh, kw) = (layer.h, layer.w, layer.r, layer.s);
+        let [oh, ow] = win.out;
+        let [sh, sw] = win.stride;
+        let mut own = true;
+        if sh == sw && sh <= kh && sh <= kw {
+            let total_h = win.pad_begin[0] + win.pad_end[0];
+            let total_w = win.pad_begin[1] + win.pad_end[1];
+            let p = (total_h / 2).min(total_w / 2);
+            layer.stride = sh;
+            layer.pad = p;
+            layer.h = h + total_h - 2 * p;
+            layer.w = wd + total_w - 2 * p;
+            if (layer.h, layer.w) != (h, wd) {
+                own = false;
+                self.warnings.push(format!(
+                    "layer `{label}`: padding {:?} (begin) / {:?} (end) is not symmetric: pad = {p} and the remaining padding rows/columns counted as input ({h}x{wd} -> {}x{})",
+                    win.pad_begin, win.pad_end, layer.h, layer.w
+                ));
+            }
+        } else {
+            // The simulator needs stride <= filter: re-express as a stride-1 convolution over
+            // just the input that the windows read. Same output size, MACs and weights.
+            layer.stride = 1;
+            layer.pad = 0;
+            layer.h = oh + kh - 1;
+            layer.w = ow + kw - 1;
+            own = false;
+            self.warnings.push(format!(
+                "layer `{label}`: stride {sh}x{sw} with a {kh}x{kw} filter taken as stride 1 over the subsampled input {}x{} (same MACs and weights)",
+                layer.h, layer.w
+            ));
+        }
+        own
+    }
+
     fn conv(&mut self, n: &NodeProto, idx: usize) -> Result<(), String> {
         let x = self.get(n, 0)?.clone();
         let w = self.get(n, 1)?.clone();
@@ -1143,36 +1183,7 @@ impl Importer {
         let mut layer = Layer::conv("", c, h, wd, m, kh, kw);
         layer.groups = groups;
         layer.weight_density = self.weight_density(&label, &w);
-        let [sh, sw] = win.stride;
-        let mut own = true;
-        if sh == sw && sh <= kh && sh <= kw {
-            let total_h = win.pad_begin[0] + win.pad_end[0];
-            let total_w = win.pad_begin[1] + win.pad_end[1];
-            let p = (total_h / 2).min(total_w / 2);
-            layer.stride = sh;
-            layer.pad = p;
-            layer.h = h + total_h - 2 * p;
-            layer.w = wd + total_w - 2 * p;
-            if (layer.h, layer.w) != (h, wd) {
-                own = false;
-                self.warnings.push(format!(
-                    "layer `{label}`: padding {:?} (begin) / {:?} (end) is not symmetric: pad = {p} and the remaining padding rows/columns counted as input ({h}x{wd} -> {}x{})",
-                    win.pad_begin, win.pad_end, layer.h, layer.w
-                ));
-            }
-        } else {
-            // The simulator needs stride <= filter: re-express as a stride-1 convolution over
-            // just the input that the windows read. Same output size, MACs and weights.
-            layer.stride = 1;
-            layer.pad = 0;
-            layer.h = oh + kh - 1;
-            layer.w = ow + kw - 1;
-            own = false;
-            self.warnings.push(format!(
-                "layer `{label}`: stride {sh}x{sw} with a {kh}x{kw} filter taken as stride 1 over the subsampled input {}x{} (same MACs and weights)",
-                layer.h, layer.w
-            ));
-        }
+        let own = self.fit_window(&mut layer, &win, &label);
         if (layer.e(), layer.f()) != (oh, ow) {
             return Err(format!(
                 "internal: output {}x{} instead of {oh}x{ow}",
