@@ -149,8 +149,6 @@ pub fn validate(
     meas: &Measurements,
     objective: Objective,
 ) -> Result<Validation, SimError> {
-    let ms = |c: u64| c as f64 / hw.arch.core.clock_mhz / 1e3;
-    let bytes = hw.arch.word_bytes();
     let mut layers = Vec::new();
     for m in &meas.layers {
         let Some(i) = net.layers.iter().position(|l| l.name == m.name) else {
@@ -164,61 +162,88 @@ pub fn validate(
                 fix: "use the trace's layer names".into(),
             });
         };
-        // Only the measured layers are mapped (the edp objective times every candidate).
-        let l = &net.layers[i];
-        let r = hw.run_layer_with(l, meas.batch, Dataflow::RowStationary, i == 0, objective)?;
-        let params = hw.layer_cycle_params(l, i == 0);
-        let c = simulate(
-            l,
-            &hw.arch,
-            meas.batch,
-            &r.eval.mapping,
-            &params,
-            Replay::Memo,
-            None,
-        );
-        let roles = hw.arch.roles();
-        let level_words = |i: u8| r.energy.accesses.words(i as usize);
-        let mut sim: BTreeMap<&str, f64> = BTreeMap::new();
-        sim.insert("active_pes", r.eval.active_pes as f64);
-        sim.insert("processing_latency_ms", ms(c.processing_cycles));
-        sim.insert("total_latency_ms", ms(c.total_cycles));
-        sim.insert("dram_mb", level_words(roles.dram) * bytes / 1e6);
-        sim.insert("glb_mb", level_words(roles.glb) * bytes / 1e6);
-        if let Some(table) = &hw.energy_pj {
-            let mut cx = hw.context(i == 0);
-            cx.table = table;
-            let e = estimate(&r.layer, &r.eval, &cx);
-            // Chip power: everything but DRAM, over the whole layer time.
-            let chip_pj = e.total - e.level(roles.dram as usize);
-            sim.insert("power_mw", chip_pj / ms(c.total_cycles) * 1e-6);
-        }
-        let measured = [
-            ("active_pes", m.active_pes),
-            ("processing_latency_ms", m.processing_latency_ms),
-            ("total_latency_ms", m.total_latency_ms),
-            ("dram_mb", m.dram_mb),
-            ("glb_mb", m.glb_mb),
-            ("power_mw", m.power_mw),
-        ];
-        let mut metrics = BTreeMap::new();
-        for (k, v) in measured {
-            if let (Some(mv), Some(&sv)) = (v, sim.get(k)) {
-                metrics.insert(
-                    k.to_string(),
-                    Compared {
-                        measured: mv,
-                        simulated: sv,
-                        error_pct: 100.0 * (sv - mv) / mv,
-                    },
-                );
-            }
-        }
+        let sim = simulated(hw, net, i, meas.batch, objective)?;
         layers.push(LayerValidation {
             name: m.name.clone(),
-            metrics,
+            metrics: compared(m, &sim),
         });
     }
+    let summary = summarise(&layers);
+    Ok(Validation { layers, summary })
+}
+
+/// Layer `i` of `net` mapped for `objective` and run in cycle mode: the simulated value of
+/// every metric a measurement file can hold (power only when `hw` has an energy table).
+fn simulated(
+    hw: &Hardware,
+    net: &Network,
+    i: usize,
+    batch: usize,
+    objective: Objective,
+) -> Result<BTreeMap<&'static str, f64>, SimError> {
+    let ms = |c: u64| c as f64 / hw.arch.core.clock_mhz / 1e3;
+    let bytes = hw.arch.word_bytes();
+    // Only the measured layers are mapped (the edp objective times every candidate).
+    let l = &net.layers[i];
+    let r = hw.run_layer_with(l, batch, Dataflow::RowStationary, i == 0, objective)?;
+    let params = hw.layer_cycle_params(l, i == 0);
+    let c = simulate(
+        l,
+        &hw.arch,
+        batch,
+        &r.eval.mapping,
+        &params,
+        Replay::Memo,
+        None,
+    );
+    let roles = hw.arch.roles();
+    let level_words = |i: u8| r.energy.accesses.words(i as usize);
+    let mut sim: BTreeMap<&str, f64> = BTreeMap::new();
+    sim.insert("active_pes", r.eval.active_pes as f64);
+    sim.insert("processing_latency_ms", ms(c.processing_cycles));
+    sim.insert("total_latency_ms", ms(c.total_cycles));
+    sim.insert("dram_mb", level_words(roles.dram) * bytes / 1e6);
+    sim.insert("glb_mb", level_words(roles.glb) * bytes / 1e6);
+    if let Some(table) = &hw.energy_pj {
+        let mut cx = hw.context(i == 0);
+        cx.table = table;
+        let e = estimate(&r.layer, &r.eval, &cx);
+        // Chip power: everything but DRAM, over the whole layer time.
+        let chip_pj = e.total - e.level(roles.dram as usize);
+        sim.insert("power_mw", chip_pj / ms(c.total_cycles) * 1e-6);
+    }
+    Ok(sim)
+}
+
+/// Every metric both measured for `m` and simulated, with the simulation's error.
+fn compared(m: &MeasuredLayer, sim: &BTreeMap<&str, f64>) -> BTreeMap<String, Compared> {
+    let measured = [
+        ("active_pes", m.active_pes),
+        ("processing_latency_ms", m.processing_latency_ms),
+        ("total_latency_ms", m.total_latency_ms),
+        ("dram_mb", m.dram_mb),
+        ("glb_mb", m.glb_mb),
+        ("power_mw", m.power_mw),
+    ];
+    let mut metrics = BTreeMap::new();
+    for (k, v) in measured {
+        if let (Some(mv), Some(&sv)) = (v, sim.get(k)) {
+            metrics.insert(
+                k.to_string(),
+                Compared {
+                    measured: mv,
+                    simulated: sv,
+                    error_pct: 100.0 * (sv - mv) / mv,
+                },
+            );
+        }
+    }
+    metrics
+}
+
+/// Per metric over the layers that have it: the mean and largest absolute error, and the
+/// error of the summed values.
+fn summarise(layers: &[LayerValidation]) -> BTreeMap<String, Summary> {
     let mut summary = BTreeMap::new();
     for k in METRICS {
         let vals: Vec<&Compared> = layers.iter().filter_map(|l| l.metrics.get(k)).collect();
@@ -241,5 +266,5 @@ pub fn validate(
             },
         );
     }
-    Ok(Validation { layers, summary })
+    summary
 }

@@ -8,7 +8,9 @@ use ember_sim::workload::MAX_LAYER_COUNT;
 use ember_sim::{Layer, LayerKind, Network, Pool};
 
 use crate::error::OnnxError;
-use crate::proto::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
+use crate::proto::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto,
+};
 use crate::tensor::{numel, tensor_info, to_dim, MAX_INTS};
 
 /// Operators that cost nothing on the accelerator model and keep their first input's shape.
@@ -38,29 +40,51 @@ const PASS_THROUGH: &[&str] = &[
 /// the scale/shift of an unfolded batch norm. They cost nothing here.
 const ELEMENTWISE: &[&str] = &["Add", "Sum", "Sub", "Mul", "Div", "Max", "Min", "Mean"];
 
-const LAYERS: &[&str] = &["Conv", "Gemm", "MatMul"];
 const POOLS: &[&str] = &[
     "MaxPool",
     "AveragePool",
     "GlobalAveragePool",
     "GlobalMaxPool",
 ];
-const SHAPE_OPS: &[&str] = &[
-    "Flatten",
-    "Reshape",
-    "Concat",
-    "Transpose",
-    "Squeeze",
-    "Unsqueeze",
-    "Shape",
-    "Gather",
-    "Constant",
-    "ConstantOfShape",
+
+/// A node's handler infers its outputs from its inputs (shapes, small integer values,
+/// densities) and adds a layer for Conv/Gemm/MatMul.
+type Handler = fn(&mut Importer, &NodeProto, usize) -> Result<(), String>;
+
+/// The operator table, one handler per ONNX op type (as ZigZag's ONNX parser maps op types to
+/// parsers): an operator is supported exactly when it is listed here, so adding one is one
+/// handler and one line.
+const HANDLERS: &[(&[&str], Handler)] = &[
+    (&["Conv"], Importer::conv),
+    (&["Gemm", "MatMul"], Importer::fc),
+    (POOLS, Importer::pool),
+    (PASS_THROUGH, Importer::pass_through),
+    (ELEMENTWISE, Importer::elementwise),
+    (&["Constant"], Importer::constant),
+    (&["ConstantOfShape"], Importer::constant_of_shape),
+    (&["Shape"], Importer::shape),
+    (&["Gather"], Importer::gather),
+    (&["Unsqueeze"], Importer::unsqueeze),
+    (&["Squeeze"], Importer::squeeze),
+    (&["Flatten"], Importer::flatten),
+    (&["Reshape"], Importer::reshape),
+    (&["Transpose"], Importer::transpose),
+    (&["Concat"], Importer::concat),
 ];
+
+fn handler(op: &str) -> Option<Handler> {
+    HANDLERS
+        .iter()
+        .find(|(ops, _)| ops.contains(&op))
+        .map(|&(_, h)| h)
+}
 
 /// Every operator type the importer knows (default ONNX domain only).
 pub fn supported_ops() -> Vec<&'static str> {
-    let mut v: Vec<&str> = [LAYERS, POOLS, SHAPE_OPS, ELEMENTWISE, PASS_THROUGH].concat();
+    let mut v: Vec<&str> = HANDLERS
+        .iter()
+        .flat_map(|(ops, _)| ops.iter().copied())
+        .collect();
     v.sort_unstable();
     v
 }
@@ -312,46 +336,8 @@ pub(crate) fn import_model(
     } else {
         &graph.name
     });
-
-    // Unsupported operators first, all of them at once.
-    let known: HashSet<&str> = supported_ops().into_iter().collect();
-    let mut bad: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (i, n) in graph.node.iter().enumerate() {
-        let default_domain = n.domain.is_empty() || n.domain == "ai.onnx";
-        if !default_domain || !known.contains(n.op_type.as_str()) {
-            let op = if default_domain {
-                n.op_type.clone()
-            } else {
-                format!("{}::{}", n.domain, n.op_type)
-            };
-            bad.entry(op).or_default().push(node_label(n, i));
-        }
-    }
-    if !bad.is_empty() {
-        return Err(OnnxError::Unsupported {
-            name: name.to_string(),
-            ops: bad.into_iter().collect(),
-        });
-    }
-
-    let mut imp = Importer {
-        name: name.to_string(),
-        vals: HashMap::new(),
-        consumers: HashMap::new(),
-        layers: Vec::new(),
-        layer_inputs: Vec::new(),
-        layer_names: HashSet::new(),
-        warnings: Vec::new(),
-        skipped: BTreeMap::new(),
-    };
-    for n in &graph.node {
-        for i in n.input.iter().filter(|i| !i.is_empty()) {
-            *imp.consumers.entry(i.clone()).or_default() += 1;
-        }
-    }
-    for o in &graph.output {
-        *imp.consumers.entry(o.name.clone()).or_default() += 1;
-    }
+    check_ops(graph, name)?;
+    let mut imp = Importer::new(name, graph);
     imp.initializers(graph)?;
     imp.inputs(graph, input_shape)?;
     for idx in topo_order(graph).map_err(|reason| OnnxError::Graph {
@@ -371,27 +357,51 @@ pub(crate) fn import_model(
             name: name.to_string(),
         });
     }
+    let chain = imp.chain();
+    imp.note_skipped();
+    let network = Network {
+        name: net_name,
+        source: clean(&source(model, stem)),
+        chain,
+        layers: imp.layers,
+    };
+    // The trace rules of the simulator hold for whatever comes out.
+    Network::parse(Path::new(stem), &network.to_toml()).map_err(|e| OnnxError::Invalid {
+        name: name.to_string(),
+        source: Box::new(e),
+    })?;
+    Ok(Imported {
+        network,
+        warnings: imp.warnings,
+    })
+}
 
-    let chain = imp.layer_inputs.iter().enumerate().all(|(i, &(src, own))| {
-        own && match i {
-            0 => src == Src::Input,
-            _ => {
-                let l = &imp.layers[i];
-                src == Src::Layer(i - 1) && imp.layers[i - 1].out_shape() == (l.c, l.h, l.w)
-            }
+/// Every unsupported operator at once (a user fixes them all in one go), each with the nodes
+/// that use it: an op type without a handler, or any op of another domain.
+fn check_ops(graph: &GraphProto, name: &str) -> Result<(), OnnxError> {
+    let mut bad: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, n) in graph.node.iter().enumerate() {
+        let default_domain = n.domain.is_empty() || n.domain == "ai.onnx";
+        if !default_domain || handler(&n.op_type).is_none() {
+            let op = if default_domain {
+                n.op_type.clone()
+            } else {
+                format!("{}::{}", n.domain, n.op_type)
+            };
+            bad.entry(op).or_default().push(node_label(n, i));
         }
-    });
-    if !imp.skipped.is_empty() {
-        let list: Vec<String> = imp
-            .skipped
-            .iter()
-            .map(|(op, k)| format!("{k} x {op}"))
-            .collect();
-        imp.warnings.push(format!(
-            "skipped (no cost on the accelerator model, shapes followed): {}",
-            list.join(", ")
-        ));
     }
+    if !bad.is_empty() {
+        return Err(OnnxError::Unsupported {
+            name: name.to_string(),
+            ops: bad.into_iter().collect(),
+        });
+    }
+    Ok(())
+}
+
+/// The network's `source`: the file stem, the IR and opset versions and the producer.
+fn source(model: &ModelProto, stem: &str) -> String {
     let opset = model
         .opset_import
         .iter()
@@ -405,24 +415,10 @@ pub(crate) fn import_model(
             model.producer_name, model.producer_version
         )
     };
-    let network = Network {
-        name: net_name,
-        source: clean(&format!(
-            "ONNX import of {stem} (IR {}{opset}{producer})",
-            model.ir_version
-        )),
-        chain,
-        layers: imp.layers,
-    };
-    // The trace rules of the simulator hold for whatever comes out.
-    Network::parse(Path::new(stem), &network.to_toml()).map_err(|e| OnnxError::Invalid {
-        name: name.to_string(),
-        source: Box::new(e),
-    })?;
-    Ok(Imported {
-        network,
-        warnings: imp.warnings,
-    })
+    format!(
+        "ONNX import of {stem} (IR {}{opset}{producer})",
+        model.ir_version
+    )
 }
 
 /// Node indices in an order where every value is produced before it is read: the given order
@@ -475,6 +471,64 @@ fn topo_order(g: &GraphProto) -> Result<Vec<usize>, String> {
 }
 
 impl Importer {
+    /// An importer with each value's consumer count (a graph output counts as one): a pool is
+    /// attached to the layer before it only through values nothing else reads.
+    fn new(name: &str, graph: &GraphProto) -> Importer {
+        let mut imp = Importer {
+            name: name.to_string(),
+            vals: HashMap::new(),
+            consumers: HashMap::new(),
+            layers: Vec::new(),
+            layer_inputs: Vec::new(),
+            layer_names: HashSet::new(),
+            warnings: Vec::new(),
+            skipped: BTreeMap::new(),
+        };
+        for n in &graph.node {
+            for i in n.input.iter().filter(|i| !i.is_empty()) {
+                *imp.consumers.entry(i.clone()).or_default() += 1;
+            }
+        }
+        for o in &graph.output {
+            *imp.consumers.entry(o.name.clone()).or_default() += 1;
+        }
+        imp
+    }
+
+    /// Whether the layers form a chain: the first reads the graph input, each next one exactly
+    /// the (pooled) output of the one before, whole.
+    fn chain(&self) -> bool {
+        self.layer_inputs
+            .iter()
+            .enumerate()
+            .all(|(i, &(src, own))| {
+                own && match i {
+                    0 => src == Src::Input,
+                    _ => {
+                        let l = &self.layers[i];
+                        src == Src::Layer(i - 1)
+                            && self.layers[i - 1].out_shape() == (l.c, l.h, l.w)
+                    }
+                }
+            })
+    }
+
+    /// One warning listing the skipped operators and how often each was skipped.
+    fn note_skipped(&mut self) {
+        if self.skipped.is_empty() {
+            return;
+        }
+        let list: Vec<String> = self
+            .skipped
+            .iter()
+            .map(|(op, k)| format!("{k} x {op}"))
+            .collect();
+        self.warnings.push(format!(
+            "skipped (no cost on the accelerator model, shapes followed): {}",
+            list.join(", ")
+        ));
+    }
+
     fn initializers(&mut self, g: &GraphProto) -> Result<(), OnnxError> {
         for t in &g.initializer {
             let v = self.tensor(t)?;
@@ -500,85 +554,23 @@ impl Importer {
         Ok(v)
     }
 
+    /// The graph inputs that are not initializers. The first is the data input: its shape is
+    /// the one given (`input_shape`) or the declared one, and it must be known. Any later input
+    /// whose shape is not fully known is left out: a node reading it says so.
     fn inputs(&mut self, g: &GraphProto, input_shape: Option<[usize; 4]>) -> Result<(), OnnxError> {
         let init: HashSet<&str> = g.initializer.iter().map(|t| t.name.as_str()).collect();
         let mut first = true;
         for vi in g.input.iter().filter(|vi| !init.contains(vi.name.as_str())) {
             let is_data = std::mem::take(&mut first);
-            let bad = |reason: String| OnnxError::Input {
-                name: self.name.clone(),
-                reason,
+            let shape = match (is_data, input_shape) {
+                (true, Some(s)) => self.given_shape(s)?,
+                _ => match self.declared_shape(vi, is_data)? {
+                    Some(shape) => shape,
+                    None => continue,
+                },
             };
-            let shape = if let (true, Some(s)) = (is_data, input_shape) {
-                if s.contains(&0) || s.iter().any(|&d| d > crate::tensor::MAX_DIM) {
-                    return Err(bad(format!(
-                        "input shape {s:?}: every dimension must be at least 1"
-                    )));
-                }
-                s.to_vec()
-            } else {
-                let dims = vi
-                    .r#type
-                    .as_ref()
-                    .and_then(|t| t.tensor_type.as_ref())
-                    .and_then(|t| t.shape.as_ref())
-                    .map(|s| s.dim.as_slice());
-                let Some(dims) = dims else {
-                    if is_data {
-                        return Err(bad(format!(
-                            "graph input `{}` has no shape; give the input shape (N x C x H x W)",
-                            vi.name
-                        )));
-                    }
-                    continue;
-                };
-                let mut shape = Vec::with_capacity(dims.len());
-                let mut unknown = None;
-                for (i, d) in dims.iter().enumerate() {
-                    use crate::proto::tensor_shape_proto::dimension::Value;
-                    match &d.value {
-                        Some(Value::DimValue(v)) if *v > 0 => shape.push(
-                            to_dim(*v)
-                                .map_err(|e| bad(format!("graph input `{}`: {e}", vi.name)))?,
-                        ),
-                        other if i == 0 => {
-                            // A symbolic batch: one image.
-                            if is_data {
-                                self.warnings.push(format!(
-                                    "graph input `{}`: batch dimension {} taken as 1",
-                                    vi.name,
-                                    match other {
-                                        Some(Value::DimParam(p)) => format!("`{p}`"),
-                                        _ => "unknown".into(),
-                                    }
-                                ));
-                            }
-                            shape.push(1);
-                        }
-                        other => {
-                            unknown = Some(match other {
-                                Some(Value::DimParam(p)) => {
-                                    format!("dimension {i} is symbolic (`{p}`)")
-                                }
-                                Some(Value::DimValue(v)) => format!("dimension {i} is {v}"),
-                                None => format!("dimension {i} is unknown"),
-                            });
-                            break;
-                        }
-                    }
-                }
-                if let Some(why) = unknown {
-                    if is_data {
-                        return Err(bad(format!(
-                            "graph input `{}`: {why}; give the input shape (N x C x H x W)",
-                            vi.name
-                        )));
-                    }
-                    continue;
-                }
-                shape
-            };
-            numel(&shape).map_err(|e| bad(format!("graph input `{}`: {e}", vi.name)))?;
+            numel(&shape)
+                .map_err(|e| self.input_error(format!("graph input `{}`: {e}", vi.name)))?;
             let mut v = Val::data(shape);
             if is_data {
                 v.src = Src::Input;
@@ -586,12 +578,90 @@ impl Importer {
             self.vals.insert(vi.name.clone(), v);
         }
         if first {
-            return Err(OnnxError::Input {
-                name: self.name.clone(),
-                reason: "the graph has no input that is not an initializer".into(),
-            });
+            return Err(
+                self.input_error("the graph has no input that is not an initializer".into())
+            );
         }
         Ok(())
+    }
+
+    fn input_error(&self, reason: String) -> OnnxError {
+        OnnxError::Input {
+            name: self.name.clone(),
+            reason,
+        }
+    }
+
+    /// The user's N x C x H x W replaces the data input's declared shape.
+    fn given_shape(&self, s: [usize; 4]) -> Result<Vec<usize>, OnnxError> {
+        if s.contains(&0) || s.iter().any(|&d| d > crate::tensor::MAX_DIM) {
+            return Err(self.input_error(format!(
+                "input shape {s:?}: every dimension must be at least 1"
+            )));
+        }
+        Ok(s.to_vec())
+    }
+
+    /// A graph input's declared shape, `None` when a side input's is not fully known. A symbolic
+    /// or unknown batch is one image (with a warning for the data input); any other unknown
+    /// dimension of the data input is an error that asks for the input shape.
+    fn declared_shape(
+        &mut self,
+        vi: &ValueInfoProto,
+        is_data: bool,
+    ) -> Result<Option<Vec<usize>>, OnnxError> {
+        use crate::proto::tensor_shape_proto::dimension::Value;
+        let dims = vi
+            .r#type
+            .as_ref()
+            .and_then(|t| t.tensor_type.as_ref())
+            .and_then(|t| t.shape.as_ref())
+            .map(|s| s.dim.as_slice());
+        let Some(dims) = dims else {
+            if is_data {
+                return Err(self.input_error(format!(
+                    "graph input `{}` has no shape; give the input shape (N x C x H x W)",
+                    vi.name
+                )));
+            }
+            return Ok(None);
+        };
+        let mut shape = Vec::with_capacity(dims.len());
+        for (i, d) in dims.iter().enumerate() {
+            let why = match &d.value {
+                Some(Value::DimValue(v)) if *v > 0 => {
+                    let dim = to_dim(*v)
+                        .map_err(|e| self.input_error(format!("graph input `{}`: {e}", vi.name)))?;
+                    shape.push(dim);
+                    continue;
+                }
+                other if i == 0 => {
+                    if is_data {
+                        self.warnings.push(format!(
+                            "graph input `{}`: batch dimension {} taken as 1",
+                            vi.name,
+                            match other {
+                                Some(Value::DimParam(p)) => format!("`{p}`"),
+                                _ => "unknown".into(),
+                            }
+                        ));
+                    }
+                    shape.push(1);
+                    continue;
+                }
+                Some(Value::DimParam(p)) => format!("dimension {i} is symbolic (`{p}`)"),
+                Some(Value::DimValue(v)) => format!("dimension {i} is {v}"),
+                None => format!("dimension {i} is unknown"),
+            };
+            if is_data {
+                return Err(self.input_error(format!(
+                    "graph input `{}`: {why}; give the input shape (N x C x H x W)",
+                    vi.name
+                )));
+            }
+            return Ok(None);
+        }
+        Ok(Some(shape))
     }
 
     fn get(&self, n: &NodeProto, i: usize) -> Result<&Val, String> {
@@ -651,316 +721,348 @@ impl Importer {
         }
     }
 
+    /// Infer node `n`'s outputs with its operator's handler. Every operator reaching here was
+    /// checked against `HANDLERS` up front; the error is kept for callers that skip that check.
     fn node(&mut self, n: &NodeProto, idx: usize) -> Result<(), String> {
         let op = n.op_type.as_str();
-        match op {
-            "Conv" => self.conv(n, idx),
-            "Gemm" | "MatMul" => self.fc(n, idx),
-            "MaxPool" | "AveragePool" | "GlobalAveragePool" | "GlobalMaxPool" => self.pool(n),
-            _ if PASS_THROUGH.contains(&op) => {
-                let x = self.get(n, 0)?.clone();
-                let out = self.follow(n, &x, x.shape.clone());
-                if !x.constant {
-                    self.skip(op);
-                }
-                // Dropout's mask has the input's shape.
-                if op == "Dropout" && n.output.len() > 1 {
-                    self.set(n, 1, Val::data(x.shape.clone()))?;
-                }
-                self.set(n, 0, out)
-            }
-            _ if ELEMENTWISE.contains(&op) => {
-                let ins: Vec<Val> = (0..n.input.len())
-                    .map(|i| self.get(n, i).cloned())
-                    .collect::<Result<_, _>>()?;
-                if ins.is_empty() {
-                    return Err("no inputs".into());
-                }
-                let shapes: Vec<&[usize]> = ins.iter().map(|v| v.shape.as_slice()).collect();
-                let shape = broadcast(&shapes)?;
-                let varying: Vec<usize> = (0..ins.len()).filter(|&i| !ins[i].constant).collect();
-                let out = match varying.as_slice() {
-                    // One activation scaled or shifted by constants: it keeps its role.
-                    [i] if ins[*i].shape == shape => {
-                        let x = &ins[*i];
-                        let single = self.single_consumer(n, *i);
-                        Val {
-                            ints: None,
-                            density: None,
-                            pool_slot: if single { x.pool_slot } else { None },
-                            ..x.clone()
-                        }
-                    }
-                    [] => Val::constant(shape, None, None),
-                    _ => Val::data(shape),
-                };
-                if !out.constant {
-                    self.skip(op);
-                }
-                self.set(n, 0, out)
-            }
-            "Constant" => {
-                let v = if let Some(t) = attr(n, "value").and_then(|a| a.t.as_ref()) {
-                    let info = tensor_info(t)?;
-                    Val::constant(info.shape, info.ints, info.density)
-                } else if let Some(a) = attr(n, "value_int") {
-                    Val::constant(vec![], Some(vec![a.i]), Some(f64::from(u8::from(a.i != 0))))
-                } else if let Some(a) = attr(n, "value_ints") {
-                    let len = a.ints.len();
-                    Val::constant(vec![len], (len <= MAX_INTS).then(|| a.ints.clone()), None)
-                } else if let Some(a) = attr(n, "value_float") {
-                    Val::constant(vec![], None, Some(f64::from(u8::from(a.f != 0.0))))
-                } else if let Some(a) = attr(n, "value_floats") {
-                    Val::constant(vec![a.floats.len()], None, None)
-                } else {
-                    return Err("a Constant without a `value`, `value_int(s)` or `value_float(s)` attribute (sparse and string constants are not supported)".into());
-                };
-                self.set(n, 0, v)
-            }
-            "ConstantOfShape" => {
-                let s = self.get(n, 0)?;
-                let ints = s.ints.clone().ok_or("the shape input is not a constant")?;
-                let shape = ints
-                    .iter()
-                    .map(|&d| to_dim(d))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let len = numel(&shape)?;
-                let (fill_int, fill_nonzero) = match attr(n, "value").and_then(|a| a.t.as_ref()) {
-                    None => (Some(0), false),
-                    Some(t) => {
-                        let info = tensor_info(t)?;
-                        let nz = info.density.is_none_or(|d| d > 0.0);
-                        (info.ints.and_then(|v| v.first().copied()), nz)
-                    }
-                };
-                let ints = fill_int.filter(|_| len <= MAX_INTS).map(|f| vec![f; len]);
-                let density = (len > 0).then_some(if fill_nonzero { 1.0 } else { 0.0 });
-                self.set(n, 0, Val::constant(shape, ints, density))
-            }
-            "Shape" => {
-                let x = self.get(n, 0)?;
-                let r = x.shape.len() as i64;
-                let clampi = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
-                let start = clampi(attr_int(n, "start", 0));
-                let end = clampi(attr_int(n, "end", r));
-                let dims: Vec<i64> = x.shape[start..end.max(start)]
-                    .iter()
-                    .map(|&d| d as i64)
-                    .collect();
-                self.set(n, 0, Val::constant(vec![dims.len()], Some(dims), None))
-            }
-            "Gather" => {
-                let data = self.get(n, 0)?.clone();
-                let ind = self.get(n, 1)?.clone();
-                let axis = norm_axis(attr_int(n, "axis", 0), data.shape.len(), false)?;
-                let mut shape = data.shape[..axis].to_vec();
-                shape.extend_from_slice(&ind.shape);
-                shape.extend_from_slice(&data.shape[axis + 1..]);
-                let ints = match (&data.ints, &ind.ints) {
-                    (Some(d), Some(i)) if data.shape.len() == 1 => {
-                        let len = d.len() as i64;
-                        let picked = i
-                            .iter()
-                            .map(|&k| {
-                                let k = if k < 0 { k + len } else { k };
-                                usize::try_from(k)
-                                    .ok()
-                                    .and_then(|k| d.get(k).copied())
-                                    .ok_or(format!("index {k} out of range"))
-                            })
-                            .collect::<Result<Vec<_>, _>>()?;
-                        Some(picked)
-                    }
-                    _ => None,
-                };
-                let v = Val {
-                    constant: data.constant && ind.constant,
-                    ..Val::constant(shape, ints, None)
-                };
-                self.set(n, 0, v)
-            }
-            "Unsqueeze" | "Squeeze" => {
-                let x = self.get(n, 0)?.clone();
-                let axes: Option<Vec<i64>> = match attr_ints(n, "axes") {
-                    Some(a) => Some(a.to_vec()),
-                    None => match self.opt(n, 1)? {
-                        Some(v) => Some(v.ints.clone().ok_or("the axes input is not a constant")?),
-                        None => None,
-                    },
-                };
-                let shape = if op == "Unsqueeze" {
-                    let axes = axes.ok_or("Unsqueeze needs axes")?;
-                    let rank = x.shape.len() + axes.len();
-                    let mut set = BTreeSet::new();
-                    for &a in &axes {
-                        if !set.insert(norm_axis(a, rank, false)?) {
-                            return Err(format!("axis {a} repeated"));
-                        }
-                    }
-                    let mut it = x.shape.iter();
-                    (0..rank)
-                        .map(|i| {
-                            if set.contains(&i) {
-                                1
-                            } else {
-                                *it.next().unwrap_or(&1)
-                            }
-                        })
-                        .collect()
-                } else {
-                    match axes {
-                        None => x.shape.iter().copied().filter(|&d| d != 1).collect(),
-                        Some(axes) => {
-                            let mut set = BTreeSet::new();
-                            for &a in &axes {
-                                let a = norm_axis(a, x.shape.len(), false)?;
-                                if x.shape[a] != 1 {
-                                    return Err(format!(
-                                        "cannot squeeze axis {a} of size {}",
-                                        x.shape[a]
-                                    ));
-                                }
-                                set.insert(a);
-                            }
-                            x.shape
-                                .iter()
-                                .enumerate()
-                                .filter(|(i, _)| !set.contains(i))
-                                .map(|(_, &d)| d)
-                                .collect()
-                        }
-                    }
-                };
-                let mut v = self.follow(n, &x, shape);
-                v.ints = x.ints.clone();
-                v.pool_slot = None;
-                self.set(n, 0, v)
-            }
-            "Flatten" => {
-                let x = self.get(n, 0)?.clone();
-                let axis = norm_axis(attr_int(n, "axis", 1), x.shape.len(), true)?;
-                let shape = vec![numel(&x.shape[..axis])?, numel(&x.shape[axis..])?];
-                let mut v = self.follow(n, &x, shape);
-                v.pool_slot = None;
-                v.view = match x.shape.as_slice() {
-                    [_, c, h, w] if axis == 1 => Some([*c, *h, *w]),
-                    _ => x.view.filter(|_| x.shape == v.shape),
-                };
-                self.set(n, 0, v)
-            }
-            "Reshape" => {
-                let x = self.get(n, 0)?.clone();
-                let target = self
-                    .get(n, 1)?
-                    .ints
-                    .clone()
-                    .ok_or("the target shape is not a constant")?;
-                let allow_zero = attr_int(n, "allowzero", 0) != 0;
-                let mut shape = Vec::with_capacity(target.len());
-                let mut infer = None;
-                for (i, &t) in target.iter().enumerate() {
-                    shape.push(match t {
-                        0 if !allow_zero => {
-                            *x.shape.get(i).ok_or("0 (copy) past the input's rank")?
-                        }
-                        -1 if infer.is_none() => {
-                            infer = Some(i);
-                            1
-                        }
-                        t => to_dim(t)?,
-                    });
-                }
-                let total = numel(&x.shape)?;
-                let known = numel(&shape)?;
-                if let Some(i) = infer {
-                    if known == 0 || total % known != 0 {
-                        return Err(format!("cannot reshape {:?} to {target:?}", x.shape));
-                    }
-                    shape[i] = total / known;
-                } else if known != total {
-                    return Err(format!(
-                        "cannot reshape {:?} ({total} elements) to {shape:?}",
-                        x.shape
-                    ));
-                }
-                let mut v = self.follow(n, &x, shape);
-                v.pool_slot = None;
-                v.ints = x.ints.clone();
-                v.view = match (x.shape.as_slice(), v.shape.as_slice()) {
-                    ([n0, c, h, w], [n1, _]) if n0 == n1 => Some([*c, *h, *w]),
-                    _ => x.view.filter(|_| x.shape == v.shape),
-                };
-                self.set(n, 0, v)
-            }
-            "Transpose" => {
-                let x = self.get(n, 0)?.clone();
-                let r = x.shape.len();
-                let perm: Vec<usize> = match attr_ints(n, "perm") {
-                    Some(p) => p
-                        .iter()
-                        .map(|&a| norm_axis(a, r, false))
-                        .collect::<Result<_, _>>()?,
-                    None => (0..r).rev().collect(),
-                };
-                let distinct: BTreeSet<usize> = perm.iter().copied().collect();
-                if perm.len() != r || distinct.len() != r {
-                    return Err(format!("perm {perm:?} is not a permutation of {r} axes"));
-                }
-                let shape = perm.iter().map(|&p| x.shape[p]).collect();
-                if !x.constant {
-                    self.skip(op);
-                }
-                let v = Val {
-                    constant: x.constant,
-                    ..Val::data(shape)
-                };
-                self.set(n, 0, v)
-            }
-            "Concat" => {
-                let ins: Vec<Val> = (0..n.input.len())
-                    .map(|i| self.get(n, i).cloned())
-                    .collect::<Result<_, _>>()?;
-                let first = ins.first().ok_or("no inputs")?;
-                let rank = first.shape.len();
-                let axis = norm_axis(
-                    attr(n, "axis").ok_or("Concat needs an axis")?.i,
-                    rank,
-                    false,
-                )?;
-                let mut shape = first.shape.clone();
-                shape[axis] = 0;
-                for v in &ins {
-                    let same = v.shape.len() == rank
-                        && (0..rank).all(|i| i == axis || v.shape[i] == first.shape[i]);
-                    if !same {
-                        return Err(format!(
-                            "shapes {:?} and {:?} cannot be concatenated on axis {axis}",
-                            first.shape, v.shape
-                        ));
-                    }
-                    shape[axis] += v.shape[axis];
-                }
-                let ints = if rank == 1 {
-                    ins.iter()
-                        .map(|v| v.ints.clone())
-                        .collect::<Option<Vec<_>>>()
-                        .map(|v| v.concat())
-                        .filter(|v| v.len() <= MAX_INTS)
-                } else {
-                    None
-                };
-                let constant = ins.iter().all(|v| v.constant);
-                if !constant {
-                    self.skip(op);
-                }
-                let v = Val {
-                    constant,
-                    ..Val::constant(shape, ints, None)
-                };
-                self.set(n, 0, v)
-            }
-            _ => Err(format!("operator `{op}` is not supported")),
+        let handler = handler(op).ok_or_else(|| format!("operator `{op}` is not supported"))?;
+        handler(self, n, idx)
+    }
+
+    /// Activations, normalisations, dropout, casts: input 0 passes through unchanged in shape
+    /// and role, so a layer's output stays that layer's through them.
+    fn pass_through(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let x = self.get(n, 0)?.clone();
+        let out = self.follow(n, &x, x.shape.clone());
+        if !x.constant {
+            self.skip(&n.op_type);
         }
+        // Dropout's mask has the input's shape.
+        if n.op_type == "Dropout" && n.output.len() > 1 {
+            self.set(n, 1, Val::data(x.shape.clone()))?;
+        }
+        self.set(n, 0, out)
+    }
+
+    /// Element-wise operators broadcast their inputs like numpy.
+    fn elementwise(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let ins: Vec<Val> = (0..n.input.len())
+            .map(|i| self.get(n, i).cloned())
+            .collect::<Result<_, _>>()?;
+        if ins.is_empty() {
+            return Err("no inputs".into());
+        }
+        let shapes: Vec<&[usize]> = ins.iter().map(|v| v.shape.as_slice()).collect();
+        let shape = broadcast(&shapes)?;
+        let varying: Vec<usize> = (0..ins.len()).filter(|&i| !ins[i].constant).collect();
+        let out = match varying.as_slice() {
+            // One activation scaled or shifted by constants: it keeps its role.
+            [i] if ins[*i].shape == shape => {
+                let x = &ins[*i];
+                let single = self.single_consumer(n, *i);
+                Val {
+                    ints: None,
+                    density: None,
+                    pool_slot: if single { x.pool_slot } else { None },
+                    ..x.clone()
+                }
+            }
+            [] => Val::constant(shape, None, None),
+            _ => Val::data(shape),
+        };
+        if !out.constant {
+            self.skip(&n.op_type);
+        }
+        self.set(n, 0, out)
+    }
+
+    /// A constant's shape, and its values when they are small integers (shape arithmetic reads
+    /// them), and its density (a weight may be a Constant rather than an initializer).
+    fn constant(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let v = if let Some(t) = attr(n, "value").and_then(|a| a.t.as_ref()) {
+            let info = tensor_info(t)?;
+            Val::constant(info.shape, info.ints, info.density)
+        } else if let Some(a) = attr(n, "value_int") {
+            Val::constant(vec![], Some(vec![a.i]), Some(f64::from(u8::from(a.i != 0))))
+        } else if let Some(a) = attr(n, "value_ints") {
+            let len = a.ints.len();
+            Val::constant(vec![len], (len <= MAX_INTS).then(|| a.ints.clone()), None)
+        } else if let Some(a) = attr(n, "value_float") {
+            Val::constant(vec![], None, Some(f64::from(u8::from(a.f != 0.0))))
+        } else if let Some(a) = attr(n, "value_floats") {
+            Val::constant(vec![a.floats.len()], None, None)
+        } else {
+            return Err("a Constant without a `value`, `value_int(s)` or `value_float(s)` attribute (sparse and string constants are not supported)".into());
+        };
+        self.set(n, 0, v)
+    }
+
+    /// A tensor of one repeated value: its shape must be known, its density follows the fill.
+    fn constant_of_shape(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let s = self.get(n, 0)?;
+        let ints = s.ints.clone().ok_or("the shape input is not a constant")?;
+        let shape = ints
+            .iter()
+            .map(|&d| to_dim(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let len = numel(&shape)?;
+        let (fill_int, fill_nonzero) = match attr(n, "value").and_then(|a| a.t.as_ref()) {
+            None => (Some(0), false),
+            Some(t) => {
+                let info = tensor_info(t)?;
+                let nz = info.density.is_none_or(|d| d > 0.0);
+                (info.ints.and_then(|v| v.first().copied()), nz)
+            }
+        };
+        let ints = fill_int.filter(|_| len <= MAX_INTS).map(|f| vec![f; len]);
+        let density = (len > 0).then_some(if fill_nonzero { 1.0 } else { 0.0 });
+        self.set(n, 0, Val::constant(shape, ints, density))
+    }
+
+    /// Shape is known statically here, so its output is a constant a Reshape can read.
+    fn shape(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let x = self.get(n, 0)?;
+        let r = x.shape.len() as i64;
+        let clampi = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
+        let start = clampi(attr_int(n, "start", 0));
+        let end = clampi(attr_int(n, "end", r));
+        let dims: Vec<i64> = x.shape[start..end.max(start)]
+            .iter()
+            .map(|&d| d as i64)
+            .collect();
+        self.set(n, 0, Val::constant(vec![dims.len()], Some(dims), None))
+    }
+
+    /// Gather's values are followed only for a 1-D constant (picking from a Shape's output).
+    fn gather(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let data = self.get(n, 0)?.clone();
+        let ind = self.get(n, 1)?.clone();
+        let axis = norm_axis(attr_int(n, "axis", 0), data.shape.len(), false)?;
+        let mut shape = data.shape[..axis].to_vec();
+        shape.extend_from_slice(&ind.shape);
+        shape.extend_from_slice(&data.shape[axis + 1..]);
+        let ints = match (&data.ints, &ind.ints) {
+            (Some(d), Some(i)) if data.shape.len() == 1 => {
+                let len = d.len() as i64;
+                let picked = i
+                    .iter()
+                    .map(|&k| {
+                        let k = if k < 0 { k + len } else { k };
+                        usize::try_from(k)
+                            .ok()
+                            .and_then(|k| d.get(k).copied())
+                            .ok_or(format!("index {k} out of range"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(picked)
+            }
+            _ => None,
+        };
+        let v = Val {
+            constant: data.constant && ind.constant,
+            ..Val::constant(shape, ints, None)
+        };
+        self.set(n, 0, v)
+    }
+
+    /// The axes of a Squeeze or Unsqueeze: an attribute before opset 13, input 1 since.
+    fn axes(&self, n: &NodeProto) -> Result<Option<Vec<i64>>, String> {
+        Ok(match attr_ints(n, "axes") {
+            Some(a) => Some(a.to_vec()),
+            None => match self.opt(n, 1)? {
+                Some(v) => Some(v.ints.clone().ok_or("the axes input is not a constant")?),
+                None => None,
+            },
+        })
+    }
+
+    /// Squeeze and Unsqueeze only add or drop axes of size 1, so input 0's values (a shape
+    /// vector) stay known; a pool after them is not attached to the layer before them.
+    fn set_squeezed(&mut self, n: &NodeProto, x: &Val, shape: Vec<usize>) -> Result<(), String> {
+        let mut v = self.follow(n, x, shape);
+        v.ints = x.ints.clone();
+        v.pool_slot = None;
+        self.set(n, 0, v)
+    }
+
+    fn unsqueeze(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let x = self.get(n, 0)?.clone();
+        let axes = self.axes(n)?.ok_or("Unsqueeze needs axes")?;
+        let rank = x.shape.len() + axes.len();
+        let mut set = BTreeSet::new();
+        for &a in &axes {
+            if !set.insert(norm_axis(a, rank, false)?) {
+                return Err(format!("axis {a} repeated"));
+            }
+        }
+        let mut it = x.shape.iter();
+        let shape = (0..rank)
+            .map(|i| {
+                if set.contains(&i) {
+                    1
+                } else {
+                    *it.next().unwrap_or(&1)
+                }
+            })
+            .collect();
+        self.set_squeezed(n, &x, shape)
+    }
+
+    /// Without axes, Squeeze drops every axis of size 1.
+    fn squeeze(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let x = self.get(n, 0)?.clone();
+        let shape = match self.axes(n)? {
+            None => x.shape.iter().copied().filter(|&d| d != 1).collect(),
+            Some(axes) => {
+                let mut set = BTreeSet::new();
+                for &a in &axes {
+                    let a = norm_axis(a, x.shape.len(), false)?;
+                    if x.shape[a] != 1 {
+                        return Err(format!("cannot squeeze axis {a} of size {}", x.shape[a]));
+                    }
+                    set.insert(a);
+                }
+                x.shape
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !set.contains(i))
+                    .map(|(_, &d)| d)
+                    .collect()
+            }
+        };
+        self.set_squeezed(n, &x, shape)
+    }
+
+    /// Flattening N x C x H x W at axis 1 records (C, H, W), so a Gemm after it becomes an FC
+    /// layer over the map it reads.
+    fn flatten(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let x = self.get(n, 0)?.clone();
+        let axis = norm_axis(attr_int(n, "axis", 1), x.shape.len(), true)?;
+        let shape = vec![numel(&x.shape[..axis])?, numel(&x.shape[axis..])?];
+        let mut v = self.follow(n, &x, shape);
+        v.pool_slot = None;
+        v.view = match x.shape.as_slice() {
+            [_, c, h, w] if axis == 1 => Some([*c, *h, *w]),
+            _ => x.view.filter(|_| x.shape == v.shape),
+        };
+        self.set(n, 0, v)
+    }
+
+    /// Reshape needs a constant target (0 copies an input dimension unless `allowzero`, one -1
+    /// is inferred); N x C x H x W to N x K keeps (C, H, W) as Flatten does.
+    fn reshape(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let x = self.get(n, 0)?.clone();
+        let target = self
+            .get(n, 1)?
+            .ints
+            .clone()
+            .ok_or("the target shape is not a constant")?;
+        let allow_zero = attr_int(n, "allowzero", 0) != 0;
+        let mut shape = Vec::with_capacity(target.len());
+        let mut infer = None;
+        for (i, &t) in target.iter().enumerate() {
+            shape.push(match t {
+                0 if !allow_zero => *x.shape.get(i).ok_or("0 (copy) past the input's rank")?,
+                -1 if infer.is_none() => {
+                    infer = Some(i);
+                    1
+                }
+                t => to_dim(t)?,
+            });
+        }
+        let total = numel(&x.shape)?;
+        let known = numel(&shape)?;
+        if let Some(i) = infer {
+            if known == 0 || total % known != 0 {
+                return Err(format!("cannot reshape {:?} to {target:?}", x.shape));
+            }
+            shape[i] = total / known;
+        } else if known != total {
+            return Err(format!(
+                "cannot reshape {:?} ({total} elements) to {shape:?}",
+                x.shape
+            ));
+        }
+        let mut v = self.follow(n, &x, shape);
+        v.pool_slot = None;
+        v.ints = x.ints.clone();
+        v.view = match (x.shape.as_slice(), v.shape.as_slice()) {
+            ([n0, c, h, w], [n1, _]) if n0 == n1 => Some([*c, *h, *w]),
+            _ => x.view.filter(|_| x.shape == v.shape),
+        };
+        self.set(n, 0, v)
+    }
+
+    /// A transposed activation no longer is a layer's N x C x H x W output: it loses its role.
+    fn transpose(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let x = self.get(n, 0)?.clone();
+        let r = x.shape.len();
+        let perm: Vec<usize> = match attr_ints(n, "perm") {
+            Some(p) => p
+                .iter()
+                .map(|&a| norm_axis(a, r, false))
+                .collect::<Result<_, _>>()?,
+            None => (0..r).rev().collect(),
+        };
+        let distinct: BTreeSet<usize> = perm.iter().copied().collect();
+        if perm.len() != r || distinct.len() != r {
+            return Err(format!("perm {perm:?} is not a permutation of {r} axes"));
+        }
+        let shape = perm.iter().map(|&p| x.shape[p]).collect();
+        if !x.constant {
+            self.skip(&n.op_type);
+        }
+        let v = Val {
+            constant: x.constant,
+            ..Val::data(shape)
+        };
+        self.set(n, 0, v)
+    }
+
+    /// Concat of 1-D constants (shape vectors) keeps their values; of activations, a new value
+    /// (a layer reading it reads no single earlier layer's output).
+    fn concat(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
+        let ins: Vec<Val> = (0..n.input.len())
+            .map(|i| self.get(n, i).cloned())
+            .collect::<Result<_, _>>()?;
+        let first = ins.first().ok_or("no inputs")?;
+        let rank = first.shape.len();
+        let axis = norm_axis(
+            attr(n, "axis").ok_or("Concat needs an axis")?.i,
+            rank,
+            false,
+        )?;
+        let mut shape = first.shape.clone();
+        shape[axis] = 0;
+        for v in &ins {
+            let same = v.shape.len() == rank
+                && (0..rank).all(|i| i == axis || v.shape[i] == first.shape[i]);
+            if !same {
+                return Err(format!(
+                    "shapes {:?} and {:?} cannot be concatenated on axis {axis}",
+                    first.shape, v.shape
+                ));
+            }
+            shape[axis] += v.shape[axis];
+        }
+        let ints = if rank == 1 {
+            ins.iter()
+                .map(|v| v.ints.clone())
+                .collect::<Option<Vec<_>>>()
+                .map(|v| v.concat())
+                .filter(|v| v.len() <= MAX_INTS)
+        } else {
+            None
+        };
+        let constant = ins.iter().all(|v| v.constant);
+        if !constant {
+            self.skip(&n.op_type);
+        }
+        let v = Val {
+            constant,
+            ..Val::constant(shape, ints, None)
+        };
+        self.set(n, 0, v)
     }
 
     fn add_layer(
@@ -1005,6 +1107,46 @@ impl Importer {
         }
     }
 
+    /// Fit a Conv's window to the simulator's layer (one stride no larger than the filter, one
+    /// symmetric pad): padding beyond the symmetric pad is counted as input, and any other
+    /// stride becomes stride 1 over just the input the windows read. Returns whether the layer
+    /// still reads its input tensor as it is (`own`); when not, a warning says how it changed.
+    fn fit_window(&mut self, layer: &mut Layer, win: &Window, label: &str) -> bool {
+        let (h, wd, kh, kw) = (layer.h, layer.w, layer.r, layer.s);
+        let [oh, ow] = win.out;
+        let [sh, sw] = win.stride;
+        let mut own = true;
+        if sh == sw && sh <= kh && sh <= kw {
+            let total_h = win.pad_begin[0] + win.pad_end[0];
+            let total_w = win.pad_begin[1] + win.pad_end[1];
+            let p = (total_h / 2).min(total_w / 2);
+            layer.stride = sh;
+            layer.pad = p;
+            layer.h = h + total_h - 2 * p;
+            layer.w = wd + total_w - 2 * p;
+            if (layer.h, layer.w) != (h, wd) {
+                own = false;
+                self.warnings.push(format!(
+                    "layer `{label}`: padding {:?} (begin) / {:?} (end) is not symmetric: pad = {p} and the remaining padding rows/columns counted as input ({h}x{wd} -> {}x{})",
+                    win.pad_begin, win.pad_end, layer.h, layer.w
+                ));
+            }
+        } else {
+            // The simulator needs stride <= filter: re-express as a stride-1 convolution over
+            // just the input that the windows read. Same output size, MACs and weights.
+            layer.stride = 1;
+            layer.pad = 0;
+            layer.h = oh + kh - 1;
+            layer.w = ow + kw - 1;
+            own = false;
+            self.warnings.push(format!(
+                "layer `{label}`: stride {sh}x{sw} with a {kh}x{kw} filter taken as stride 1 over the subsampled input {}x{} (same MACs and weights)",
+                layer.h, layer.w
+            ));
+        }
+        own
+    }
+
     fn conv(&mut self, n: &NodeProto, idx: usize) -> Result<(), String> {
         let x = self.get(n, 0)?.clone();
         let w = self.get(n, 1)?.clone();
@@ -1041,36 +1183,7 @@ impl Importer {
         let mut layer = Layer::conv("", c, h, wd, m, kh, kw);
         layer.groups = groups;
         layer.weight_density = self.weight_density(&label, &w);
-        let [sh, sw] = win.stride;
-        let mut own = true;
-        if sh == sw && sh <= kh && sh <= kw {
-            let total_h = win.pad_begin[0] + win.pad_end[0];
-            let total_w = win.pad_begin[1] + win.pad_end[1];
-            let p = (total_h / 2).min(total_w / 2);
-            layer.stride = sh;
-            layer.pad = p;
-            layer.h = h + total_h - 2 * p;
-            layer.w = wd + total_w - 2 * p;
-            if (layer.h, layer.w) != (h, wd) {
-                own = false;
-                self.warnings.push(format!(
-                    "layer `{label}`: padding {:?} (begin) / {:?} (end) is not symmetric: pad = {p} and the remaining padding rows/columns counted as input ({h}x{wd} -> {}x{})",
-                    win.pad_begin, win.pad_end, layer.h, layer.w
-                ));
-            }
-        } else {
-            // The simulator needs stride <= filter: re-express as a stride-1 convolution over
-            // just the input that the windows read. Same output size, MACs and weights.
-            layer.stride = 1;
-            layer.pad = 0;
-            layer.h = oh + kh - 1;
-            layer.w = ow + kw - 1;
-            own = false;
-            self.warnings.push(format!(
-                "layer `{label}`: stride {sh}x{sw} with a {kh}x{kw} filter taken as stride 1 over the subsampled input {}x{} (same MACs and weights)",
-                layer.h, layer.w
-            ));
-        }
+        let own = self.fit_window(&mut layer, &win, &label);
         if (layer.e(), layer.f()) != (oh, ow) {
             return Err(format!(
                 "internal: output {}x{} instead of {oh}x{ow}",
@@ -1160,7 +1273,7 @@ impl Importer {
         self.set(n, 0, out)
     }
 
-    fn pool(&mut self, n: &NodeProto) -> Result<(), String> {
+    fn pool(&mut self, n: &NodeProto, _idx: usize) -> Result<(), String> {
         let x = self.get(n, 0)?.clone();
         let [batch, c, h, w] = nchw(&x.shape, "pooling")?;
         let global = n.op_type.starts_with("Global");

@@ -74,6 +74,10 @@ fn sign_extend(v: u64, size: usize) -> i64 {
     ((v << shift) as i64) >> shift
 }
 
+/// What a tensor's stored data gives: its values when it holds few integers, and how many of
+/// its elements are non-zero; or (`Err`) why its zeros cannot be counted.
+type Data = Result<(Option<Vec<i64>>, usize), &'static str>;
+
 pub(crate) fn tensor_info(t: &TensorProto) -> Result<TensorInfo, String> {
     let shape = t
         .dims
@@ -94,8 +98,24 @@ pub(crate) fn tensor_info(t: &TensorProto) -> Result<TensorInfo, String> {
     if n == 0 {
         return Ok(info);
     }
-    let is_int = matches!(
-        t.data_type,
+    let data = if !t.raw_data.is_empty() {
+        raw_data(t, n, &info.shape)?
+    } else {
+        typed_data(t, n, &info.shape)?
+    };
+    match data {
+        Ok((ints, nonzero)) => {
+            info.ints = ints;
+            info.density = Some(nonzero as f64 / n as f64);
+        }
+        Err(why) => info.missing = Some(why),
+    }
+    Ok(info)
+}
+
+fn is_int(data_type: i32) -> bool {
+    matches!(
+        data_type,
         dt::INT8
             | dt::UINT8
             | dt::INT16
@@ -105,82 +125,80 @@ pub(crate) fn tensor_info(t: &TensorProto) -> Result<TensorInfo, String> {
             | dt::INT64
             | dt::UINT64
             | dt::BOOL
-    );
-    let shape = info.shape.clone();
-    let mismatch = |field: &str, len: usize| {
-        Err(format!(
-            "{field} holds {len} elements but the shape {shape:?} needs {n}"
-        ))
+    )
+}
+
+/// A data field whose length is not the shape's element count.
+fn mismatch(field: &str, len: usize, shape: &[usize], n: usize) -> String {
+    format!("{field} holds {len} elements but the shape {shape:?} needs {n}")
+}
+
+/// `raw_data`: little-endian words of the data type's size.
+fn raw_data(t: &TensorProto, n: usize, shape: &[usize]) -> Result<Data, String> {
+    let Some((size, mask)) = raw_layout(t.data_type) else {
+        return Ok(Err("of a data type whose zeros are not counted"));
     };
-    let nonzero: usize;
-    if !t.raw_data.is_empty() {
-        let Some((size, mask)) = raw_layout(t.data_type) else {
-            info.missing = Some("of a data type whose zeros are not counted");
-            return Ok(info);
-        };
-        if t.raw_data.len() != n * size {
-            return mismatch("raw_data", t.raw_data.len() / size);
+    if t.raw_data.len() != n * size {
+        return Err(mismatch("raw_data", t.raw_data.len() / size, shape, n));
+    }
+    let words = t.raw_data.chunks_exact(size).map(le_word);
+    let mut ints = None;
+    if is_int(t.data_type) && n <= MAX_INTS {
+        let signed = matches!(t.data_type, dt::INT8 | dt::INT16 | dt::INT32 | dt::INT64);
+        let vals: Vec<i64> = words
+            .clone()
+            .map(|w| {
+                if signed {
+                    sign_extend(w, size)
+                } else {
+                    w as i64
+                }
+            })
+            .collect();
+        ints = Some(vals);
+    }
+    Ok(Ok((ints, words.filter(|w| w & mask != 0).count())))
+}
+
+/// The typed data fields (`float_data`, `int64_data`, ...): the first one set holds the data.
+fn typed_data(t: &TensorProto, n: usize, shape: &[usize]) -> Result<Data, String> {
+    let check = |field: &str, len: usize| {
+        if len == n {
+            Ok(())
+        } else {
+            Err(mismatch(field, len, shape, n))
         }
-        let words = t.raw_data.chunks_exact(size).map(le_word);
-        if is_int && n <= MAX_INTS {
-            let signed = matches!(t.data_type, dt::INT8 | dt::INT16 | dt::INT32 | dt::INT64);
-            let vals: Vec<i64> = words
-                .clone()
-                .map(|w| {
-                    if signed {
-                        sign_extend(w, size)
-                    } else {
-                        w as i64
-                    }
-                })
-                .collect();
-            info.ints = Some(vals);
-        }
-        nonzero = words.filter(|w| w & mask != 0).count();
-    } else if !t.float_data.is_empty() {
-        if t.float_data.len() != n {
-            return mismatch("float_data", t.float_data.len());
-        }
-        nonzero = t.float_data.iter().filter(|v| **v != 0.0).count();
+    };
+    let small = n <= MAX_INTS;
+    Ok(Ok(if !t.float_data.is_empty() {
+        check("float_data", t.float_data.len())?;
+        (None, t.float_data.iter().filter(|v| **v != 0.0).count())
     } else if !t.double_data.is_empty() {
-        if t.double_data.len() != n {
-            return mismatch("double_data", t.double_data.len());
-        }
-        nonzero = t.double_data.iter().filter(|v| **v != 0.0).count();
+        check("double_data", t.double_data.len())?;
+        (None, t.double_data.iter().filter(|v| **v != 0.0).count())
     } else if !t.int64_data.is_empty() {
-        if t.int64_data.len() != n {
-            return mismatch("int64_data", t.int64_data.len());
-        }
-        if n <= MAX_INTS {
-            info.ints = Some(t.int64_data.clone());
-        }
-        nonzero = t.int64_data.iter().filter(|v| **v != 0).count();
+        check("int64_data", t.int64_data.len())?;
+        let ints = small.then(|| t.int64_data.clone());
+        (ints, t.int64_data.iter().filter(|v| **v != 0).count())
     } else if !t.int32_data.is_empty() {
-        if t.int32_data.len() != n {
-            return mismatch("int32_data", t.int32_data.len());
-        }
-        if is_int && n <= MAX_INTS {
-            info.ints = Some(t.int32_data.iter().map(|&v| i64::from(v)).collect());
-        }
+        check("int32_data", t.int32_data.len())?;
+        let ints = (is_int(t.data_type) && small)
+            .then(|| t.int32_data.iter().map(|&v| i64::from(v)).collect());
         // FLOAT16/BFLOAT16 keep their 16 bits here: -0.0 is 0x8000.
         let mask = if matches!(t.data_type, dt::FLOAT16 | dt::BFLOAT16) {
             0x7fff
         } else {
             -1
         };
-        nonzero = t.int32_data.iter().filter(|v| **v & mask != 0).count();
+        (
+            ints,
+            t.int32_data.iter().filter(|v| **v & mask != 0).count(),
+        )
     } else if !t.uint64_data.is_empty() {
-        if t.uint64_data.len() != n {
-            return mismatch("uint64_data", t.uint64_data.len());
-        }
-        if n <= MAX_INTS {
-            info.ints = Some(t.uint64_data.iter().map(|&v| v as i64).collect());
-        }
-        nonzero = t.uint64_data.iter().filter(|v| **v != 0).count();
+        check("uint64_data", t.uint64_data.len())?;
+        let ints = small.then(|| t.uint64_data.iter().map(|&v| v as i64).collect());
+        (ints, t.uint64_data.iter().filter(|v| **v != 0).count())
     } else {
-        info.missing = Some("not stored in the model (no data field is set)");
-        return Ok(info);
-    }
-    info.density = Some(nonzero as f64 / n as f64);
-    Ok(info)
+        return Ok(Err("not stored in the model (no data field is set)"));
+    }))
 }

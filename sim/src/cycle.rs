@@ -306,10 +306,26 @@ fn step_stream(hw: &HwConfig, ports: &Ports, s: &StreamPass, step_cost: u64) -> 
     let drain = (s.drain * wb).div_ceil(psum_port);
     t.cycles += drain;
     t.stalls.psum_bus += drain;
+    fill_pipeline(hw, &mut t);
+    t
+}
+
+/// Filter load: the pass's filters (`bits`) over the filter bus into the spads, before any
+/// MAC (the PEs' input FIFOs are not modelled, so nothing else moves meanwhile).
+fn load_filters(t: &mut PassTime, bits: u64, port: u64) {
+    let mut moved = 0;
+    while moved < bits {
+        moved += port;
+        t.cycles += 1;
+        t.stalls.filter_load += 1;
+    }
+}
+
+/// The PE pipeline drains after a pass's last MAC: its stages less one more cycles.
+fn fill_pipeline(hw: &HwConfig, t: &mut PassTime) {
     let fill = hw.pe.pipeline_stages.saturating_sub(1) as u64;
     t.cycles += fill;
     t.stalls.pipeline += fill;
-    t
 }
 
 /// Step one pass cycle by cycle; `col_cost(i)` is the MAC cycles of the pass's `i`-th ofmap
@@ -324,15 +340,7 @@ fn step_pass(
     let wb = hw.core.word_bits as u64;
     let [r0, rk, s0, sk] = s.seg;
     let mut t = PassTime::default();
-    // Filter load: the pass's filters over the filter bus into the spads, before any MAC (the
-    // PEs' input FIFOs are not modelled, so nothing else moves meanwhile).
-    let filter_bits = (s.m * s.c * rk * sk) as u64 * wb;
-    let mut moved = 0;
-    while moved < filter_bits {
-        moved += ports.filter;
-        t.cycles += 1;
-        t.stalls.filter_load += 1;
-    }
+    load_filters(&mut t, (s.m * s.c * rk * sk) as u64 * wb, ports.filter);
     // Streaming: the segment's ifmap columns arrive, PEs compute column after column, psums
     // move.
     let rows = segment_rows(l, s.e0, s.e, r0, rk);
@@ -395,9 +403,7 @@ fn step_pass(
         }
         out_bits += produced;
     }
-    let fill = hw.pe.pipeline_stages.saturating_sub(1) as u64;
-    t.cycles += fill;
-    t.stalls.pipeline += fill;
+    fill_pipeline(hw, &mut t);
     t
 }
 
@@ -508,6 +514,151 @@ fn pass_time(
     }
 }
 
+/// Whether the next pass's filters can land in the buffer while this pass runs.
+#[derive(Clone, Copy, PartialEq)]
+enum FilterBuffer {
+    /// Two passes' worth: from the start of the pass.
+    Double,
+    /// One: once the pass's own filters have moved into the spads.
+    Single,
+    /// Less: not before the pass ends (they stream through).
+    None,
+}
+
+/// Buffering: can the next tile land while this one is in use?
+struct Buffering {
+    filters: FilterBuffer,
+    /// Ifmap tiles, psum tiles double-buffered (only when the config overlaps DRAM traffic
+    /// with processing).
+    ifmaps: bool,
+    psums: bool,
+}
+
+impl Buffering {
+    /// From a mapping's tiles: filters take a separate filter buffer, or their share of the
+    /// GLB first; ifmaps and psums double-buffer in what is left.
+    fn new(hw: &HwConfig, buf: &Buffers) -> Buffering {
+        let need = buf.need;
+        let (glb, fbuf) = (buf.glb_words, buf.filter_words);
+        let (filters, fmap_glb) = if fbuf > 0 {
+            let fb = if 2 * need.filters <= fbuf {
+                FilterBuffer::Double
+            } else if need.filters <= fbuf {
+                FilterBuffer::Single
+            } else {
+                FilterBuffer::None
+            };
+            (fb, glb)
+        } else if 2 * need.filters <= glb {
+            (FilterBuffer::Double, glb - 2 * need.filters)
+        } else {
+            (FilterBuffer::None, glb.saturating_sub(need.filters))
+        };
+        let overlap = hw.dram.overlap_fmaps;
+        Buffering {
+            filters,
+            ifmaps: overlap && 2 * need.ifmaps + need.psums <= fmap_glb,
+            psums: overlap && need.ifmaps + 2 * need.psums <= fmap_glb,
+        }
+    }
+}
+
+/// The DRAM link and the chip as two resources, with event times in core cycles (f64: the
+/// link moves a fractional number of words a cycle).
+struct Timeline {
+    /// DRAM words per core cycle.
+    link: f64,
+    link_free: f64,
+    chip_free: f64,
+    /// When the buffers may take the next pass's filters / ifmaps.
+    filter_open: f64,
+    ifmap_open: f64,
+}
+
+/// When one pass ran: the chip was free at `ready`, the pass ran from `start` to `end`.
+struct Slot {
+    ready: f64,
+    start: f64,
+    end: f64,
+}
+
+impl Timeline {
+    /// Everything starts after the layer is configured (`config` cycles).
+    fn new(link: f64, config: f64) -> Timeline {
+        Timeline {
+            link,
+            link_free: config,
+            chip_free: config,
+            filter_open: config,
+            ifmap_open: config,
+        }
+    }
+
+    /// Place the next pass: its `filters` and `ifmaps` DRAM words come in before it runs for
+    /// `time`, its `drain` words leave after it.
+    fn place(
+        &mut self,
+        b: &Buffering,
+        (filters, ifmaps, drain): (f64, f64, f64),
+        time: &PassTime,
+    ) -> Slot {
+        let link = self.link;
+        // The link serves requests in pass order: this pass's filters, then its ifmaps.
+        let f_start = self.link_free.max(self.filter_open);
+        let f_end = f_start + filters / link;
+        let i_start = if ifmaps > 0.0 {
+            f_end.max(self.ifmap_open)
+        } else {
+            f_end
+        };
+        let in_end = i_start + ifmaps / link;
+        let ready = self.chip_free;
+        let start = self.chip_free.max(in_end);
+        let end = start + time.cycles as f64;
+        self.chip_free = end;
+        self.link_free = in_end;
+        self.filter_open = match b.filters {
+            FilterBuffer::Double => start,
+            FilterBuffer::Single => start + time.stalls.filter_load as f64,
+            FilterBuffer::None => end,
+        };
+        self.ifmap_open = if b.ifmaps { start } else { end };
+        if drain > 0.0 {
+            let out_start = self.link_free.max(end);
+            self.link_free = out_start + drain / link;
+            if !b.psums {
+                // The array waits for the drain; later fetches queue behind it on the link.
+                self.chip_free = self.link_free;
+            }
+        }
+        Slot { ready, start, end }
+    }
+}
+
+/// The trace record of pass `index`.
+fn pass_record(
+    index: u64,
+    slot: &Slot,
+    time: &PassTime,
+    delta: &NestCounts,
+    dram_words: f64,
+) -> PassRecord {
+    PassRecord {
+        pass: index,
+        start: slot.start.ceil() as u64,
+        end: slot.end.ceil() as u64,
+        filter_load: time.stalls.filter_load,
+        ifmap_bus: time.stalls.ifmap_bus,
+        psum_bus: time.stalls.psum_bus,
+        pipeline: time.stalls.pipeline,
+        dram_wait: (slot.start - slot.ready).ceil() as u64,
+        glb_words: delta.glb.weights.total() + delta.glb.ifmaps.total() + delta.glb.psums.total(),
+        dram_words,
+    }
+}
+
+/// The passes of `mp` in loop order, each timed on chip (`pass_time`) and placed on the
+/// timeline shared with the DRAM link.
 #[allow(clippy::too_many_arguments)]
 fn run(
     l: &Layer,
@@ -530,104 +681,33 @@ fn run(
         counts: AccessCounts::zero(hw.roles()),
         dram_words: 0.0,
     };
-    // Buffering: can the next tile land while this one is in use?
     let model = mp.model();
     let buf = model
         .buffers(l, hw, batch, mp)
         .expect("a mapping's own dataflow accepts it");
-    let need = buf.need;
     let ports = Ports::new(hw, &buf);
-    let (glb, fbuf) = (buf.glb_words, buf.filter_words);
-    // Filters: when does the buffer take the next pass's? Two passes' worth: from the start of
-    // the pass; one: once the pass's own filters have moved into the spads; less: not before
-    // the pass ends (they stream through).
-    #[derive(Clone, Copy, PartialEq)]
-    enum FilterBuffer {
-        Double,
-        Single,
-        None,
-    }
-    let (filter_buffer, fmap_glb) = if fbuf > 0 {
-        let fb = if 2 * need.filters <= fbuf {
-            FilterBuffer::Double
-        } else if need.filters <= fbuf {
-            FilterBuffer::Single
-        } else {
-            FilterBuffer::None
-        };
-        (fb, glb)
-    } else if 2 * need.filters <= glb {
-        (FilterBuffer::Double, glb - 2 * need.filters)
-    } else {
-        (FilterBuffer::None, glb.saturating_sub(need.filters))
-    };
-    let overlap = hw.dram.overlap_fmaps;
-    let ifmap_db = overlap && 2 * need.ifmaps + need.psums <= fmap_glb;
-    let psum_db = overlap && need.ifmaps + 2 * need.psums <= fmap_glb;
-    let link = hw.dram_words_per_cycle();
-    // Event times in core cycles (f64: the link moves a fractional number of words a cycle).
+    let buffering = Buffering::new(hw, &buf);
     // The layer is configured first; then tiles load ("then, the accelerator loads tiles",
     // JSSC 2017 §III-B).
     let config = hw.core.scan_chain_bits as f64;
     stats.stalls.configuration = hw.core.scan_chain_bits as u64;
     stats.processing_cycles = stats.stalls.configuration;
-    let (mut link_free, mut chip_free) = (config, config);
-    // When the buffers may take the next pass's filters / ifmaps.
-    let (mut filter_open, mut ifmap_open) = (config, config);
+    let mut timeline = Timeline::new(hw.dram_words_per_cycle(), config);
     let mut index = 0u64;
     let mut each = |p: &CyclePass| {
         let delta = p.counts;
         counts += delta;
         let time = pass_time(l, hw, &ports, p, params, zeros, replay, &mut memo);
-        let (filters, ifmaps, drain) = dram_words(&params.dram_scale, &delta);
-        // The link serves requests in pass order: this pass's filters, then its ifmaps.
-        let f_start = link_free.max(filter_open);
-        let f_end = f_start + filters / link;
-        let i_start = if ifmaps > 0.0 {
-            f_end.max(ifmap_open)
-        } else {
-            f_end
-        };
-        let in_end = i_start + ifmaps / link;
-        let ready = chip_free;
-        let start = chip_free.max(in_end);
-        let end = start + time.cycles as f64;
-        chip_free = end;
-        link_free = in_end;
-        filter_open = match filter_buffer {
-            FilterBuffer::Double => start,
-            FilterBuffer::Single => start + time.stalls.filter_load as f64,
-            FilterBuffer::None => end,
-        };
-        ifmap_open = if ifmap_db { start } else { end };
-        if drain > 0.0 {
-            let out_start = link_free.max(end);
-            link_free = out_start + drain / link;
-            if !psum_db {
-                // The array waits for the drain; later fetches queue behind it on the link.
-                chip_free = link_free;
-            }
-        }
+        let words = dram_words(&params.dram_scale, &delta);
+        let slot = timeline.place(&buffering, words, &time);
+        let (filters, ifmaps, drain) = words;
         let inputs = filters + ifmaps;
         stats.mac_cycles += time.mac;
         stats.processing_cycles += time.cycles;
         stats.stalls.add(&time.stalls);
         stats.dram_words += inputs + drain;
         if let Some(f) = trace.as_deref_mut() {
-            f(&PassRecord {
-                pass: index,
-                start: start.ceil() as u64,
-                end: end.ceil() as u64,
-                filter_load: time.stalls.filter_load,
-                ifmap_bus: time.stalls.ifmap_bus,
-                psum_bus: time.stalls.psum_bus,
-                pipeline: time.stalls.pipeline,
-                dram_wait: (start - ready).ceil() as u64,
-                glb_words: delta.glb.weights.total()
-                    + delta.glb.ifmaps.total()
-                    + delta.glb.psums.total(),
-                dram_words: inputs + drain,
-            });
+            f(&pass_record(index, &slot, &time, &delta, inputs + drain));
         }
         index += 1;
     };
@@ -635,6 +715,7 @@ fn run(
         .passes(l, hw, batch, mp, &mut each)
         .expect("a mapping's own dataflow accepts it");
     stats.passes = index;
+    let (chip_free, link_free) = (timeline.chip_free, timeline.link_free);
     stats.total_cycles = (chip_free.max(link_free)).ceil() as u64;
     stats.stalls.dram = stats.total_cycles.saturating_sub(stats.processing_cycles);
     stats.counts = AccessCounts::place(&counts, hw.roles());

@@ -282,7 +282,6 @@ impl Network {
     }
 
     /// Parse and check trace text; `path` only labels errors.
-    /// Parse and check trace text; `path` only labels errors.
     pub fn parse(path: &Path, text: &str) -> Result<Network> {
         let file: TraceFile = toml::from_str(text).map_err(|e| {
             wrong_kind(path, text, FileKind::Trace).unwrap_or_else(|| toml_error(path, text, e))

@@ -179,6 +179,7 @@ pub(crate) fn check(
 }
 
 /// Per-dimension sums of the closed form.
+#[derive(Clone, Copy)]
 struct Sums {
     n_count: u64,
     e_count: u64,
@@ -485,6 +486,9 @@ pub(crate) fn search(
 }
 
 /// The search, pruning by the bounds above or (`prune` false) evaluating every candidate.
+/// Loops, outermost first: channels per array row (cc), filters per PE (k), filter columns
+/// (mc), then the temporal choices; candidates are visited in this order in both modes, so
+/// ties break alike.
 fn search_space(
     v: &ArrayKind,
     l: &Layer,
@@ -493,160 +497,234 @@ fn search_space(
     cost: Cost,
     prune: bool,
 ) -> Option<Evaluation> {
-    let d = Dims::new(l, batch);
-    let (cg, mg) = (l.cg(), l.mg());
-    let st = (v.storage)(hw);
-    let glb = st.glb_words as u64;
-    let taps = layer_taps(l);
-    // Filters per PE: as many as the RF holds beside an ifmap; one without an RF.
-    let ks: Vec<usize> = if v.rf {
-        balanced(mg)
+    let space = Space {
+        v,
+        l,
+        hw,
+        batch,
+        d: Dims::new(l, batch),
+        taps: layer_taps(l),
+        cost,
+        prune,
+        min_rows: e_sums(l, l.e()).1,
+        glb: (v.storage)(hw).glb_words as u64,
+        temporal: temporal_choices(l, batch),
+    };
+    let ks = filters_per_pe(v, l, hw);
+    let mut best: Option<(f64, Evaluation)> = None;
+    for cc in balanced(l.cg()).into_iter().filter(|&c| c <= hw.array.rows) {
+        for &k in &ks {
+            space.filters(cc, k, &mut best);
+        }
+    }
+    best.map(|(_, ev)| ev)
+}
+
+/// Filters per PE: as many as the RF holds beside an ifmap; one without an RF.
+fn filters_per_pe(v: &ArrayKind, l: &Layer, hw: &HwConfig) -> Vec<usize> {
+    if v.rf {
+        let rf_words = (v.storage)(hw).rf_words;
+        balanced(l.mg())
             .into_iter()
-            .filter(|&k| k < st.rf_words)
+            .filter(|&k| k < rf_words)
             .collect()
     } else {
         vec![1]
-    };
-    // Temporal choices: (e, n, e_count, e_rows, rows_max, n_count).
+    }
+}
+
+/// A temporal choice: `n` images and `e` ofmap rows per strip, with the sums they fix.
+struct Temporal {
+    e: usize,
+    n: usize,
+    e_count: u64,
+    e_rows: u64,
+    rows_max: u64,
+    n_count: u64,
+}
+
+/// Every (e, n), e outermost: the same for every spatial choice, so listed once.
+fn temporal_choices(l: &Layer, batch: usize) -> Vec<Temporal> {
     let mut temporal = Vec::new();
     for e in balanced(l.e()) {
         let (e_count, e_rows, rows_max) = e_sums(l, e);
         for n in balanced(batch) {
-            temporal.push((
+            temporal.push(Temporal {
                 e,
                 n,
                 e_count,
                 e_rows,
                 rows_max,
-                Tiles::new(batch, n).count(),
-            ));
+                n_count: Tiles::new(batch, n).count(),
+            });
         }
     }
-    let min_rows = e_sums(l, l.e()).1;
-    let (f, w) = (l.f() as u64, l.w as u64);
-    let mut best: Option<(f64, Evaluation)> = None;
-    for cc in balanced(cg).into_iter().filter(|&c| c <= hw.array.rows) {
-        let c_count = Tiles::new(cg, cc).count();
-        for &k in &ks {
-            let mcs: Vec<usize> = balanced(mg.div_ceil(k))
-                .into_iter()
-                .filter(|&t| t <= hw.array.cols)
-                .collect();
-            // A bound over every mc: the fewest filter chunks, columns and busiest PE.
-            if let (true, Some((bc, _)), Some(&widest)) = (prune, &best, mcs.first()) {
-                let s = Sums {
-                    n_count: 1,
-                    e_count: 1,
-                    e_rows: min_rows,
-                    c_count,
-                    blocks: 1,
-                    m_count: d.m.div_ceil((k * widest) as u64),
-                    cols: d.m.div_ceil(k as u64),
-                    k_max: k.min(mg) as u64,
-                };
-                let (nest, cycles) = assemble(v, l, &d, &s, taps);
-                let mapping = WsMapping {
-                    n: batch,
-                    filters_per_pe: k,
-                    channels: cc,
-                    columns: widest,
-                    e: l.e(),
-                    block: k * widest,
-                    ifmap_resident: true,
-                };
-                let bound = Evaluation {
-                    mapping: (v.wrap)(mapping),
-                    counts: AccessCounts::place(&nest, hw.roles()),
-                    macs: d.macs,
-                    cycles,
-                    active_pes: active_pes(l, &mapping),
-                };
-                if cost(&bound) > *bc {
+    temporal
+}
+
+/// What every candidate of one layer's search shares.
+struct Space<'a> {
+    v: &'a ArrayKind,
+    l: &'a Layer,
+    hw: &'a HwConfig,
+    batch: usize,
+    d: Dims,
+    taps: (u64, u64),
+    cost: Cost<'a>,
+    prune: bool,
+    /// Ifmap rows read by one strip of the whole map: the fewest any e reads.
+    min_rows: u64,
+    /// The GLB's words in the dataflow's share of the config.
+    glb: u64,
+    temporal: Vec<Temporal>,
+}
+
+impl Space<'_> {
+    /// Closed-form evaluation of `mp` from its per-dimension sums.
+    fn evaluate(&self, mp: WsMapping, s: &Sums) -> Evaluation {
+        let (nest, cycles) = assemble(self.v, self.l, &self.d, s, self.taps);
+        Evaluation {
+            mapping: (self.v.wrap)(mp),
+            counts: AccessCounts::place(&nest, self.hw.roles()),
+            macs: self.d.macs,
+            cycles,
+            active_pes: active_pes(self.l, &mp),
+        }
+    }
+
+    /// Whether a bound (`mp` with the cheapest conceivable sums `s`) already costs more than
+    /// the best mapping found, so nothing it stands for can win. Never when not pruning, and
+    /// not before a first mapping is found.
+    fn beaten(&self, best: &Option<(f64, Evaluation)>, mp: WsMapping, s: &Sums) -> bool {
+        match (self.prune, best) {
+            (true, Some((bc, _))) => (self.cost)(&self.evaluate(mp, s)) > *bc,
+            _ => false,
+        }
+    }
+
+    /// The candidates with `cc` channels per array row and `k` filters per PE, after a bound
+    /// over every column count: the fewest filter chunks (the widest mc), columns and busiest
+    /// PE, one n-chunk, e-strip and m-block.
+    fn filters(&self, cc: usize, k: usize, best: &mut Option<(f64, Evaluation)>) {
+        let (l, d, batch) = (self.l, &self.d, self.batch);
+        let mg = l.mg();
+        let c_count = Tiles::new(l.cg(), cc).count();
+        let mcs: Vec<usize> = balanced(mg.div_ceil(k))
+            .into_iter()
+            .filter(|&t| t <= self.hw.array.cols)
+            .collect();
+        if let Some(&widest) = mcs.first() {
+            let s = Sums {
+                n_count: 1,
+                e_count: 1,
+                e_rows: self.min_rows,
+                c_count,
+                blocks: 1,
+                m_count: d.m.div_ceil((k * widest) as u64),
+                cols: d.m.div_ceil(k as u64),
+                k_max: k.min(mg) as u64,
+            };
+            let mapping = WsMapping {
+                n: batch,
+                filters_per_pe: k,
+                channels: cc,
+                columns: widest,
+                e: l.e(),
+                block: k * widest,
+                ifmap_resident: true,
+            };
+            if self.beaten(best, mapping, &s) {
+                return;
+            }
+        }
+        for mc in mcs {
+            self.columns(cc, c_count, k, mc, best);
+        }
+    }
+
+    /// The candidates of one spatial choice (cc, k, mc), after its own bound (one n-chunk,
+    /// e-strip and m-block): every temporal choice, with ifmaps resident or not.
+    fn columns(
+        &self,
+        cc: usize,
+        c_count: u64,
+        k: usize,
+        mc: usize,
+        best: &mut Option<(f64, Evaluation)>,
+    ) {
+        let fp = mc * k;
+        // Chunks of fp filters: the same whatever the m-blocks (multiples of fp).
+        let (m_count, cols, k_max) = chunk_sums(self.d.m, k as u64, mc as u64);
+        let base = Sums {
+            n_count: 1,
+            e_count: 1,
+            e_rows: self.min_rows,
+            c_count,
+            blocks: 1,
+            m_count,
+            cols,
+            k_max,
+        };
+        let spatial = WsMapping {
+            n: self.batch,
+            filters_per_pe: k,
+            channels: cc,
+            columns: mc,
+            e: self.l.e(),
+            block: fp,
+            ifmap_resident: true,
+        };
+        if self.beaten(best, spatial, &base) {
+            return;
+        }
+        for t in &self.temporal {
+            for resident in [true, false] {
+                let Some((mb, blocks)) = self.m_block(t, cc, fp, resident) else {
                     continue;
-                }
-            }
-            for mc in mcs {
-                let fp = mc * k;
-                // Chunks of fp filters: the same whatever the m-blocks (multiples of fp).
-                let (m_count, cols, k_max) = chunk_sums(d.m, k as u64, mc as u64);
-                let sums = |n_count, e_count, e_rows, blocks| Sums {
-                    n_count,
-                    e_count,
-                    e_rows,
-                    c_count,
+                };
+                let mp = WsMapping {
+                    n: t.n,
+                    e: t.e,
+                    block: mb,
+                    ifmap_resident: resident,
+                    ..spatial
+                };
+                let s = Sums {
+                    n_count: t.n_count,
+                    e_count: t.e_count,
+                    e_rows: t.e_rows,
                     blocks,
-                    m_count,
-                    cols,
-                    k_max,
+                    ..base
                 };
-                let spatial = WsMapping {
-                    n: batch,
-                    filters_per_pe: k,
-                    channels: cc,
-                    columns: mc,
-                    e: l.e(),
-                    block: fp,
-                    ifmap_resident: true,
-                };
-                if let (true, Some((bc, _))) = (prune, &best) {
-                    let (nest, cycles) = assemble(v, l, &d, &sums(1, 1, min_rows, 1), taps);
-                    let bound = Evaluation {
-                        mapping: (v.wrap)(spatial),
-                        counts: AccessCounts::place(&nest, hw.roles()),
-                        macs: d.macs,
-                        cycles,
-                        active_pes: active_pes(l, &spatial),
-                    };
-                    if cost(&bound) > *bc {
-                        continue;
-                    }
-                }
-                let weights = (fp.min(mg) * cc) as u64;
-                for &(e, n, e_count, e_rows, rows_max, n_count) in &temporal {
-                    let (n64, e64) = (n as u64, e as u64);
-                    for resident in [true, false] {
-                        let chans = if resident { cg } else { cc } as u64;
-                        let fixed = n64 * chans * rows_max * w + weights;
-                        let Some(free) = glb.checked_sub(fixed) else {
-                            continue;
-                        };
-                        let fit = (free / (n64 * e64 * f)) as usize / fp * fp;
-                        if fit < fp {
-                            continue;
-                        }
-                        let mb = if resident {
-                            fp
-                        } else {
-                            fit.min(mg.div_ceil(fp) * fp)
-                        };
-                        let blocks = if resident {
-                            1
-                        } else {
-                            Tiles::new(mg, mb).count()
-                        };
-                        let mp = WsMapping {
-                            n,
-                            e,
-                            block: mb,
-                            ifmap_resident: resident,
-                            ..spatial
-                        };
-                        let (nest, cycles) =
-                            assemble(v, l, &d, &sums(n_count, e_count, e_rows, blocks), taps);
-                        let ev = Evaluation {
-                            mapping: (v.wrap)(mp),
-                            counts: AccessCounts::place(&nest, hw.roles()),
-                            macs: d.macs,
-                            cycles,
-                            active_pes: active_pes(l, &mp),
-                        };
-                        keep_best(&mut best, ev, cost);
-                    }
-                }
+                keep_best(best, self.evaluate(mp, &s), self.cost);
             }
         }
     }
-    best.map(|(_, ev)| ev)
+
+    /// The m-block (filters whose psums the GLB keeps) and the number of m-blocks. Resident
+    /// ifmaps (the strip of every channel) leave room for one m-chunk's psums; otherwise the
+    /// GLB holds as many whole m-chunks' psums as fit beside the strip of `cc` channels and the
+    /// chunk's weights. `None` when not even one m-chunk's psums fit.
+    fn m_block(&self, t: &Temporal, cc: usize, fp: usize, resident: bool) -> Option<(usize, u64)> {
+        let l = self.l;
+        let (cg, mg) = (l.cg(), l.mg());
+        let (f, w) = (l.f() as u64, l.w as u64);
+        let weights = (fp.min(mg) * cc) as u64;
+        let (n64, e64) = (t.n as u64, t.e as u64);
+        let chans = if resident { cg } else { cc } as u64;
+        let fixed = n64 * chans * t.rows_max * w + weights;
+        let free = self.glb.checked_sub(fixed)?;
+        let fit = (free / (n64 * e64 * f)) as usize / fp * fp;
+        if fit < fp {
+            return None;
+        }
+        Some(if resident {
+            (fp, 1)
+        } else {
+            let mb = fit.min(mg.div_ceil(fp) * fp);
+            (mb, Tiles::new(mg, mb).count())
+        })
+    }
 }
 
 /// Weight-stationary behind the dataflow trait.

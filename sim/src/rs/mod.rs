@@ -214,7 +214,32 @@ pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> Result<(
             seg.rows, seg.cols, l.r, l.s
         ));
     }
-    let sk = seg.cols;
+    check_spads(hw, mp, seg.cols)?;
+    let cap = set_capacity(seg.rows, hw, mp.e).ok_or_else(|| {
+        format!(
+            "a PE set of {} x {} does not fit the {}x{} array",
+            seg.rows, mp.e, hw.array.rows, hw.array.cols
+        )
+    })?;
+    if mp.r * mp.t > cap {
+        return Err(format!(
+            "r·t = {} sets exceed the {cap} that fit",
+            mp.r * mp.t
+        ));
+    }
+    let pt = mp.p * mp.t;
+    if !mp.m.is_multiple_of(pt) || mp.m > mg.div_ceil(pt) * pt {
+        return Err(format!(
+            "m = {} must be a multiple of p·t = {pt}, at most the filters rounded up",
+            mp.m
+        ));
+    }
+    check_glb(hw, &glb_need(l, batch, mp))
+}
+
+/// The spads of one PE hold a mapping's ifmap row (q channels of an `sk`-column segment
+/// row), its filter rows (p filters of those) and p psums.
+fn check_spads(hw: &HwConfig, mp: &RsMapping, sk: usize) -> Result<(), String> {
     if mp.q * sk > hw.pe.ifmap_spad_words {
         return Err(format!(
             "ifmap spad {} < q·S = {}",
@@ -235,26 +260,11 @@ pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> Result<(
             hw.pe.psum_spad_words, mp.p
         ));
     }
-    let cap = set_capacity(seg.rows, hw, mp.e).ok_or_else(|| {
-        format!(
-            "a PE set of {} x {} does not fit the {}x{} array",
-            seg.rows, mp.e, hw.array.rows, hw.array.cols
-        )
-    })?;
-    if mp.r * mp.t > cap {
-        return Err(format!(
-            "r·t = {} sets exceed the {cap} that fit",
-            mp.r * mp.t
-        ));
-    }
-    let pt = mp.p * mp.t;
-    if !mp.m.is_multiple_of(pt) || mp.m > mg.div_ceil(pt) * pt {
-        return Err(format!(
-            "m = {} must be a multiple of p·t = {pt}, at most the filters rounded up",
-            mp.m
-        ));
-    }
-    let need = glb_need(l, batch, mp);
+    Ok(())
+}
+
+/// One pass's filters, ifmaps and psums fit the GLB, or filters a separate filter buffer.
+fn check_glb(hw: &HwConfig, need: &GlbNeed) -> Result<(), String> {
     if hw.glb.filter_words > 0 {
         if need.filters > hw.glb.filter_words as u64 {
             return Err(format!(
