@@ -381,14 +381,33 @@ fn whole_network_directional_derivative() {
         .into_dimensionality::<ndarray::Ix4>()
         .unwrap();
     let labels = [0u8, 2, 1];
+    let (analytic, numeric) = directional_derivative(&mut net, &x, &labels, &mut rng, 1e-3, false);
+    assert!(
+        (analytic - numeric).abs() <= 1e-2 * (1.0 + analytic.abs()),
+        "directional derivative: analytic {analytic} vs numeric {numeric}"
+    );
+}
+
+/// The loss's derivative along a random direction in parameter space: the
+/// backward pass's (analytic) and a central difference of the forward pass
+/// (numeric). `train`: the forward mode of the perturbed evaluations (batch
+/// norm with batch statistics, as in the backward pass's forward).
+fn directional_derivative(
+    net: &mut ember_pruner::Network,
+    x: &ndarray::Array4<f32>,
+    labels: &[u8],
+    rng: &mut ChaCha8Rng,
+    h: f32,
+    train: bool,
+) -> (f64, f64) {
     let logits = net.forward(x.clone(), true).unwrap();
-    let (_, dl) = softmax_cross_entropy(logits.view(), &labels);
+    let (_, dl) = softmax_cross_entropy(logits.view(), labels);
     net.backward(dl);
     let names: Vec<String> = net.params().into_iter().map(|(n, _)| n).collect();
     let dirs: Vec<ArrayD<f32>> = net
         .params()
         .iter()
-        .map(|(_, p)| random(p.shape(), &mut rng))
+        .map(|(_, p)| random(p.shape(), rng))
         .collect();
     let analytic: f64 = net
         .params()
@@ -401,7 +420,6 @@ fn whole_network_directional_derivative() {
         .iter()
         .map(|(_, p)| p.value().clone())
         .collect();
-    let h = 1e-3f32;
     let loss_at = |t: f32| {
         let mut n2 = net.clone();
         for ((name, b), d) in names.iter().zip(&base).zip(&dirs) {
@@ -410,14 +428,11 @@ fn whole_network_directional_derivative() {
                 .set_value(name, b + &d.mapv(|v| v * t))
                 .unwrap();
         }
-        let z = n2.forward(x.clone(), false).unwrap();
-        f64::from(softmax_cross_entropy(z.view(), &labels).0)
+        let z = n2.forward(x.clone(), train).unwrap();
+        f64::from(softmax_cross_entropy(z.view(), labels).0)
     };
     let numeric = (loss_at(h) - loss_at(-h)) / (2.0 * f64::from(h));
-    assert!(
-        (analytic - numeric).abs() <= 1e-2 * (1.0 + analytic.abs()),
-        "directional derivative: analytic {analytic} vs numeric {numeric}"
-    );
+    (analytic, numeric)
 }
 
 /// Forward, input gradient and weight/bias gradients of `conv` on `x`.
@@ -696,40 +711,8 @@ fn graph_network_directional_derivative() {
         .into_dimensionality::<ndarray::Ix4>()
         .unwrap();
     let labels = [1u8, 2, 0];
-    let logits = net.forward(x.clone(), true).unwrap();
-    let (_, dl) = softmax_cross_entropy(logits.view(), &labels);
-    net.backward(dl);
-    let names: Vec<String> = net.params().into_iter().map(|(n, _)| n).collect();
-    let dirs: Vec<ArrayD<f32>> = net
-        .params()
-        .iter()
-        .map(|(_, p)| random(p.shape(), &mut rng))
-        .collect();
-    let analytic: f64 = net
-        .params()
-        .iter()
-        .zip(&dirs)
-        .map(|((_, p), d)| dot(p.grad(), d))
-        .sum();
-    let base: Vec<ArrayD<f32>> = net
-        .params()
-        .iter()
-        .map(|(_, p)| p.value().clone())
-        .collect();
     // Batch norm in training mode on both sides: the same function.
-    let loss_at = |s: f32| {
-        let mut n2 = net.clone();
-        for ((name, b), d) in names.iter().zip(&base).zip(&dirs) {
-            n2.param_mut(name)
-                .unwrap()
-                .set_value(name, b + &d.mapv(|v| v * s))
-                .unwrap();
-        }
-        let z = n2.forward(x.clone(), true).unwrap();
-        f64::from(softmax_cross_entropy(z.view(), &labels).0)
-    };
-    let h = 1e-2f32;
-    let numeric = (loss_at(h) - loss_at(-h)) / (2.0 * f64::from(h));
+    let (analytic, numeric) = directional_derivative(&mut net, &x, &labels, &mut rng, 1e-2, true);
     assert_close("graph directional derivative", 0, analytic, numeric);
 }
 
