@@ -30,6 +30,10 @@ pub struct TrainArgs {
     pub lr: f32,
     #[arg(long, default_value_t = 64)]
     pub batch_size: usize,
+    /// L2 penalty added to the gradient of every weight tensor (conv, fc, batch-norm scale), as
+    /// PyTorch's `Adam(weight_decay=)`; biases are not decayed.
+    #[arg(long, default_value_t = 0.0, value_name = "WD")]
+    pub weight_decay: f32,
     /// Model directory to write (model.toml, model.safetensors).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -46,6 +50,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             zoo::MODEL_NAMES
         );
     };
+    anyhow::ensure!(
+        args.weight_decay >= 0.0 && args.weight_decay.is_finite(),
+        "--weight-decay {}: must be a finite number >= 0; fix: e.g. --weight-decay 5e-4",
+        args.weight_decay
+    );
     anyhow::ensure!(
         args.epochs > 0,
         "--epochs 0: training needs at least one epoch; fix: give --epochs N with N >= 1"
@@ -65,7 +74,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         epochs: args.epochs,
         batch_size: args.batch_size,
         lr: args.lr,
-        optimizer: OptimizerKind::adam(),
+        optimizer: OptimizerKind::adam().with_weight_decay(args.weight_decay),
         lr_schedule: LrSchedule::Cosine,
         seed: args.seed,
     };

@@ -30,6 +30,24 @@ impl OptimizerKind {
         }
     }
 
+    /// The same optimiser with its L2 weight decay replaced.
+    pub fn with_weight_decay(self, wd: f32) -> Self {
+        match self {
+            OptimizerKind::Sgd { momentum, .. } => OptimizerKind::Sgd {
+                momentum,
+                weight_decay: wd,
+            },
+            OptimizerKind::Adam {
+                beta1, beta2, eps, ..
+            } => OptimizerKind::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay: wd,
+            },
+        }
+    }
+
     pub fn sgd_momentum() -> Self {
         OptimizerKind::Sgd {
             momentum: 0.9,
