@@ -16,7 +16,8 @@ use ember_estimator::{Hardware, NetworkResult};
 use ember_sim::DataType;
 
 use crate::output::OutFile;
-use crate::report::{energy_by_level, energy_unit, level_labels};
+use crate::report::{energy_unit, level_labels};
+use ember_explore::energy_by_level;
 
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),

@@ -1,83 +1,9 @@
-//! Rendering a `NetworkResult`: a terminal table, JSON (keys documented in the README) and CSV.
-
-use serde_json::{json, Map, Value};
+//! Rendering a `NetworkResult`: a terminal table and CSV. The JSON document is
+//! `ember_explore`'s (`SimReport` serialises to it), so the CLI and other front ends share it.
 
 use ember_estimator::{Hardware, LayerEnergy, NetworkResult, Units};
+use ember_explore::{sum_cycles, utilization};
 use ember_sim::DataType;
-
-fn accesses_json(e: &LayerEnergy, hw: &Hardware) -> Value {
-    let mut levels = Map::new();
-    for (i, l) in hw.arch.levels.iter().enumerate() {
-        let mut types = Map::new();
-        for d in DataType::ALL {
-            let (r, w) = e.accesses.get(i, d);
-            types.insert(
-                d.key().into(),
-                json!({"reads": r.round() as u64, "writes": w.round() as u64}),
-            );
-        }
-        levels.insert(l.name.clone(), Value::Object(types));
-    }
-    Value::Object(levels)
-}
-
-fn energy_json(e: &LayerEnergy, hw: &Hardware) -> Value {
-    let mut by_level = Map::new();
-    for (i, l) in hw.arch.levels.iter().enumerate() {
-        by_level.insert(l.name.clone(), json!(e.level(i)));
-    }
-    let mut by_type = Map::new();
-    for d in DataType::ALL {
-        by_type.insert(d.key().into(), json!(e.data_type(d)));
-    }
-    json!({
-        "total": e.total,
-        "mac": e.mac,
-        "static": e.leakage,
-        "by_level": by_level,
-        "by_data_type": by_type,
-    })
-}
-
-/// The JSON document of `ember sim --format json`.
-pub fn to_json(res: &NetworkResult, hw: &Hardware) -> Value {
-    let layers: Vec<Value> = res
-        .layers
-        .iter()
-        .map(|l| {
-            json!({
-                "name": l.layer.name,
-                "macs": l.eval.macs,
-                "effective_macs": l.energy.effective_macs.round() as u64,
-                "active_pes": l.eval.active_pes,
-                "cycles": l.eval.cycles,
-                "utilization": l.eval.utilization(&hw.arch),
-                "mapping": serde_json::to_value(l.eval.mapping).unwrap_or(Value::Null),
-                "accesses": accesses_json(&l.energy, hw),
-                "energy": energy_json(&l.energy, hw),
-            })
-        })
-        .collect();
-    json!({
-        "network": res.network,
-        "hardware": res.hardware,
-        "batch": res.batch,
-        "dataflow": res.dataflow.code(),
-        "units": {
-            "energy": hw.energy.units.key(),
-            "accesses": format!("words of {} bits", hw.arch.core.word_bits),
-            "cycles": format!("core cycles at {} MHz", hw.arch.core.clock_mhz),
-        },
-        "layers": layers,
-        "total": {
-            "macs": res.macs(),
-            "effective_macs": res.total.effective_macs.round() as u64,
-            "cycles": res.cycles(),
-            "accesses": accesses_json(&res.total, hw),
-            "energy": energy_json(&res.total, hw),
-        },
-    })
-}
 
 /// CSV: one row per layer plus a total row.
 pub fn to_csv(res: &NetworkResult, hw: &Hardware) -> String {
@@ -219,20 +145,7 @@ impl Table {
     }
 }
 
-/// Network utilisation: MACs over (cycles x PEs).
-pub fn utilization(macs: u64, cycles: u64, hw: &Hardware) -> f64 {
-    macs as f64 / (cycles as f64 * hw.arch.pes() as f64)
-}
-
-/// Energy in the columns `compare`, `sweep` and the plots share: MAC (with static), then each
-/// level of the config, outermost first.
-pub fn energy_by_level(e: &LayerEnergy) -> Vec<f64> {
-    std::iter::once(e.mac + e.leakage)
-        .chain(e.levels().iter().copied())
-        .collect()
-}
-
-/// The column heads of `energy_by_level`: "MAC" and each level's label.
+/// The column heads of `ember_explore::energy_by_level`: "MAC" and each level's label.
 pub fn level_labels(hw: &Hardware) -> Vec<String> {
     std::iter::once("MAC".to_string())
         .chain(hw.arch.levels.iter().map(|l| l.label.clone()))
@@ -323,54 +236,11 @@ pub fn to_table(res: &NetworkResult, hw: &Hardware) -> String {
 
 use ember_sim::cycle::CycleStats;
 
-fn timing_json(c: &CycleStats, hw: &Hardware) -> Value {
-    let ms = |x: u64| x as f64 / hw.arch.core.clock_mhz / 1e3;
-    json!({
-        "mode": "cycle",
-        "mac_cycles": c.mac_cycles,
-        "processing_cycles": c.processing_cycles,
-        "total_cycles": c.total_cycles,
-        "processing_latency_ms": ms(c.processing_cycles),
-        "total_latency_ms": ms(c.total_cycles),
-        "passes": c.passes,
-        "stalls": c.stalls,
-    })
-}
-
-fn sum_cycles(cycles: &[CycleStats]) -> CycleStats {
-    let mut t = cycles[0].clone();
-    for c in &cycles[1..] {
-        t.add(c);
-    }
-    t
-}
-
-/// `to_json` in cycle mode: `cycles` is the total (DRAM included) and `timing` details it.
-pub fn to_json_cycles(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) -> Value {
-    let mut v = to_json(res, hw);
-    if let Some(layers) = v["layers"].as_array_mut() {
-        for (l, c) in layers.iter_mut().zip(cycles) {
-            l["cycles"] = json!(c.total_cycles);
-            let macs = l["macs"].as_u64().unwrap_or(0);
-            l["utilization"] = json!(utilization(macs, c.total_cycles, hw));
-            l["timing"] = timing_json(c, hw);
-        }
-    }
-    if !cycles.is_empty() {
-        let t = sum_cycles(cycles);
-        v["total"]["cycles"] = json!(t.total_cycles);
-        v["total"]["timing"] = timing_json(&t, hw);
-    }
-    v
-}
-
 /// `to_csv` in cycle mode: the timing columns appended.
 pub fn to_csv_cycles(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) -> String {
     let base = to_csv(res, hw);
     let mut rows: Vec<CycleStats> = cycles.to_vec();
-    if !cycles.is_empty() {
-        rows.push(sum_cycles(cycles));
-    }
+    rows.extend(sum_cycles(cycles));
     let mut out = String::new();
     for (i, line) in base.lines().enumerate() {
         out += line;
@@ -435,8 +305,8 @@ pub fn cycle_table(res: &NetworkResult, hw: &Hardware, cycles: &[CycleStats]) ->
     for (l, c) in res.layers.iter().zip(cycles) {
         t.rows.push(row(&l.layer.name, l.eval.macs, c));
     }
-    if !cycles.is_empty() {
-        t.rows.push(row("total", res.macs(), &sum_cycles(cycles)));
+    if let Some(total) = sum_cycles(cycles) {
+        t.rows.push(row("total", res.macs(), &total));
     }
     format!(
         "\nCycle mode (core cycles at {} MHz; stalls by cause, in k cycles)\n{}",

@@ -3,17 +3,17 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
-use serde_json::{json, Value};
 
-use ember_estimator::{Hardware, NetworkResult};
+use ember_explore::compare::ratio;
+use ember_explore::{CompareReport, CompareRequest, CompareRow};
 use ember_sim::Dataflow;
 
-use crate::cmd::net::{load_net, NetArgs};
-use crate::cmd::sim::{load_hw, Format};
+use crate::cmd::net::{print_warnings, NetArgs};
+use crate::cmd::sim::Format;
 use crate::output::{emit, out_file, plot_file};
-use crate::report::{self, energy_by_level, energy_unit, utilization, Table};
+use crate::report::{energy_unit, Table};
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
@@ -42,83 +42,29 @@ pub struct CompareArgs {
     pub force: bool,
 }
 
-/// One evaluated candidate.
-pub struct Candidate {
-    pub hw: Hardware,
-    pub label: String,
-    pub result: NetworkResult,
-}
-
-/// Candidates are compared as ratios and drawn on one axis: their energies must share a unit
-/// (no conversion between normalised units and picojoules is defined).
-fn same_units(args: &CompareArgs, hws: &[Hardware]) -> Result<()> {
-    let name = |i: usize| {
-        args.hw
-            .get(i)
-            .map_or("the built-in eyeriss-v1".to_string(), |p| {
-                p.display().to_string()
-            })
-    };
-    if let Some(i) = hws
-        .iter()
-        .position(|h| h.energy.units != hws[0].energy.units)
-    {
-        bail!(
-            "{}: energy is in {}, but {} is in {}: ratios and one plot axis need one unit; fix: compare configs whose [energy] tables share a unit (copy one table's `units` and prices into the other)",
-            name(i),
-            hws[i].energy.units.key(),
-            name(0),
-            hws[0].energy.units.key()
-        );
-    }
-    Ok(())
-}
-
-/// Every (config, dataflow) candidate, in argument order (configs outer, dataflows inner).
-pub fn run_candidates(args: &CompareArgs) -> Result<Vec<Candidate>> {
-    let net = load_net(&args.net, Some(args.batch as usize))?;
-    let batch = args.batch.max(1) as usize;
-    let hws: Vec<Hardware> = if args.hw.is_empty() {
-        vec![load_hw(None)?]
-    } else {
-        args.hw
-            .iter()
-            .map(|p| load_hw(Some(p)))
-            .collect::<Result<_>>()?
-    };
-    same_units(args, &hws)?;
-    let mut out = Vec::new();
-    for hw in hws {
-        let dfs = if args.dataflow.is_empty() {
-            vec![hw.arch.dataflow]
-        } else {
-            args.dataflow.clone()
-        };
-        for df in dfs {
-            let result = hw.run(&net, batch, df)?;
-            let label = format!("{} {}", hw.arch.name, df.code());
-            out.push(Candidate {
-                hw: hw.clone(),
-                label,
-                result,
-            });
+impl CompareArgs {
+    /// The request the flags make.
+    pub fn request(&self) -> CompareRequest {
+        CompareRequest {
+            workload: self.net.workload(),
+            hardware: self.hw.clone(),
+            dataflows: self.dataflow.clone(),
+            batch: self.batch.max(1) as usize,
         }
     }
-    if out.len() < 2 {
-        bail!("compare needs at least two candidates; fix: give several --hw, or --dataflow with several dataflows");
-    }
-    Ok(out)
 }
 
 pub fn run(args: &CompareArgs) -> Result<()> {
     let out = out_file(args.out.as_deref(), args.force)?;
     let plot = plot_file(args.plot.as_deref(), args.force)?;
-    let cands = run_candidates(args)?;
+    let rep = ember_explore::compare(&args.request())?;
+    print_warnings(&rep.warnings);
     let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&to_json(&cands))? + "\n",
-        Format::Csv => to_csv(&cands),
-        Format::Table => to_table(&cands),
+        Format::Json => serde_json::to_string_pretty(&rep)? + "\n",
+        Format::Csv => to_csv(&rep),
+        Format::Table => to_table(&rep),
     };
+    let cands = &rep.candidates;
     if let Some(p) = &plot {
         let first = &cands[0];
         let (unit, div) = energy_unit(first.hw.energy.units);
@@ -148,106 +94,20 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     emit(out.as_ref(), &text)
 }
 
-/// `{"candidates": [{"hardware", "dataflow", "result"}]}`, `result` = `ember sim`'s JSON.
-pub fn to_json(cands: &[Candidate]) -> Value {
-    let list: Vec<Value> = cands
-        .iter()
-        .map(|c| {
-            json!({
-                "hardware": c.hw.arch.name,
-                "dataflow": c.result.dataflow.code(),
-                "result": report::to_json(&c.result, &c.hw),
-            })
-        })
-        .collect();
-    json!({ "candidates": list })
-}
-
-fn ratio(a: f64, b: f64) -> f64 {
-    if b == 0.0 {
-        f64::NAN
-    } else {
-        a / b
-    }
-}
-
-/// The levels of every candidate as one list of columns, (name, label): each config's levels
-/// in its own order, a level another config lacks placed after the levels before it.
-fn level_columns(cands: &[Candidate]) -> Vec<(String, String)> {
-    let mut cols: Vec<(String, String)> = Vec::new();
-    for c in cands {
-        let mut at = 0;
-        for l in &c.hw.arch.levels {
-            match cols.iter().position(|(n, _)| *n == l.name) {
-                Some(i) => at = i + 1,
-                None => {
-                    cols.insert(at, (l.name.clone(), l.label.clone()));
-                    at += 1;
-                }
-            }
-        }
-    }
-    cols
-}
-
-/// One row of a candidate: a layer or the total.
-struct Row {
-    name: String,
-    energy: f64,
-    /// MAC (with static) energy, then each of `level_columns` (None: the candidate's config has
-    /// no such level).
-    by_level: Vec<Option<f64>>,
-    cycles: u64,
-    util: f64,
-}
-
-/// Rows per layer, then total, with energy by level in the columns `cols`.
-fn rows(c: &Candidate, cols: &[(String, String)]) -> Vec<Row> {
-    let levels = |e: &ember_estimator::LayerEnergy| -> Vec<Option<f64>> {
-        let own = energy_by_level(e);
-        let mut v = vec![Some(own[0])];
-        v.extend(
-            cols.iter()
-                .map(|(name, _)| c.hw.arch.levels.position(name).map(|i| own[i + 1])),
-        );
-        v
-    };
-    let mut out: Vec<Row> = c
-        .result
-        .layers
-        .iter()
-        .map(|l| Row {
-            name: l.layer.name.clone(),
-            energy: l.energy.total,
-            by_level: levels(&l.energy),
-            cycles: l.eval.cycles,
-            util: l.eval.utilization(&c.hw.arch),
-        })
-        .collect();
-    let cycles = c.result.cycles();
-    out.push(Row {
-        name: "total".into(),
-        energy: c.result.total.total,
-        by_level: levels(&c.result.total),
-        cycles,
-        util: utilization(c.result.macs(), cycles, &c.hw),
-    });
-    out
-}
-
 /// CSV: one row per candidate x layer (and total); an energy column of a level the
 /// candidate's config lacks is empty.
-pub fn to_csv(cands: &[Candidate]) -> String {
-    let cols = level_columns(cands);
+pub fn to_csv(rep: &CompareReport) -> String {
+    let cands = &rep.candidates;
+    let cols = rep.level_columns();
     let mut out =
         String::from("candidate,hardware,dataflow,layer,energy_units,energy_total,energy_mac");
     for (name, _) in &cols {
         out += &format!(",energy_{name}");
     }
     out += ",cycles,utilization,energy_ratio,cycles_ratio\n";
-    let base = rows(&cands[0], &cols);
+    let base = cands[0].rows(&cols);
     for (ci, c) in cands.iter().enumerate() {
-        for (i, r) in rows(c, &cols).into_iter().enumerate() {
+        for (i, r) in c.rows(&cols).into_iter().enumerate() {
             let (be, bc) = (base[i].energy, base[i].cycles as f64);
             let levels: Vec<String> = r
                 .by_level
@@ -273,7 +133,8 @@ pub fn to_csv(cands: &[Candidate]) -> String {
 }
 
 /// The human table: energy and ratio per layer; cycles and utilisation; energy by level.
-pub fn to_table(cands: &[Candidate]) -> String {
+pub fn to_table(rep: &CompareReport) -> String {
+    let cands = &rep.candidates;
     let first = &cands[0];
     let (unit, div) = energy_unit(first.hw.energy.units);
     let mut out = format!(
@@ -286,8 +147,8 @@ pub fn to_table(cands: &[Candidate]) -> String {
     for (i, c) in cands.iter().enumerate() {
         out += &format!("  [{i}] {} ({})\n", c.label, c.hw.description);
     }
-    let cols = level_columns(cands);
-    let all: Vec<Vec<Row>> = cands.iter().map(|c| rows(c, &cols)).collect();
+    let cols = rep.level_columns();
+    let all: Vec<Vec<CompareRow>> = cands.iter().map(|c| c.rows(&cols)).collect();
     let names: Vec<String> = all[0].iter().map(|r| r.name.clone()).collect();
     let render = |title: String, cell: &dyn Fn(usize, usize) -> String| {
         let mut t = Table::with_total(&["layer"]);

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use crate::cmd::net::{import_onnx, parse_input_shape};
+use ember_explore::{workload::import_onnx, InputShape};
+
+use crate::cmd::net::print_warnings;
 use crate::output::{emit, out_file};
 
 #[derive(Args, Debug)]
@@ -27,11 +29,15 @@ pub struct ImportArgs {
 
 pub fn run(args: &ImportArgs) -> Result<()> {
     let out = out_file(args.out.as_deref(), args.force)?;
-    let shape = args
-        .input_shape
-        .as_deref()
-        .map(|s| parse_input_shape(s, None))
-        .transpose()?;
-    let net = import_onnx(&args.model, shape)?;
-    emit(out.as_ref(), &ember_onnx::write_trace(&net))
+    let shape = match args.input_shape.as_deref() {
+        Some(s) => {
+            let shape = InputShape::parse(s)?;
+            shape.check_batch(None)?;
+            Some(shape.dims)
+        }
+        None => None,
+    };
+    let loaded = import_onnx(&args.model, shape)?;
+    print_warnings(&loaded.warnings);
+    emit(out.as_ref(), &ember_onnx::write_trace(&loaded.network))
 }

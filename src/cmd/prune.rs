@@ -16,9 +16,9 @@ use ember_pruner::{
 };
 
 use crate::cmd::data::DataArgs;
-use crate::cmd::sim::load_hw;
 use crate::cmd::{load_any, progress_bar, say};
 use crate::output::write_atomic;
+use ember_explore::load_hardware;
 
 mod report;
 mod sweep;
@@ -186,7 +186,7 @@ pub fn run(args: &PruneArgs) -> Result<()> {
     if let Some(n) = args.train_limit {
         data.train = data.train.head(n);
     }
-    let hw = load_hw(args.hw.as_deref())?;
+    let hw = load_hardware(args.hw.as_deref())?;
     let job = Job {
         net: loaded.net,
         onnx: loaded.onnx,

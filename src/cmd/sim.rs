@@ -1,15 +1,15 @@
 //! `ember sim`: the energy table of one network on one hardware config.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use ember_estimator::Hardware;
+use ember_explore::{PassTrace, SimOptions, SimRequest};
 use ember_sim::Dataflow;
 
-use crate::cmd::net::{load_net, NetArgs};
-use crate::output::{emit, out_file, plot_file, OutFile};
+use crate::cmd::net::{print_warnings, NetArgs};
+use crate::output::{emit, out_file, plot_file};
 use crate::report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -91,12 +91,25 @@ impl Default for SimArgs {
     }
 }
 
-/// Load a hardware config, or the embedded Eyeriss chip.
-pub fn load_hw(path: Option<&Path>) -> Result<Hardware> {
-    Ok(match path {
-        Some(p) => Hardware::load(p)?,
-        None => Hardware::eyeriss_v1(),
-    })
+impl SimArgs {
+    /// The request the flags make.
+    pub fn request(&self) -> SimRequest {
+        SimRequest {
+            workload: self.net.workload(),
+            hardware: self.hw.clone(),
+            options: SimOptions {
+                batch: self.batch.max(1) as usize,
+                dataflow: self.dataflow,
+                objective: self.objective,
+                mode: match self.mode {
+                    Mode::Analytic => ember_explore::Mode::Analytic,
+                    Mode::Cycle => ember_explore::Mode::Cycle,
+                },
+                masks: self.masks.clone(),
+                record_passes: self.trace.is_some(),
+            },
+        }
+    }
 }
 
 pub fn run(args: &SimArgs) -> Result<()> {
@@ -106,52 +119,31 @@ pub fn run(args: &SimArgs) -> Result<()> {
         anyhow::bail!("--trace needs --mode cycle; fix: add `--mode cycle`");
     }
     let trace = out_file(args.trace.as_deref(), args.force)?;
-    let mut net = load_net(&args.net, Some(args.batch as usize))?;
-    let hw = load_hw(args.hw.as_deref())?;
-    let batch = args.batch.max(1) as usize;
-    let masks = match &args.masks {
-        Some(p) => {
-            let m = ember_estimator::masks::load_masks(p, &net, batch)?;
-            ember_estimator::masks::apply_densities(&mut net, &m);
-            m
-        }
-        None => Vec::new(),
+    let rep = ember_explore::sim(&args.request())?;
+    print_warnings(&rep.warnings);
+    let (res, hw) = (&rep.result, &rep.hardware);
+    let text = match (args.format, &rep.cycles) {
+        (Format::Table, None) => report::to_table(res, hw),
+        (Format::Table, Some(c)) => report::to_table(res, hw) + &report::cycle_table(res, hw, c),
+        (Format::Json, _) => serde_json::to_string_pretty(&rep)? + "\n",
+        (Format::Csv, None) => report::to_csv(res, hw),
+        (Format::Csv, Some(c)) => report::to_csv_cycles(res, hw, c),
     };
-    let dataflow: Dataflow = args.dataflow.unwrap_or(hw.arch.dataflow);
-    let res = hw.run_with(&net, batch, dataflow, args.objective)?;
-    let cycles = match args.mode {
-        Mode::Cycle => Some(run_cycles(&res, &hw, &masks, trace.as_ref())?),
-        Mode::Analytic => None,
-    };
-    let text = match (args.format, &cycles) {
-        (Format::Table, None) => report::to_table(&res, &hw),
-        (Format::Table, Some(c)) => {
-            report::to_table(&res, &hw) + &report::cycle_table(&res, &hw, c)
-        }
-        (Format::Json, None) => serde_json::to_string_pretty(&report::to_json(&res, &hw))? + "\n",
-        (Format::Json, Some(c)) => {
-            serde_json::to_string_pretty(&report::to_json_cycles(&res, &hw, c))? + "\n"
-        }
-        (Format::Csv, None) => report::to_csv(&res, &hw),
-        (Format::Csv, Some(c)) => report::to_csv_cycles(&res, &hw, c),
-    };
+    if let Some(f) = &trace {
+        f.write(pass_csv(&rep.passes).as_bytes())?;
+    }
     if let Some(p) = &plot {
-        crate::plot::sim_plot(p, &res, &hw)?;
+        crate::plot::sim_plot(p, res, hw)?;
     }
     emit(out.as_ref(), &text)
 }
 
-/// Cycle mode over every layer, with the per-pass trace written atomically if asked for.
-fn run_cycles(
-    res: &ember_estimator::NetworkResult,
-    hw: &Hardware,
-    masks: &[Option<ember_sim::masks::Masks>],
-    trace: Option<&OutFile>,
-) -> Result<Vec<ember_sim::cycle::CycleStats>> {
+/// The `--trace` file: one CSV record per pass as executed.
+fn pass_csv(passes: &[PassTrace]) -> String {
     let mut csv = String::from(
         "layer,pass,start_cycle,end_cycle,stall_filter_load,stall_ifmap_bus,stall_psum_bus,stall_pipeline,stall_dram,glb_words,dram_words\n",
     );
-    let mut record = |layer: &str, p: &ember_sim::cycle::PassRecord| {
+    for PassTrace { layer, record: p } in passes {
         csv += &format!(
             "{layer},{},{},{},{},{},{},{},{},{},{:.1}\n",
             p.pass,
@@ -165,14 +157,6 @@ fn run_cycles(
             p.glb_words,
             p.dram_words
         );
-    };
-    let stats = if trace.is_some() {
-        hw.simulate_cycles_masked(res, masks, Some(&mut record))
-    } else {
-        hw.simulate_cycles_masked(res, masks, None)
-    };
-    if let Some(f) = trace {
-        f.write(csv.as_bytes())?;
     }
-    Ok(stats)
+    csv
 }

@@ -1,20 +1,17 @@
 //! `ember validate`: the simulator against chip measurements.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use ember_estimator::validate::{validate, Measurements, METRICS};
+use ember_estimator::validate::METRICS;
 use ember_estimator::Objective;
+use ember_explore::{ValidateReport, ValidateRequest};
 
-use crate::cmd::net::{load_net, NetArgs};
-use crate::cmd::sim::load_hw;
+use crate::cmd::net::{print_warnings, NetArgs};
 use crate::output::{emit, out_file};
 use crate::report::Table;
-
-/// The embedded JSSC 2017 Table V measurements.
-pub const JSSC17: &str = include_str!("../../traces/measurements/eyeriss-jssc17-alexnet.toml");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -47,63 +44,71 @@ pub struct ValidateArgs {
     pub force: bool,
 }
 
+impl ValidateArgs {
+    /// The request the flags make.
+    pub fn request(&self) -> ValidateRequest {
+        ValidateRequest {
+            measured: self.measured.clone(),
+            hardware: self.hw.clone(),
+            workload: self.net.workload(),
+            objective: self.objective,
+        }
+    }
+}
+
 pub fn run(args: &ValidateArgs) -> Result<()> {
     let out = out_file(args.out.as_deref(), args.force)?;
-    let meas = match &args.measured {
-        Some(p) => Measurements::load(p)?,
-        None => Measurements::parse(
-            Path::new("traces/measurements/eyeriss-jssc17-alexnet.toml"),
-            JSSC17,
-        )?,
-    };
-    let hw = load_hw(args.hw.as_deref())?;
-    let net = load_net(&args.net, None)?;
-    let v = validate(&hw, &net, &meas, args.objective)?;
+    let rep = ember_explore::validate(&args.request())?;
+    print_warnings(&rep.warnings);
     let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&v)? + "\n",
-        Format::Table => {
-            let mut out = format!(
-                "{} vs {} on {} (batch {}, mappings minimise {:?})\nper cell: measured -> simulated (error = (simulated - measured) / measured)\n\n",
-                meas.name, net.name, hw.arch.name, meas.batch, args.objective
-            );
-            let present: Vec<&str> = METRICS
-                .iter()
-                .copied()
-                .filter(|m| v.summary.contains_key(*m))
-                .collect();
-            let cell = |m: f64, s: f64, e: f64| format!("{m:.1} -> {s:.1} ({e:+.0}%)");
-            // The sum is a column, not a row: no rule above the last row.
-            let mut t = Table {
-                head: vec!["metric".to_string()],
-                rows: vec![],
-                total: false,
-            };
-            t.head.extend(v.layers.iter().map(|l| l.name.clone()));
-            t.head.push("sum".into());
-            for m in &present {
-                let mut row = vec![m.to_string()];
-                for l in &v.layers {
-                    row.push(
-                        l.metrics
-                            .get(*m)
-                            .map_or("-".into(), |c| cell(c.measured, c.simulated, c.error_pct)),
-                    );
-                }
-                let s = &v.summary[*m];
-                row.push(cell(s.measured_sum, s.simulated_sum, s.sum_error_pct));
-                t.rows.push(row);
-            }
-            out += &t.render();
-            out += "\nmean |error| per layer:";
-            for m in &present {
-                out += &format!(" {m} {:.1}%;", v.summary[*m].mean_abs_error_pct);
-            }
-            out += "\n";
-            if hw.energy_pj.is_none() {
-                out += "(no [energy_pj] table in the config: no power figures)\n";
-            }
-            out
-        }
+        Format::Json => serde_json::to_string_pretty(&rep)? + "\n",
+        Format::Table => table(&rep),
     };
     emit(out.as_ref(), &text)
+}
+
+/// Per metric and layer: measured -> simulated (error), the sums in a last column.
+fn table(rep: &ValidateReport) -> String {
+    let v = &rep.validation;
+    let mut out = format!(
+        "{} vs {} on {} (batch {}, mappings minimise {:?})\nper cell: measured -> simulated (error = (simulated - measured) / measured)\n\n",
+        rep.measurements, rep.network, rep.hardware, rep.batch, rep.objective
+    );
+    let present: Vec<&str> = METRICS
+        .iter()
+        .copied()
+        .filter(|m| v.summary.contains_key(*m))
+        .collect();
+    let cell = |m: f64, s: f64, e: f64| format!("{m:.1} -> {s:.1} ({e:+.0}%)");
+    // The sum is a column, not a row: no rule above the last row.
+    let mut t = Table {
+        head: vec!["metric".to_string()],
+        rows: vec![],
+        total: false,
+    };
+    t.head.extend(v.layers.iter().map(|l| l.name.clone()));
+    t.head.push("sum".into());
+    for m in &present {
+        let mut row = vec![m.to_string()];
+        for l in &v.layers {
+            row.push(
+                l.metrics
+                    .get(*m)
+                    .map_or("-".into(), |c| cell(c.measured, c.simulated, c.error_pct)),
+            );
+        }
+        let s = &v.summary[*m];
+        row.push(cell(s.measured_sum, s.simulated_sum, s.sum_error_pct));
+        t.rows.push(row);
+    }
+    out += &t.render();
+    out += "\nmean |error| per layer:";
+    for m in &present {
+        out += &format!(" {m} {:.1}%;", v.summary[*m].mean_abs_error_pct);
+    }
+    out += "\n";
+    if !rep.has_energy_pj {
+        out += "(no [energy_pj] table in the config: no power figures)\n";
+    }
+    out
 }

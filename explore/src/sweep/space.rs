@@ -2,17 +2,57 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use ember_estimator::{EnergyTable, Hardware, Units};
 use ember_sim::{Dataflow, Network};
 
-use crate::report::{energy_by_level, utilization};
+use super::results::{Metrics, SweepRow};
+use crate::error::{ExploreError, Result};
+use crate::json::{energy_by_level, utilization};
+
+/// A rule of the space file broken: the file named, then `detail` (key, rule, fix).
+fn invalid(path: &Path, detail: String) -> ExploreError {
+    ExploreError::Space {
+        path: path.to_path_buf(),
+        detail,
+    }
+}
 
 /// Most grid points a space may have: far beyond any sweep that finishes, small enough that the
 /// mixed-radix index arithmetic cannot overflow.
 const MAX_POINTS: usize = 1 << 32;
+
+fn parse(path: &Path, text: &str) -> Result<SpaceFile> {
+    toml::from_str(text).map_err(|e| {
+        // The TOML error spans lines (a caret under the line): one line, as every error.
+        let message = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        invalid(
+            path,
+            format!("{message}; fix: see `ember sweep --help` and the README for the keys"),
+        )
+    })
+}
+
+/// A `grid` list of sizes or batches, the base's `default` alone when absent.
+fn positive_list(
+    path: &Path,
+    v: Option<Vec<usize>>,
+    default: usize,
+    key: &str,
+) -> Result<Vec<usize>> {
+    let v = v.unwrap_or_else(|| vec![default]);
+    if v.is_empty() || v.contains(&0) {
+        return Err(invalid(path, format!(
+            "key `grid.{key}` must be a non-empty list of positive integers; fix: e.g. `{key} = [{default}]`, or drop the key to keep the base's value"
+        )));
+    }
+    Ok(v)
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -58,46 +98,27 @@ pub struct Point {
 }
 
 impl Space {
+    /// Read and check a space file. Its base config and energy tables load through their
+    /// owner (`Hardware`), with that format's located errors.
     pub fn load(path: &Path) -> Result<Space> {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "{}: cannot read the space file; fix: check the path (e.g. sweeps/small.toml)",
-                path.display()
-            )
+        let text = std::fs::read_to_string(path).map_err(|source| ExploreError::SpaceRead {
+            path: path.to_path_buf(),
+            source,
         })?;
-        let file: SpaceFile = toml::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: {}; fix: see `ember sweep --help` and the README for the keys",
-                path.display(),
-                e.to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            )
-        })?;
+        let file = parse(path, &text)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let base = Hardware::load(&dir.join(&file.base))?;
         if !base.arch.levels.is_eyeriss() {
             // The results file's columns (`results::HEADER`) are the four Eyeriss levels.
-            bail!(
-                "{}: key `base`: `{}` has the levels [{}], but a sweep's results file has columns for the four Eyeriss levels dram, glb, array, rf only; fix: sweep a config written with the sections [dram], [glb], [noc], [pe] (other hierarchies: `ember sim` and `ember compare`)",
-                path.display(),
+            return Err(invalid(path, format!(
+                "key `base`: `{}` has the levels [{}], but a sweep's results file has columns for the four Eyeriss levels dram, glb, array, rf only; fix: sweep a config written with the sections [dram], [glb], [noc], [pe] (other hierarchies: `ember sim` and `ember compare`)",
                 file.base.display(),
                 base.arch.levels.names().join(", ")
-            );
+            )));
         }
         let g = file.grid;
         let a = &base.arch;
-        let list = |v: Option<Vec<usize>>, default: usize, key: &str| -> Result<Vec<usize>> {
-            let v = v.unwrap_or_else(|| vec![default]);
-            if v.is_empty() || v.contains(&0) {
-                bail!(
-                    "{}: key `grid.{key}` must be a non-empty list of positive integers; fix: e.g. `{key} = [{default}]`, or drop the key to keep the base's value",
-                    path.display()
-                );
-            }
-            Ok(v)
-        };
+        let list = |v, default, key: &str| positive_list(path, v, default, key);
         let sizes = [
             list(g.rows, a.array.rows, "rows")?,
             list(g.cols, a.array.cols, "cols")?,
@@ -117,17 +138,11 @@ impl Space {
         let batch = list(g.batch, 4, "batch")?;
         let dataflow = g.dataflow.unwrap_or_else(|| vec![a.dataflow]);
         if dataflow.is_empty() {
-            bail!(
-                "{}: key `grid.dataflow` must not be empty; fix: list dataflows, e.g. [\"rs\"], or drop the key",
-                path.display()
-            );
+            return Err(invalid(path, "key `grid.dataflow` must not be empty; fix: list dataflows, e.g. [\"rs\"], or drop the key".into()));
         }
         let energy_names = g.energy.unwrap_or_else(|| vec!["base".into()]);
         if energy_names.is_empty() {
-            bail!(
-                "{}: key `grid.energy` must not be empty; fix: list configs whose [energy] table to use, e.g. [\"base\"], or drop the key",
-                path.display()
-            );
+            return Err(invalid(path, "key `grid.energy` must not be empty; fix: list configs whose [energy] table to use, e.g. [\"base\"], or drop the key".into()));
         }
         let energy_tables = energy_tables(path, &base, &energy_names)?;
         let space = Space {
@@ -142,10 +157,10 @@ impl Space {
             acc.checked_mul(r).filter(|&n| n <= MAX_POINTS)
         });
         if points.is_none() {
-            bail!(
-                "{}: the grid has more than {MAX_POINTS} points; fix: shorten the value lists",
-                path.display()
-            );
+            return Err(invalid(
+                path,
+                format!("the grid has more than {MAX_POINTS} points; fix: shorten the value lists"),
+            ));
         }
         Ok(space)
     }
@@ -165,17 +180,20 @@ impl Space {
     pub fn check_batches(&self, path: &Path, net: &Network) -> Result<()> {
         for &b in &self.batch {
             if let Err(e) = net.check_size(b) {
-                bail!(
-                    "{}: key `grid.batch` = {b}: {}",
-                    path.display(),
-                    e.to_string().replace("lower --batch", "lower grid.batch")
-                );
+                return Err(invalid(
+                    path,
+                    format!(
+                        "key `grid.batch` = {b}: {}",
+                        e.to_string().replace("lower --batch", "lower grid.batch")
+                    ),
+                ));
             }
         }
         Ok(())
     }
 
-    pub fn len(&self) -> usize {
+    /// The number of grid points (at least 1: no value list is empty).
+    pub fn points(&self) -> usize {
         self.radix().iter().product()
     }
 
@@ -221,45 +239,28 @@ impl Space {
         hw
     }
 
-    /// The parameter columns of a row (everything before `storage_words`).
-    pub fn params(&self, p: &Point) -> String {
-        let s = p.sizes;
-        format!(
-            "{},{},{},{},{},{},{},{},{},{},{}",
-            p.index,
-            p.dataflow.code(),
-            s[0],
-            s[1],
-            s[2],
-            s[3],
-            s[4],
-            s[5],
-            p.batch,
-            self.energy_names[p.energy].replace(',', ";"),
-            self.energy_tables[p.energy].units.key(),
-        )
-    }
-
-    /// Evaluate one point: its row up to `utilization` (the results file adds the rest).
-    pub fn evaluate(&self, net: &Network, p: &Point) -> String {
+    /// Evaluate one point: its row (the pareto flag is the whole grid's, set when written).
+    pub fn evaluate(&self, net: &Network, p: &Point) -> SweepRow {
         let hw = self.hardware(p);
-        let storage = hw.arch.storage_words();
-        let head = format!("{},{storage}", self.params(p));
-        match hw.run(net, p.batch, p.dataflow) {
-            Ok(res) => {
-                let cycles = res.cycles();
-                let util = utilization(res.macs(), cycles, &hw);
-                let lv: Vec<String> = energy_by_level(&res.total)
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect();
-                format!(
-                    "{head},ok,{},{},{cycles},{util:.6}",
-                    res.total.total,
-                    lv.join(","),
-                )
+        let metrics = hw.run(net, p.batch, p.dataflow).ok().map(|res| {
+            let cycles = res.cycles();
+            Metrics {
+                energy_total: res.total.total,
+                energy_by_level: energy_by_level(&res.total),
+                cycles,
+                utilization: utilization(res.macs(), cycles, &hw),
             }
-            Err(_) => format!("{head},no_mapping,,{},,", ",".repeat(hw.arch.levels.len())),
+        });
+        SweepRow {
+            index: p.index,
+            dataflow: p.dataflow,
+            sizes: p.sizes,
+            batch: p.batch,
+            // A comma would split the CSV field.
+            energy_table: self.energy_names[p.energy].replace(',', ";"),
+            units: self.energy_tables[p.energy].units,
+            storage_words: hw.arch.storage_words(),
+            metrics,
         }
     }
 
@@ -296,20 +297,18 @@ fn energy_tables(path: &Path, base: &Hardware, names: &[String]) -> Result<Vec<E
                 .energy
                 .for_levels(&base.arch.levels)
                 .map_err(|level| {
-                    anyhow::anyhow!(
-                        "{}: key `grid.energy`: `{name}` has no price for the base config's level `{level}`; fix: list configs whose levels are the base's",
-                        path.display()
-                    )
+                    invalid(path, format!(
+                        "key `grid.energy`: `{name}` has no price for the base config's level `{level}`; fix: list configs whose levels are the base's"
+                    ))
                 })?
         };
         if let Some(first) = tables.first().filter(|f| f.units != table.units) {
-            bail!(
-                "{}: key `grid.energy` mixes energy units: `{}` is in {} but `{name}` is in {}; one Pareto front cannot rank both; fix: list tables of one unit only (run the others as a separate sweep)",
-                path.display(),
+            return Err(invalid(path, format!(
+                "key `grid.energy` mixes energy units: `{}` is in {} but `{name}` is in {}; one Pareto front cannot rank both; fix: list tables of one unit only (run the others as a separate sweep)",
                 names[0],
                 first.units.key(),
                 table.units.key()
-            );
+            )));
         }
         tables.push(table);
     }

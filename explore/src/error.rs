@@ -1,0 +1,104 @@
+//! `ExploreError`: what can go wrong between the models and a report. Input-file errors stay the
+//! models' own (`SimError`, `OnnxError`: file, line, key, rule, fix) and pass through unchanged;
+//! the variants here are the requests' own rules and the sweep's two file formats. Every message
+//! ends in a fix, as the CLI prints it as it is.
+
+use std::path::PathBuf;
+
+use ember_sim::SimError;
+
+/// Which role a sweep results file plays, so its error names the fix for that role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The output of a run (it would be resumed or replaced).
+    Out,
+    /// An input of a merge.
+    MergeInput,
+}
+
+impl Role {
+    fn fix(self) -> &'static str {
+        match self {
+            Role::Out => "choose another --out, or pass --force to replace it",
+            Role::MergeInput => "give --merge the files written by `ember sweep --shard I/N`",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    /// A trace, hardware config, measurement or masks file, or a mapping that does not fit.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// An ONNX model.
+    #[error(transparent)]
+    Onnx(#[from] ember_onnx::OnnxError),
+
+    #[error("--input-shape `{text}`: expected C x H x W or N x C x H x W of positive integers; fix: e.g. --input-shape 3x227x227")]
+    InputShapeSyntax { text: String },
+    /// N of an input shape is neither 1 nor the run's batch.
+    #[error("--input-shape `{text}`: N = {n}{}; N is not a batch size here (layers are per image); fix: give --input-shape {c}x{h}x{w}{}",
+        batch.map_or(String::new(), |b| format!(", but the batch is {b} (--batch)")),
+        batch.map_or(String::new(), |_| format!(" and --batch {n}")))]
+    InputShapeBatch {
+        text: String,
+        n: usize,
+        c: usize,
+        h: usize,
+        w: usize,
+        batch: Option<usize>,
+    },
+    /// An input shape given with a workload whose shapes are fixed (a trace).
+    #[error("--input-shape `{text}` applies to ONNX models only, and {what}; fix: drop --input-shape, or edit the trace's shapes")]
+    InputShapeNotOnnx { text: String, what: String },
+
+    /// Compared candidates price energy in different units.
+    #[error("{name}: energy is in {units}, but {first} is in {first_units}: ratios and one plot axis need one unit; fix: compare configs whose [energy] tables share a unit (copy one table's `units` and prices into the other)")]
+    MixedUnits {
+        name: String,
+        units: &'static str,
+        first: String,
+        first_units: &'static str,
+    },
+    #[error("compare needs at least two candidates; fix: give several --hw, or --dataflow with several dataflows")]
+    TooFewCandidates,
+
+    /// The sweep space file cannot be read.
+    #[error("{}: cannot read the space file; fix: check the path (e.g. sweeps/small.toml)", path.display())]
+    SpaceRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The sweep space file breaks a rule; `detail` names the key, the rule and the fix.
+    #[error("{}: {detail}", path.display())]
+    Space { path: PathBuf, detail: String },
+
+    #[error("{}: cannot read: {source}; fix: check the path (a results CSV of `ember sweep`)", path.display())]
+    ResultsRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that is not a results file of this version.
+    #[error("{}: not an `ember sweep` results file of this version ({why}); fix: {}", path.display(), role.fix())]
+    NotResults {
+        path: PathBuf,
+        role: Role,
+        why: String,
+    },
+    /// The output file holds another grid's or shard's rows.
+    #[error("{}: holds {rows} rows of another sweep (grid {found}) than this run (grid {want}: another space, network or shard); fix: choose another --out, or pass --force to replace it", path.display())]
+    OtherSweep {
+        path: PathBuf,
+        rows: usize,
+        /// "GRID, N points, shard I/N" of the file and of the run.
+        found: String,
+        want: String,
+    },
+    /// A merge input that is missing, of another grid, doubled or unfinished.
+    #[error("{detail}; fix: {fix}")]
+    Merge { detail: String, fix: String },
+}
+
+pub type Result<T, E = ExploreError> = std::result::Result<T, E>;

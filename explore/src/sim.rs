@@ -1,0 +1,144 @@
+//! The whole-network pipeline of `ember sim`: load the workload and hardware, apply real masks,
+//! map and price every layer, and optionally run cycle mode — one call, one serialisable report.
+
+use std::path::PathBuf;
+
+use serde::{Serialize, Serializer};
+
+use ember_estimator::masks::{apply_densities, load_masks};
+use ember_estimator::{Hardware, NetworkResult, Objective};
+use ember_sim::cycle::{CycleStats, PassRecord};
+use ember_sim::{Dataflow, Network};
+
+use crate::error::Result;
+use crate::json;
+use crate::workload::{load_hardware, Workload};
+
+/// analytic: counts and cycles in closed form; cycle: the mapping executed pass by pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Analytic,
+    Cycle,
+}
+
+/// How to run a loaded network on loaded hardware.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Images per batch (at least 1).
+    pub batch: usize,
+    /// The dataflow; `None`: the config's own.
+    pub dataflow: Option<Dataflow>,
+    pub objective: Objective,
+    pub mode: Mode,
+    /// Real zeros (safetensors, from `ember masks`): they set the layers' densities and, in
+    /// cycle mode, the time of every ofmap column.
+    pub masks: Option<PathBuf>,
+    /// In cycle mode, keep every pass as executed (`SimReport::passes`).
+    pub record_passes: bool,
+}
+
+impl Default for SimOptions {
+    /// What `ember` with no arguments runs.
+    fn default() -> Self {
+        SimOptions {
+            batch: 4,
+            dataflow: None,
+            objective: Objective::Energy,
+            mode: Mode::Analytic,
+            masks: None,
+            record_passes: false,
+        }
+    }
+}
+
+/// Everything `ember sim` is asked, as data.
+#[derive(Debug, Clone, Default)]
+pub struct SimRequest {
+    pub workload: Workload,
+    /// A hardware config; `None`: the embedded Eyeriss chip.
+    pub hardware: Option<PathBuf>,
+    pub options: SimOptions,
+}
+
+/// One executed pass of one layer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PassTrace {
+    pub layer: String,
+    pub record: PassRecord,
+}
+
+/// A run's result. It serialises to exactly the document `ember sim --format json` prints.
+#[derive(Debug, Clone)]
+pub struct SimReport {
+    pub hardware: Hardware,
+    pub result: NetworkResult,
+    /// Per layer, in cycle mode.
+    pub cycles: Option<Vec<CycleStats>>,
+    /// Every pass as executed, when `record_passes` was set in cycle mode.
+    pub passes: Vec<PassTrace>,
+    /// The ONNX importer's notes, each naming the model.
+    pub warnings: Vec<String>,
+}
+
+impl SimReport {
+    /// The JSON document (analytic, or with cycle-mode timing).
+    pub fn to_json(&self) -> serde_json::Value {
+        match &self.cycles {
+            None => json::network_json(&self.result, &self.hardware),
+            Some(c) => json::cycle_json(&self.result, &self.hardware, c),
+        }
+    }
+}
+
+impl Serialize for SimReport {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+/// Load what `req` names and run it.
+pub fn sim(req: &SimRequest) -> Result<SimReport> {
+    let loaded = req.workload.load(Some(req.options.batch))?;
+    let hw = load_hardware(req.hardware.as_deref())?;
+    let mut report = simulate(loaded.network, hw, &req.options)?;
+    report.warnings = loaded.warnings;
+    Ok(report)
+}
+
+/// Run a loaded network on loaded hardware.
+pub fn simulate(mut net: Network, hw: Hardware, opts: &SimOptions) -> Result<SimReport> {
+    let batch = opts.batch.max(1);
+    let masks = match &opts.masks {
+        Some(p) => {
+            let m = load_masks(p, &net, batch)?;
+            apply_densities(&mut net, &m);
+            m
+        }
+        None => Vec::new(),
+    };
+    let dataflow = opts.dataflow.unwrap_or(hw.arch.dataflow);
+    let result = hw.run_with(&net, batch, dataflow, opts.objective)?;
+    let mut passes = Vec::new();
+    let cycles = match opts.mode {
+        Mode::Analytic => None,
+        Mode::Cycle if opts.record_passes => {
+            let mut record = |layer: &str, p: &PassRecord| {
+                passes.push(PassTrace {
+                    layer: layer.to_string(),
+                    record: *p,
+                })
+            };
+            Some(hw.simulate_cycles_masked(&result, &masks, Some(&mut record)))
+        }
+        // No observer unless asked: a run of millions of passes need not build their records.
+        Mode::Cycle => Some(hw.simulate_cycles_masked(&result, &masks, None)),
+    };
+    Ok(SimReport {
+        hardware: hw,
+        result,
+        cycles,
+        passes,
+        warnings: Vec::new(),
+    })
+}
