@@ -1,0 +1,146 @@
+//! `ember-explore` against the CLI: one library call returns what the command prints as JSON
+//! (the contract a second front end, such as a Python package, relies on), and a sweep's typed
+//! rows render to the command's results file, also after a resume.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{ember, ok, scratch_dir};
+use ember_estimator::Objective;
+use ember_explore::sweep::results;
+use ember_explore::{
+    CompareRequest, Mode, SimOptions, SimRequest, Sweep, ValidateRequest, Workload,
+};
+use ember_sim::Dataflow;
+
+fn pretty<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap() + "\n"
+}
+
+#[test]
+fn sim_report_serialises_to_the_cli_json() {
+    let rep = ember_explore::sim(&SimRequest::default()).unwrap();
+    assert_eq!(pretty(&rep), ok(&["sim", "--format", "json"]));
+    let req = SimRequest {
+        workload: Workload::file("traces/resnet18.toml"),
+        hardware: Some(PathBuf::from("hw_configs/eyeriss-isca16-256.toml")),
+        options: SimOptions {
+            batch: 2,
+            dataflow: Some(Dataflow::WeightStationary),
+            mode: Mode::Cycle,
+            ..SimOptions::default()
+        },
+    };
+    let rep = ember_explore::sim(&req).unwrap();
+    let cli = ok(&[
+        "sim",
+        "--net",
+        "traces/resnet18.toml",
+        "--hw",
+        "hw_configs/eyeriss-isca16-256.toml",
+        "--batch",
+        "2",
+        "--dataflow",
+        "ws",
+        "--mode",
+        "cycle",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(pretty(&rep), cli);
+}
+
+#[test]
+fn compare_and_validate_reports_serialise_to_the_cli_json() {
+    let req = CompareRequest {
+        workload: Workload::default(),
+        hardware: vec![],
+        dataflows: vec![Dataflow::RowStationary, Dataflow::OutputStationary],
+        batch: 4,
+    };
+    let rep = ember_explore::compare(&req).unwrap();
+    let cli = ok(&["compare", "--dataflow", "rs,os", "--format", "json"]);
+    assert_eq!(pretty(&rep), cli);
+
+    let req = ValidateRequest {
+        objective: Objective::Energy,
+        ..ValidateRequest::default()
+    };
+    let rep = ember_explore::validate(&req).unwrap();
+    let cli = ok(&["validate", "--objective", "energy", "--format", "json"]);
+    assert_eq!(pretty(&rep), cli);
+}
+
+#[test]
+fn request_errors_are_the_cli_errors() {
+    let req = CompareRequest {
+        workload: Workload::default(),
+        hardware: vec![],
+        dataflows: vec![],
+        batch: 4,
+    };
+    let err = ember_explore::compare(&req).unwrap_err();
+    assert!(matches!(err, ember_explore::ExploreError::TooFewCandidates));
+    let cli = ember(&["compare"]);
+    assert_eq!(
+        String::from_utf8_lossy(&cli.stderr),
+        format!("error: {err}\n")
+    );
+
+    let req = SimRequest {
+        workload: Workload {
+            path: Some("traces/alexnet.toml".into()),
+            input_shape: Some("3x227x227".into()),
+        },
+        ..SimRequest::default()
+    };
+    let err = ember_explore::sim(&req).unwrap_err();
+    assert!(
+        err.to_string().contains("applies to ONNX models only"),
+        "{err}"
+    );
+}
+
+/// The typed rows of a whole run render to the file `ember sweep` writes, and a file cut
+/// short resumes (read back as typed rows) to the same bytes.
+#[test]
+fn sweep_rows_render_to_the_cli_results_file() {
+    let dir = scratch_dir("explore-sweep");
+    let out = dir.path().join("all.csv");
+    let out_s = out.to_str().unwrap();
+    let args = [
+        "sweep",
+        "--space",
+        "sweeps/small.toml",
+        "--jobs",
+        "1",
+        "--out",
+        out_s,
+    ];
+    ok(&args);
+    let cli = std::fs::read_to_string(&out).unwrap();
+
+    let sweep = Sweep::load("sweeps/small.toml".as_ref(), &Workload::default(), 0, 1).unwrap();
+    let mut rep = sweep.run();
+    assert_eq!(rep.pareto, ember_explore::sweep::pareto(&rep.rows));
+    assert!(rep.pareto.iter().any(|&f| f));
+    assert_eq!(results::render(&mut rep.rows, &rep.origin), cli);
+
+    // Keep the header and the first 10 rows, as an interrupted run leaves them.
+    let cut: String = cli.split_inclusive('\n').take(11).collect();
+    std::fs::write(&out, cut).unwrap();
+    let kept = results::resume(&out, &sweep.origin, false).unwrap();
+    assert_eq!(kept.len(), 10);
+    // Equal but for utilisation, which the file holds to six decimals.
+    for (k, r) in kept.iter().zip(&rep.rows) {
+        let strip = |r: &ember_explore::SweepRow| {
+            let mut r = r.clone();
+            r.metrics.as_mut().unwrap().utilization = 0.0;
+            r
+        };
+        assert_eq!(strip(k), strip(r));
+    }
+    ok(&args);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), cli);
+}
