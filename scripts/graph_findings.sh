@@ -23,8 +23,12 @@ mkdir -p "$runs"
 for model in $models; do
   for seed in $seeds; do
     dir="$runs/$model-s$seed"
+    # mobilenet-mini overfits without weight decay (train 99.1 %, val 90.38 %); 5e-4 was chosen
+    # over 0 on validation accuracy (90.77 % against 90.38 %, seed 1, one thread).
+    extra=()
+    [ "$model" = mobilenet-mini ] && extra=(--weight-decay 5e-4)
     if [ ! -f "$dir/model.safetensors" ]; then
-      "$ember" train --model "$model" --seed "$seed" --data "$data" --out "$dir" \
+      "$ember" train --model "$model" --seed "$seed" --data "$data" --out "$dir" "${extra[@]}" \
         2>"$dir.train.log" >"$dir.train.out" || { tail -5 "$dir.train.log"; exit 1; }
     fi
     for m in ${METHODS:-eap magnitude}; do
