@@ -99,6 +99,7 @@ pub fn run(args: &ValidateArgs) -> Result<()> {
                 out += &format!(" {m} {:.1}%;", v.summary[*m].mean_abs_error_pct);
             }
             out += "\n";
+            out += &v.power_lines();
             if hw.energy_pj.is_none() {
                 out += "(no [energy_pj] table in the config: no power figures)\n";
             }
