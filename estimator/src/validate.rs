@@ -87,8 +87,11 @@ pub struct Validation {
 /// The simulated average power of the measured layers (total energy over total time).
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct AveragePower {
+    /// The measurement file's `average_power_mw` (absent when it has none: no nulls in JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub measured_mw: Option<f64>,
     pub simulated: PowerBreakdown,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error_pct: Option<f64>,
 }
 
