@@ -16,6 +16,7 @@ use ember_sim::error::{line_of, line_of_key, toml_error, Location, SimError};
 use ember_sim::files::{read_text, wrong_kind, FileKind};
 use ember_sim::{Dataflow, HwConfig, Level, LevelKind, Levels, StageSpec};
 
+use crate::power::{PowerModel, PowerSpec};
 use crate::sparsity::{SparsityRules, SparsitySpec};
 use crate::table::{EnergySpec, EnergyTable};
 
@@ -39,6 +40,8 @@ struct HwFile {
     energy: EnergySpec,
     /// An absolute (pJ) table beside a normalised default, for power figures.
     energy_pj: Option<EnergySpec>,
+    /// Clock, control and leakage power beside the `[energy_pj]` table (`crate::power`).
+    power: Option<PowerSpec>,
     #[serde(default)]
     sparsity: SparsitySpec,
     #[serde(default)]
@@ -57,6 +60,8 @@ pub struct Hardware {
     pub energy: EnergyTable,
     /// Optional absolute table (`[energy_pj]`), used for power (`ember validate`).
     pub energy_pj: Option<EnergyTable>,
+    /// Optional clock, control and leakage model (`[power]`), used with `energy_pj`.
+    pub power: Option<PowerModel>,
     pub sparsity: SparsityRules,
     /// Where it was loaded from, and its text, so later errors can point at a key's line.
     pub path: PathBuf,
@@ -97,6 +102,29 @@ impl Hardware {
             Some(spec) => Some(EnergyTable::resolve(spec, &levels, "energy_pj").map_err(located)?),
             None => None,
         };
+        let power = match &file.power {
+            Some(spec) => Some(spec.check().map_err(located)?),
+            None => None,
+        };
+        if power.is_some() {
+            match &energy_pj {
+                None => {
+                    return Err(located((
+                        "power".into(),
+                        "[power] adds clock, control and leakage power to access energy in pJ, and this config has no [energy_pj] table".into(),
+                        "add an [energy_pj] table (energy per access in pJ), or remove [power]".into(),
+                    )))
+                }
+                Some(pj) if pj.static_mw > 0.0 => {
+                    return Err(located((
+                        "energy_pj.static_mw".into(),
+                        format!("`energy_pj.static_mw` = {} mW beside a [power] section: static power would be counted twice", pj.static_mw),
+                        "set `static_mw = 0` and let [power] model the clock and leakage, or remove [power]".into(),
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
         let arch = HwConfig {
             name: file.name,
             dataflow: file.dataflow,
@@ -114,6 +142,7 @@ impl Hardware {
             description: file.description,
             energy,
             energy_pj,
+            power,
             sparsity: SparsityRules::from_spec(&file.sparsity),
             path: path.to_path_buf(),
             text: text.to_string(),
@@ -221,11 +250,24 @@ fn line_of_config_key(text: &str, key: &str) -> usize {
     let parts: Vec<&str> = key.split('.').collect();
     for split in (1..parts.len()).rev() {
         let header = format!("[{}]", parts[..split].join("."));
-        if let Some(from) = text.find(&header) {
+        if let Some(from) = header_at(text, &header) {
             return line_of_key(text, from, parts[split]);
         }
     }
     line_of_key(text, 0, parts[0])
+}
+
+/// Where the table header `header` opens a line of `text` (not where a comment names it).
+fn header_at(text: &str, header: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start().len();
+        if line.trim_start().starts_with(header) {
+            return Some(offset + indent);
+        }
+        offset += line.len();
+    }
+    None
 }
 
 /// The hierarchy of `file`: its `[[level]]` list, or the four sections of the shorthand.

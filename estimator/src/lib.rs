@@ -7,6 +7,7 @@ pub mod cycles;
 pub mod energy;
 pub mod hardware;
 pub mod masks;
+pub mod power;
 pub mod run;
 pub mod sparsity;
 pub mod table;

@@ -13,6 +13,7 @@ use crate::energy::estimate;
 use ember_sim::cycle::{simulate, Replay};
 
 use crate::hardware::Hardware;
+use crate::power::PowerBreakdown;
 use crate::run::Objective;
 
 /// A measurement file.
@@ -24,6 +25,9 @@ pub struct Measurements {
     /// Name of the network the layers belong to (checked against the trace).
     pub network: String,
     pub batch: usize,
+    /// The chip's average power over the measured layers (mW), when the source gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average_power_mw: Option<f64>,
     #[serde(rename = "layer")]
     pub layers: Vec<MeasuredLayer>,
     /// The file it was read from, for errors (empty when built in code).
@@ -64,6 +68,9 @@ pub struct Compared {
 pub struct LayerValidation {
     pub name: String,
     pub metrics: BTreeMap<String, Compared>,
+    /// The simulated power by term, when the config has a `[power]` model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub power: Option<PowerBreakdown>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,6 +78,21 @@ pub struct Validation {
     pub layers: Vec<LayerValidation>,
     /// Per metric: mean and largest absolute error (%), and the measured and simulated sums.
     pub summary: BTreeMap<String, Summary>,
+    /// Energy over time across the layers, by term, against the measured average (when the
+    /// config has a `[power]` model).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub average_power: Option<AveragePower>,
+}
+
+/// The simulated average power of the measured layers (total energy over total time).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct AveragePower {
+    /// The measurement file's `average_power_mw` (absent when it has none: no nulls in JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_mw: Option<f64>,
+    pub simulated: PowerBreakdown,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_pct: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -111,6 +133,22 @@ impl Measurements {
 
     /// Every measured value is a positive number: errors are relative to it.
     fn check_values(&self, text: &str) -> Result<(), SimError> {
+        if let Some(v) = self
+            .average_power_mw
+            .filter(|v| !(*v > 0.0 && v.is_finite()))
+        {
+            return Err(SimError::Invalid {
+                at: Location {
+                    file: self.path.clone(),
+                    line: Some(line_of_key(text, 0, "average_power_mw")),
+                    key: Some("average_power_mw".into()),
+                },
+                rule: format!(
+                    "`average_power_mw` = {v} must be a positive number: errors are relative to it"
+                ),
+                fix: "give the measured average power, or leave the key out".into(),
+            });
+        }
         for (i, l) in self.layers.iter().enumerate() {
             let metrics = [
                 ("power_mw", l.power_mw),
@@ -162,25 +200,39 @@ pub fn validate(
                 fix: "use the trace's layer names".into(),
             });
         };
-        let sim = simulated(hw, net, i, meas.batch, objective)?;
+        let (sim, power) = simulated(hw, net, i, meas.batch, objective)?;
         layers.push(LayerValidation {
             name: m.name.clone(),
             metrics: compared(m, &sim),
+            power,
         });
     }
     let summary = summarise(&layers);
-    Ok(Validation { layers, summary })
+    let powers: Vec<PowerBreakdown> = layers.iter().filter_map(|l| l.power).collect();
+    let average_power = crate::power::average(&powers).map(|simulated| AveragePower {
+        measured_mw: meas.average_power_mw,
+        simulated,
+        error_pct: meas
+            .average_power_mw
+            .map(|m| 100.0 * (simulated.total_mw - m) / m),
+    });
+    Ok(Validation {
+        layers,
+        summary,
+        average_power,
+    })
 }
 
 /// Layer `i` of `net` mapped for `objective` and run in cycle mode: the simulated value of
-/// every metric a measurement file can hold (power only when `hw` has an energy table).
+/// every metric a measurement file can hold (power only when `hw` has an energy table), and
+/// the power by term when it has a `[power]` model.
 fn simulated(
     hw: &Hardware,
     net: &Network,
     i: usize,
     batch: usize,
     objective: Objective,
-) -> Result<BTreeMap<&'static str, f64>, SimError> {
+) -> Result<(BTreeMap<&'static str, f64>, Option<PowerBreakdown>), SimError> {
     let ms = |c: u64| c as f64 / hw.arch.core.clock_mhz / 1e3;
     let bytes = hw.arch.word_bytes();
     // Only the measured layers are mapped (the edp objective times every candidate).
@@ -204,15 +256,26 @@ fn simulated(
     sim.insert("total_latency_ms", ms(c.total_cycles));
     sim.insert("dram_mb", level_words(roles.dram) * bytes / 1e6);
     sim.insert("glb_mb", level_words(roles.glb) * bytes / 1e6);
+    let mut power = None;
     if let Some(table) = &hw.energy_pj {
         let mut cx = hw.context(i == 0);
         cx.table = table;
         let e = estimate(&r.layer, &r.eval, &cx);
         // Chip power: everything but DRAM, over the whole layer time.
         let chip_pj = e.total - e.level(roles.dram as usize);
-        sim.insert("power_mw", chip_pj / ms(c.total_cycles) * 1e-6);
+        match &hw.power {
+            // `static_mw` is 0 beside a [power] model (checked when the config loads).
+            Some(model) => {
+                let p = model.power(chip_pj, c.total_cycles, hw.arch.core.clock_mhz);
+                sim.insert("power_mw", p.total_mw);
+                power = Some(p);
+            }
+            None => {
+                sim.insert("power_mw", chip_pj / ms(c.total_cycles) * 1e-6);
+            }
+        }
     }
-    Ok(sim)
+    Ok((sim, power))
 }
 
 /// Every metric both measured for `m` and simulated, with the simulation's error.
@@ -267,4 +330,47 @@ fn summarise(layers: &[LayerValidation]) -> BTreeMap<String, Summary> {
         );
     }
     summary
+}
+
+impl Validation {
+    /// The power model's terms per layer and on average, as text lines under the validate
+    /// table (empty without a `[power]` model).
+    pub fn power_lines(&self) -> String {
+        let Some(avg) = &self.average_power else {
+            return String::new();
+        };
+        let mut out = String::from(
+            "\npower by term (mW; [power] of the config): access + clock + control + leakage = total\n",
+        );
+        let row = |name: &str, p: &PowerBreakdown| {
+            format!(
+                "  {name:<8} {:>6.1} + {:>6.1} + {:>6.1} + {:>5.2} = {:>6.1}",
+                p.access_mw, p.clock_mw, p.control_mw, p.leakage_mw, p.total_mw
+            )
+        };
+        for l in &self.layers {
+            if let Some(p) = &l.power {
+                out += &row(&l.name, p);
+                if let Some(c) = l.metrics.get("power_mw") {
+                    out += &format!("  (chip {:.1}, {:+.1}%)", c.measured, c.error_pct);
+                }
+                out += "\n";
+            }
+        }
+        let p = &avg.simulated;
+        out += &row("average", p);
+        if let (Some(m), Some(e)) = (avg.measured_mw, avg.error_pct) {
+            out += &format!("  (chip {m:.1}, {e:+.1}%)");
+        }
+        out += "\n";
+        let share = |v: f64| 100.0 * v / p.total_mw;
+        out += &format!(
+            "  share of the average: access {:.1}%, clock {:.1}%, control {:.1}%, leakage {:.3}% (average = energy / time over the layers)\n",
+            share(p.access_mw),
+            share(p.clock_mw),
+            share(p.control_mw),
+            share(p.leakage_mw)
+        );
+        out
+    }
 }

@@ -358,6 +358,11 @@ const HW_KEYS: &[(&str, &[&str])] = &[
         ],
     ),
     ("energy_pj", &["units", "mac", "dram", "static_mw"]),
+    // Cited values: any edit sets a bare number or deletes one, both refused with a fix.
+    (
+        "power",
+        &["vdd_v", "clock_pf", "control_fraction", "sram_bits"],
+    ),
     (
         "sparsity",
         &[

@@ -107,6 +107,7 @@ fn table(rep: &ValidateReport) -> String {
         out += &format!(" {m} {:.1}%;", v.summary[*m].mean_abs_error_pct);
     }
     out += "\n";
+    out += &v.power_lines();
     if !rep.has_energy_pj {
         out += "(no [energy_pj] table in the config: no power figures)\n";
     }
