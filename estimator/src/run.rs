@@ -15,9 +15,9 @@ pub enum Objective {
     /// Energy (the estimator's, with the config's sparsity rules): fast, exact pruned search.
     #[default]
     Energy,
-    /// Energy x total latency in cycle mode: candidates are executed (in order of a lower bound
-    /// on their EDP, until none left can win), so a mapping that starves on a bus or waits on
-    /// DRAM pays for it. Every dataflow; slower.
+    /// Energy x total latency in cycle mode: candidates are executed (those of least lower bound
+    /// on their EDP first, then any other whose bound can still win), so a mapping that starves
+    /// on a bus or waits on DRAM pays for it. Every dataflow; slower.
     Edp,
 }
 
