@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use crate::arch::HwConfig;
 use crate::counts::{AccessCounts, NestCounts};
-use crate::dataflow::Mapping;
+use crate::dataflow::{Mapping, MappingOf};
 use crate::masks::{column_costs, Gating, Masks};
 use crate::passes::Pass;
 use crate::rs::segment::{segment_cols, segment_rows};
@@ -755,6 +755,12 @@ pub fn latency_lower_bound(
 ) -> f64 {
     let b = bound_parts(hw, ev, params);
     let counts_only = (b.config + b.on_chip).max(b.config + b.dram.iter().sum::<f64>() / b.link);
+    // A filter cut into segments (psums kept in the GLB between segment passes) broke the
+    // tightened bound by a few cycles in the split-layer proptest (1993 > 1988; cause not yet
+    // found), so such mappings keep the counts-only bound.
+    if RsMapping::of(&ev.mapping).is_some_and(|m| m.segment.is_some()) {
+        return counts_only;
+    }
     let Ok(buf) = ev.mapping.model().buffers(l, hw, batch, &ev.mapping) else {
         return counts_only;
     };
