@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use ember_sim::cycle::{simulate, total_cycles_lower_bound, Replay};
+use ember_sim::cycle::{latency_lower_bound, simulate, Replay};
 use ember_sim::{map_layer, Dataflow, Evaluation, Layer, Network, SimError};
 
 use crate::energy::{estimate, Context, EnergyObjective, LayerEnergy};
@@ -15,9 +15,9 @@ pub enum Objective {
     /// Energy (the estimator's, with the config's sparsity rules): fast, exact pruned search.
     #[default]
     Energy,
-    /// Energy x total latency in cycle mode: candidates are executed (in order of a lower bound
-    /// on their EDP, until none left can win), so a mapping that starves on a bus or waits on
-    /// DRAM pays for it. Every dataflow; slower.
+    /// Energy x total latency in cycle mode: candidates are executed (those of least lower bound
+    /// on their EDP first, then any other whose bound can still win), so a mapping that starves
+    /// on a bus or waits on DRAM pays for it. Every dataflow; slower.
     Edp,
 }
 
@@ -104,8 +104,8 @@ impl Hardware {
         if objective == Objective::Edp {
             // Energy x total cycles of cycle mode is not monotone in the counts alone, so the
             // whole space is searched; executing a candidate is what costs, and its time has a
-            // lower bound from its counts (`total_cycles_lower_bound`), so candidates run in
-            // order of that bound on EDP until none left can win.
+            // lower bound from its counts and buffers (`latency_lower_bound`), so the space is
+            // streamed and a candidate runs only while its bound on EDP can still win.
             let params = self.layer_cycle_params(layer, first_layer);
             let edp = |ev: &Evaluation| {
                 let c = simulate(
@@ -120,7 +120,8 @@ impl Hardware {
                 c.total_cycles as f64 * energy_of.energy(ev)
             };
             let lower = |ev: &Evaluation| {
-                total_cycles_lower_bound(&self.arch, ev, &params).floor() * energy_of.energy(ev)
+                latency_lower_bound(layer, &self.arch, batch, ev, &params).floor()
+                    * energy_of.energy(ev)
             };
             if let Some(ev) = ember_sim::dataflow::search_lower_bounded(
                 dataflow, layer, &self.arch, batch, &lower, &edp,

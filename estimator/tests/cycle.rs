@@ -234,13 +234,14 @@ fn edp_search_equals_exhaustive() {
     }
 }
 
-/// The bound the edp search orders candidates by never exceeds what cycle mode gives: every
+/// The bounds the edp search prunes by (counts only, and with the mapping's buffers) never
+/// exceed what cycle mode gives: every
 /// candidate of AlexNet CONV1, CONV3, CONV5 and three MobileNet layers, and every 200th of the
 /// 140k candidates of AlexNet FC8 (batch 2), with the chip's compression, on eyeriss-v1 and on
 /// a copy that also skips zero cycles.
 #[test]
 fn time_lower_bound_holds_for_every_candidate() {
-    use ember_sim::cycle::total_cycles_lower_bound;
+    use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound};
     use std::cell::Cell;
     let mut skipping = config("eyeriss-v1.toml");
     skipping.arch.pe.skip_zero_cycles = true;
@@ -260,14 +261,18 @@ fn time_lower_bound_holds_for_every_candidate() {
                         return 0.0;
                     }
                     let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
-                    let bound = total_cycles_lower_bound(&hw.arch, ev, &params);
-                    assert!(
-                        bound <= c.total_cycles as f64,
-                        "{name} {}: {:?} bound {bound} > {}",
-                        l.name,
-                        ev.mapping,
-                        c.total_cycles
-                    );
+                    for bound in [
+                        total_cycles_lower_bound(&hw.arch, ev, &params),
+                        latency_lower_bound(l, &hw.arch, 2, ev, &params),
+                    ] {
+                        assert!(
+                            bound <= c.total_cycles as f64,
+                            "{name} {}: {:?} bound {bound} > {}",
+                            l.name,
+                            ev.mapping,
+                            c.total_cycles
+                        );
+                    }
                     0.0
                 };
                 ember_sim::rs::search_reference(l, &hw.arch, 2, &check);
@@ -286,7 +291,7 @@ fn time_lower_bound_holds_for_every_candidate() {
 fn edp_of_every_dataflow_equals_exhaustive() {
     use ember_estimator::run::Objective;
     use ember_estimator::EnergyObjective;
-    use ember_sim::cycle::total_cycles_lower_bound;
+    use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound};
     let mut skipping = config("eyeriss-v1.toml");
     skipping.arch.pe.skip_zero_cycles = true;
     for hw in [config("eyeriss-v1.toml"), skipping] {
@@ -301,7 +306,8 @@ fn edp_of_every_dataflow_equals_exhaustive() {
             for df in &Dataflow::ALL[1..] {
                 let edp = |ev: &ember_sim::Evaluation| {
                     let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
-                    let bound = total_cycles_lower_bound(&hw.arch, ev, &params);
+                    let bound = total_cycles_lower_bound(&hw.arch, ev, &params)
+                        .max(latency_lower_bound(l, &hw.arch, 2, ev, &params));
                     assert!(
                         bound <= c.total_cycles as f64,
                         "{name} {df} {:?}",
@@ -315,4 +321,103 @@ fn edp_of_every_dataflow_equals_exhaustive() {
             }
         }
     }
+}
+
+/// The streaming edp search (bounded memory, two passes) picks exactly what the collecting one
+/// it replaced picks (`search_lower_bounded_reference`: every candidate sorted by bound), with
+/// the same bound and cost: every AlexNet layer in row-stationary at batches 1 and 4 on
+/// eyeriss-v1 with the buffer-aware bound (what the edp objective runs); and in every dataflow,
+/// on eyeriss-v1, a copy that skips zero cycles and a copy that overlaps fmap traffic (other
+/// buffering, other bound terms), holding 1, 5 or the default number of candidates (so the
+/// second pass runs, also after a first pass that timed almost nothing): the first MobileNet
+/// layers (a depthwise and a pointwise one) at batches 1 and 3 with that bound, and two small
+/// layers at batches 1, 3 and 16 with it and with the counts-only bound (the MobileNet layers
+/// take minutes with the latter).
+#[test]
+fn streaming_edp_search_equals_collecting() {
+    use ember_estimator::EnergyObjective;
+    use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound};
+    use ember_sim::dataflow::{
+        search_lower_bounded_keeping, search_lower_bounded_reference, SEARCH_KEPT,
+    };
+    let mut skipping = config("eyeriss-v1.toml");
+    skipping.arch.pe.skip_zero_cycles = true;
+    let mut overlapping = config("eyeriss-v1.toml");
+    overlapping.arch.dram.overlap_fmaps = true;
+    let mut padded = ember_sim::Layer::conv("padded", 8, 9, 9, 12, 3, 3);
+    padded.pad = 1;
+    padded.ifmap_density = 0.6;
+    let mut strided = ember_sim::Layer::conv("strided", 6, 11, 11, 20, 3, 3);
+    strided.stride = 2;
+    let alexnet = trace("alexnet.toml");
+    let mobilenet = trace("mobilenet_v1.toml");
+    // (layer, first layer, dataflows, batches, every config, bounds, candidates held).
+    type Case<'a> = (
+        &'a ember_sim::Layer,
+        bool,
+        &'a [Dataflow],
+        &'a [usize],
+        bool,
+        usize,
+        &'a [usize],
+    );
+    let all_held: &[usize] = &[1, 5, SEARCH_KEPT];
+    let mut cases: Vec<Case> = Vec::new();
+    for (i, l) in alexnet.layers.iter().enumerate() {
+        let rs: &[Dataflow] = &[Dataflow::RowStationary];
+        cases.push((l, i == 0, rs, &[1, 4], false, 1, &[SEARCH_KEPT]));
+    }
+    for l in [&mobilenet.layers[1], &mobilenet.layers[2]] {
+        cases.push((l, false, &Dataflow::ALL, &[1, 3], true, 1, all_held));
+    }
+    for l in [&padded, &strided] {
+        cases.push((l, false, &Dataflow::ALL, &[1, 3, 16], true, 2, all_held));
+    }
+    let mut compared = 0;
+    for (h, hw) in [config("eyeriss-v1.toml"), skipping, overlapping]
+        .iter()
+        .enumerate()
+    {
+        for &(l, first, dfs, batches, every_hw, n_bounds, holds) in &cases {
+            if !every_hw && h > 0 {
+                continue;
+            }
+            let energy = EnergyObjective::new(l, &hw.context(first));
+            let params = hw.layer_cycle_params(l, first);
+            for &df in dfs {
+                for &batch in batches {
+                    let edp = |ev: &ember_sim::Evaluation| {
+                        let c =
+                            simulate(l, &hw.arch, batch, &ev.mapping, &params, Replay::Memo, None);
+                        c.total_cycles as f64 * energy.energy(ev)
+                    };
+                    let counts_only = |ev: &ember_sim::Evaluation| {
+                        total_cycles_lower_bound(&hw.arch, ev, &params).floor() * energy.energy(ev)
+                    };
+                    let buffered = |ev: &ember_sim::Evaluation| {
+                        latency_lower_bound(l, &hw.arch, batch, ev, &params).floor()
+                            * energy.energy(ev)
+                    };
+                    let bounds: [&dyn Fn(&ember_sim::Evaluation) -> f64; 2] =
+                        [&buffered, &counts_only];
+                    for (b, lower) in bounds.iter().take(n_bounds).enumerate() {
+                        let want =
+                            search_lower_bounded_reference(df, l, &hw.arch, batch, lower, &edp);
+                        for &kept in holds {
+                            let got = search_lower_bounded_keeping(
+                                kept, df, l, &hw.arch, batch, lower, &edp,
+                            );
+                            assert_eq!(
+                                got, want,
+                                "{} / {} / {df} / batch {batch} / bound {b} / kept {kept}",
+                                hw.arch.name, l.name
+                            );
+                            compared += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(compared, 16 + 144 + 432, "every case compared");
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use ember_estimator::{EnergyObjective, Hardware};
-use ember_sim::cycle::{simulate, total_cycles_lower_bound, Replay};
+use ember_sim::cycle::{latency_lower_bound, simulate, total_cycles_lower_bound, Replay};
 use ember_sim::dataflow::MappingOf;
 use ember_sim::rs::RsMapping;
 use ember_sim::{Dataflow, Layer, LayerKind};
@@ -67,8 +67,10 @@ proptest! {
         prop_assert_eq!(memo.counts, ev.counts);
         prop_assert_eq!(memo.mac_cycles, ev.cycles);
         prop_assert_eq!(&memo, &all);
-        // The edp search's time bound holds.
+        // The edp search's time bounds hold.
         let bound = total_cycles_lower_bound(&hw.arch, &ev, &params);
+        prop_assert!(bound <= memo.total_cycles as f64, "{} > {}", bound, memo.total_cycles);
+        let bound = latency_lower_bound(&l, &hw.arch, batch, &ev, &params);
         prop_assert!(bound <= memo.total_cycles as f64, "{} > {}", bound, memo.total_cycles);
     }
 }

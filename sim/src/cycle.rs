@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use crate::arch::HwConfig;
 use crate::counts::{AccessCounts, NestCounts};
-use crate::dataflow::Mapping;
+use crate::dataflow::{Mapping, MappingOf};
 use crate::masks::{column_costs, Gating, Masks};
 use crate::passes::Pass;
 use crate::rs::segment::{segment_cols, segment_rows};
@@ -723,15 +723,86 @@ fn run(
 }
 
 /// A lower bound on the `total_cycles` that `simulate` gives for `ev`, from its counts alone
-/// (cheap; the edp mapping objective orders candidates by it). On chip: configuration, then per
-/// pass a serial filter load (its filter words over the filter bus) and a streaming phase no
-/// shorter than its MAC cycles nor its ifmap words over the ifmap bus. Off chip: every DRAM
-/// word over the link after configuration.
+/// (cheap, and non-decreasing in every count and in the cycles, so it also bounds a subtree from
+/// its floor counts). On chip: configuration, then per pass a serial filter load (its filter
+/// words over the filter bus) and a streaming phase no shorter than its MAC cycles nor its
+/// ifmap words over the ifmap bus. Off chip: every DRAM word over the link after configuration.
 pub fn total_cycles_lower_bound(
     hw: &HwConfig,
     ev: &crate::Evaluation,
     params: &CycleParams,
 ) -> f64 {
+    let b = bound_parts(hw, ev, params);
+    (b.config + b.on_chip).max(b.config + b.dram.iter().sum::<f64>() / b.link)
+}
+
+/// `total_cycles_lower_bound` tightened by what the mapping's buffers let overlap (what the edp
+/// mapping objective visits candidates by). A DRAM transfer the timeline cannot overlap with
+/// processing delays the chip by its link time: ifmaps when their tiles are not double-buffered
+/// (the array waits for them), drains when psum tiles are not (the array waits for the drain),
+/// and filters, with the ifmaps queued behind them, when the filter buffer cannot take the next
+/// pass's filters before a pass ends. Pass by pass in `Timeline::place`, the chip is then free
+/// no earlier than it was after the previous pass plus those transfers plus the pass's on-chip
+/// time, so the sum over passes is a bound: configuration + the on-chip bound + the serial
+/// words over the link. With a filter buffer of one pass, the same chain runs through the pass
+/// starts (below).
+pub fn latency_lower_bound(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    ev: &crate::Evaluation,
+    params: &CycleParams,
+) -> f64 {
+    let b = bound_parts(hw, ev, params);
+    let counts_only = (b.config + b.on_chip).max(b.config + b.dram.iter().sum::<f64>() / b.link);
+    // A filter cut into segments (psums kept in the GLB between segment passes) broke the
+    // tightened bound by a few cycles in the split-layer proptest (1993 > 1988; cause not yet
+    // found), so such mappings keep the counts-only bound.
+    if RsMapping::of(&ev.mapping).is_some_and(|m| m.segment.is_some()) {
+        return counts_only;
+    }
+    let Ok(buf) = ev.mapping.model().buffers(l, hw, batch, &ev.mapping) else {
+        return counts_only;
+    };
+    let buffering = Buffering::new(hw, &buf);
+    let [filters, ifmaps, drain] = b.dram;
+    let filters_wait = buffering.filters == FilterBuffer::None;
+    let mut serial = 0.0;
+    if filters_wait {
+        serial += filters;
+    }
+    if filters_wait || !buffering.ifmaps {
+        serial += ifmaps;
+    }
+    if !buffering.psums {
+        serial += drain;
+    }
+    let chip_waits = b.config + b.on_chip + serial / b.link;
+    // A single filter buffer takes the next pass's filters only once this pass's are in the
+    // spads, and the link brings a pass's ifmaps after its filters: pass starts are apart by
+    // at least the filter load plus the next pass's filter and ifmap words over the link.
+    let loads_wait = if buffering.filters == FilterBuffer::Single && b.weights_first {
+        b.config + b.filter_bus + (filters + ifmaps) / b.link
+    } else {
+        0.0
+    };
+    counts_only.max(chip_waits).max(loads_wait)
+}
+
+/// The terms of the latency bounds, in core cycles (DRAM: words).
+struct BoundParts {
+    config: f64,
+    on_chip: f64,
+    /// Filter words over the filter bus, and whether they load before a pass's MACs.
+    filter_bus: f64,
+    weights_first: bool,
+    /// DRAM words in (filters, ifmaps) and out (drains), compressed as `simulate` moves them.
+    dram: [f64; 3],
+    /// DRAM words per core cycle.
+    link: f64,
+}
+
+fn bound_parts(hw: &HwConfig, ev: &crate::Evaluation, params: &CycleParams) -> BoundParts {
     let wb = hw.core.word_bits as f64;
     let config = hw.core.scan_chain_bits as f64;
     let glb = ev.counts.glb();
@@ -740,14 +811,24 @@ pub fn total_cycles_lower_bound(
     let macs = ev.cycles as f64 * params.mac_cycle_fraction;
     let d = ev.counts.dram();
     let s = &params.dram_scale;
-    let dram =
-        d.weights.reads as f64 * s[0] + d.ifmaps.reads as f64 * s[1] + d.psums.writes as f64 * s[2];
     // Weights loaded before the MACs (rs, ws) take their time first; streamed weights (os, nlr)
     // overlap the MACs on their own network.
-    let on_chip = if ev.mapping.model().weights_before_macs() {
+    let weights_first = ev.mapping.model().weights_before_macs();
+    let on_chip = if weights_first {
         filters + macs.max(ifmaps)
     } else {
         filters.max(macs).max(ifmaps)
     };
-    (config + on_chip).max(config + dram / hw.dram_words_per_cycle())
+    BoundParts {
+        config,
+        on_chip,
+        filter_bus: filters,
+        weights_first,
+        dram: [
+            d.weights.reads as f64 * s[0],
+            d.ifmaps.reads as f64 * s[1],
+            d.psums.writes as f64 * s[2],
+        ],
+        link: hw.dram_words_per_cycle(),
+    }
 }

@@ -260,11 +260,143 @@ impl<'de> Deserialize<'de> for Dataflow {
     }
 }
 
-/// The space of `df` on `l` (`search_reference`) visited by ascending `lower` (which must never
-/// exceed `cost`), stopping once no unvisited candidate can beat or tie the best found: for a
-/// cost that is expensive to evaluate but has a cheap lower bound (edp). The result is exactly
-/// `search_reference` with `cost` (the same tie-break, a total order).
+/// The space of `df` on `l` (`search_reference`) streamed through a lower bound, for a cost
+/// that is expensive to evaluate but has a cheap lower bound (edp): a candidate is evaluated by
+/// `cost` only if its bound `lower` (which must never exceed `cost`) can still beat or tie the
+/// best found. The result is exactly `search_reference` with `cost` (the same tie-break, a
+/// total order), in memory that does not grow with the space or the batch.
+///
+/// Two passes over the model's enumeration, neither holding more than [`SEARCH_KEPT`]
+/// candidates: the first keeps the candidates of least bound (ties: first enumerated) and times
+/// them by ascending bound until one bound exceeds the incumbent; the second, needed only if
+/// the largest bound kept does not, times every other candidate whose bound does not exceed the
+/// incumbent when it comes. A candidate is dropped only when its bound exceeds an incumbent's
+/// cost, and the incumbent's cost never rises, so no dropped candidate can beat or tie the
+/// result.
 pub fn search_lower_bounded(
+    df: Dataflow,
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    lower: Cost,
+    cost: Cost,
+) -> Option<Evaluation> {
+    search_lower_bounded_keeping(SEARCH_KEPT, df, l, hw, batch, lower, cost)
+}
+
+/// `search_lower_bounded` holding at most `kept` (at least 1) candidates: tests use small
+/// values so the second pass runs on small spaces too.
+#[doc(hidden)]
+pub fn search_lower_bounded_keeping(
+    kept: usize,
+    df: Dataflow,
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    lower: Cost,
+    cost: Cost,
+) -> Option<Evaluation> {
+    use std::cell::{Cell, RefCell};
+    let most = kept.max(1);
+    use std::collections::BinaryHeap;
+    let model = df.model();
+    // Pass 1: the least bounds, keyed (bound, enumeration index): a total order.
+    let kept = RefCell::new(BinaryHeap::with_capacity(most + 1));
+    let seen = Cell::new(0u64);
+    model.search_reference(l, hw, batch, &|ev| {
+        let key = Key(lower(ev), seen.get());
+        seen.set(seen.get() + 1);
+        let mut kept = kept.borrow_mut();
+        if kept.len() < most || kept.peek().is_some_and(|(k, _)| key < *k) {
+            kept.push((key, Least(ev.clone())));
+            if kept.len() > most {
+                kept.pop();
+            }
+        }
+        0.0
+    });
+    let kept = kept.into_inner().into_sorted_vec();
+    let mut best: Option<(f64, Evaluation)> = None;
+    let loses = |best: &Option<(f64, Evaluation)>, bound: f64| {
+        best.as_ref().is_some_and(|(c, _)| bound > *c)
+    };
+    // The largest key kept: every candidate at or below it was in `kept`.
+    let cut = kept.last().map(|(k, _)| *k);
+    for (Key(bound, _), Least(ev)) in kept {
+        if loses(&best, bound) {
+            break;
+        }
+        let c = cost(&ev);
+        crate::select::keep(&mut best, c, ev);
+    }
+    // Pass 2: the candidates pass 1 did not keep, if any can still win.
+    if let Some(cut) = cut.filter(|cut| seen.get() > most as u64 && !loses(&best, cut.0)) {
+        let best_cell = RefCell::new(best);
+        let index = Cell::new(0u64);
+        model.search_reference(l, hw, batch, &|ev| {
+            let key = Key(lower(ev), index.get());
+            index.set(index.get() + 1);
+            let mut best = best_cell.borrow_mut();
+            if key > cut && !loses(&best, key.0) {
+                let c = cost(ev);
+                crate::select::keep(&mut best, c, ev.clone());
+            }
+            0.0
+        });
+        best = best_cell.into_inner();
+    }
+    best.map(|(_, ev)| ev)
+}
+
+/// The most candidates `search_lower_bounded` holds at once.
+pub const SEARCH_KEPT: usize = 1024;
+
+/// A candidate's place in `search_lower_bounded`: its bound, then its enumeration index.
+#[derive(Clone, Copy, PartialEq)]
+struct Key(f64, u64);
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, o: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, o: &Key) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
+    }
+}
+
+/// An evaluation that orders as equal to any other (the heap orders by `Key` alone).
+struct Least(Evaluation);
+
+impl PartialEq for Least {
+    fn eq(&self, _: &Least) -> bool {
+        true
+    }
+}
+
+impl Eq for Least {}
+
+impl PartialOrd for Least {
+    fn partial_cmp(&self, o: &Least) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Least {
+    fn cmp(&self, _: &Least) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+/// The oracle `search_lower_bounded` is tested against: every candidate of the space collected
+/// with its bound and sorted, then timed by ascending bound until none left can win (memory
+/// grows with the space: what the streaming search replaced).
+#[doc(hidden)]
+pub fn search_lower_bounded_reference(
     df: Dataflow,
     l: &Layer,
     hw: &HwConfig,

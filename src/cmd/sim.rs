@@ -48,7 +48,8 @@ pub struct SimArgs {
     #[arg(long, value_enum, default_value_t = Mode::Analytic)]
     pub mode: Mode,
     /// What the mapper minimises: energy (default), or edp = energy x cycle-mode latency
-    /// (row-stationary; candidates run in cycle mode, cheapest lower bound first: seconds, not ms).
+    /// (every dataflow; candidates run in cycle mode only while a lower bound on their EDP can
+    /// still win: slower than energy, in memory that does not grow with the batch).
     #[arg(long, default_value = "energy", value_name = "energy|edp")]
     pub objective: ember_estimator::Objective,
     /// In cycle mode, write one CSV record per processing pass to FILE.

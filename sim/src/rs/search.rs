@@ -1,7 +1,8 @@
-//! The row-stationary mapping search: an exact branch-and-bound (`search`), the plain
-//! exhaustive oracle it is tested against (`search_reference`), and
-//! `dataflow::search_lower_bounded` visits the oracle's space by a lower bound. All three visit the same space: for
-//! every filter segment and strip width, every (n, p, q, r, t) and GLB tiling that fits.
+//! The row-stationary mapping search: an exact branch-and-bound (`search`) and the plain
+//! exhaustive oracle it is tested against (`search_reference`), which
+//! `dataflow::search_lower_bounded` streams through a lower bound. All three visit the same
+//! space: for every filter segment and strip width, every (n, p, q, r, t) and GLB tiling that
+//! fits.
 
 use super::segment::{mapping_segment, seg_sums, segments, SegSums};
 use super::{
