@@ -52,6 +52,31 @@ pub enum ExploreError {
     #[error("--input-shape `{text}` applies to ONNX models only, and {what}; fix: drop --input-shape, or edit the trace's shapes")]
     InputShapeNotOnnx { text: String, what: String },
 
+    /// A list of layer tables (not a file) that is not an array of `[[layer]]` tables.
+    #[error("{name}: {}{detail}; fix: give a list of layer tables with the keys of a trace's [[layer]] (name, c, h, w, m; optional r, s, stride, pad, groups, kind, weight_density, ifmap_density, ofmap_density, pool)",
+        index.map_or(String::new(), |i| format!("layer[{i}]: ")))]
+    Layers {
+        name: String,
+        index: Option<usize>,
+        detail: String,
+    },
+    /// Densities named for a layer the network does not have.
+    #[error("densities for layer `{layer}`: network `{network}` has no such layer; fix: name one of its layers: {names}")]
+    NoSuchLayer {
+        layer: String,
+        network: String,
+        names: String,
+    },
+    #[error("densities for layer `{layer}`: `{key}` = {value} is outside (0, 1]; fix: give the fraction of non-zero values, e.g. 0.45")]
+    Density {
+        layer: String,
+        key: &'static str,
+        value: f64,
+    },
+
+    #[error("sparsity preset `{preset}`: unknown; fix: give `none`, `chip` or `eap`")]
+    UnknownPreset { preset: String },
+
     /// Compared candidates price energy in different units.
     #[error("{name}: energy is in {units}, but {first} is in {first_units}: ratios and one plot axis need one unit; fix: compare configs whose [energy] tables share a unit (copy one table's `units` and prices into the other)")]
     MixedUnits {

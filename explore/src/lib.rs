@@ -28,5 +28,8 @@ pub use error::{ExploreError, Result, Role};
 pub use json::{energy_by_level, sum_cycles, utilization};
 pub use sim::{sim, simulate, Mode, PassTrace, SimOptions, SimReport, SimRequest};
 pub use sweep::{Sweep, SweepReport, SweepRow};
-pub use validate::{validate, ValidateReport, ValidateRequest};
-pub use workload::{load_hardware, InputShape, LoadedNetwork, Workload};
+pub use validate::{validate, validate_loaded, ValidateReport, ValidateRequest};
+pub use workload::{
+    hardware_named, import_onnx_bytes, load_hardware, network_from_layers, set_densities,
+    set_sparsity_preset, Densities, InputShape, LoadedNetwork, Workload, SHIPPED_HARDWARE,
+};

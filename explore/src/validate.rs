@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use serde::{Serialize, Serializer};
 
 use ember_estimator::validate::{validate as compare_with, Measurements, Validation};
-use ember_estimator::Objective;
+use ember_estimator::{Hardware, Objective};
+use ember_sim::Network;
 
 use crate::error::Result;
 use crate::workload::{load_hardware, Workload};
@@ -64,25 +65,50 @@ impl Serialize for ValidateReport {
 
 /// Load what `req` names, simulate the measured layers and compare.
 pub fn validate(req: &ValidateRequest) -> Result<ValidateReport> {
-    let meas = match &req.measured {
+    let meas = load_measurements(req.measured.as_deref())?;
+    let hw = load_hardware(req.hardware.as_deref())?;
+    let loaded = req.workload.load(None)?;
+    let mut report = run(&hw, &loaded.network, &meas, req.objective)?;
+    report.warnings = loaded.warnings;
+    Ok(report)
+}
+
+/// [`validate`] on a loaded network and hardware; `measured`: a measurement file, or `None` for
+/// the embedded JSSC 2017 Table V.
+pub fn validate_loaded(
+    hw: &Hardware,
+    net: &Network,
+    measured: Option<&Path>,
+    objective: Objective,
+) -> Result<ValidateReport> {
+    run(hw, net, &load_measurements(measured)?, objective)
+}
+
+fn load_measurements(measured: Option<&Path>) -> Result<Measurements> {
+    Ok(match measured {
         Some(p) => Measurements::load(p)?,
         None => Measurements::parse(
             Path::new("traces/measurements/eyeriss-jssc17-alexnet.toml"),
             JSSC17,
         )?,
-    };
-    let hw = load_hardware(req.hardware.as_deref())?;
-    let loaded = req.workload.load(None)?;
-    let net = loaded.network;
-    let validation = compare_with(&hw, &net, &meas, req.objective)?;
+    })
+}
+
+fn run(
+    hw: &Hardware,
+    net: &Network,
+    meas: &Measurements,
+    objective: Objective,
+) -> Result<ValidateReport> {
+    let validation = compare_with(hw, net, meas, objective)?;
     Ok(ValidateReport {
         validation,
         measurements: meas.name.clone(),
         network: net.name.clone(),
         hardware: hw.arch.name.clone(),
         batch: meas.batch,
-        objective: req.objective,
+        objective,
         has_energy_pj: hw.energy_pj.is_some(),
-        warnings: loaded.warnings,
+        warnings: Vec::new(),
     })
 }
