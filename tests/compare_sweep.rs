@@ -299,31 +299,164 @@ fn five_level_config_runs_and_shows_its_levels() {
     }
 }
 
-/// A sweep's results file has the four Eyeriss level columns: a base with other levels is
-/// refused up front, naming the key and a fix.
+/// A sweep over a five-level base (`sweeps/l2-small.toml`): its results file has an energy
+/// column per level, `energy_l2` among them; a point's figures equal `ember sim --format json`
+/// on that point's config written out by hand (a second method: the sim pipeline, not the
+/// sweep's); the pareto column is the non-dominated set of (energy, cycles, storage) computed
+/// here from the file's own numbers.
 #[test]
-fn sweep_refuses_a_base_with_other_levels() {
+fn sweep_over_a_five_level_base() {
     let dir = scratch_dir("cs-sweep-l2");
-    let space = dir.path().join("space.toml");
-    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(L2);
-    std::fs::write(
-        &space,
-        format!("base = {:?}\n[grid]\nbatch = [1]\n", s(&base)),
-    )
-    .unwrap();
-    let out = ember(&[
+    let out = dir.path().join("l2.csv");
+    ok(&[
         "sweep",
         "--space",
-        s(&space),
-        "--net",
-        "traces/alexnet.toml",
+        "sweeps/l2-small.toml",
+        "--jobs",
+        "1",
         "--out",
-        s(&dir.path().join("r.csv")),
+        s(&out),
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| head.iter().position(|&h| h == name).expect(name);
+    let levels = ["dram", "l2", "glb", "array", "rf"];
+    let level_cols: Vec<usize> = levels.iter().map(|l| col(&format!("energy_{l}"))).collect();
+    assert_eq!(
+        level_cols,
+        (col("energy_mac") + 1..col("cycles")).collect::<Vec<_>>()
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 8);
+    let num = |r: &[&str], c: &str| r[col(c)].parse::<f64>().unwrap();
+    assert!(rows.iter().all(|r| r[col("status")] == "ok"));
+
+    // Point 4 (grid order dataflow, batch, rows, glb_words; last fastest): os, 8 rows, a GLB of
+    // 16384 words. The same point as a config file, run by `ember sim`.
+    let p = &rows[4];
+    assert_eq!(
+        [p[col("dataflow")], p[col("rows")], p[col("glb_words")]],
+        ["os", "8", "16384"]
+    );
+    let base = std::fs::read_to_string(L2).unwrap();
+    assert_eq!(base.matches("rows = 12").count(), 1);
+    assert_eq!(base.matches("words = 51200").count(), 1);
+    let hw = dir.path().join("point4.toml");
+    std::fs::write(
+        &hw,
+        base.replace("rows = 12", "rows = 8")
+            .replace("words = 51200", "words = 16384"),
+    )
+    .unwrap();
+    let sim: Value = serde_json::from_str(&ok(&[
+        "sim",
+        "--hw",
+        s(&hw),
+        "--dataflow",
+        "os",
+        "--batch",
+        "1",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let e = &sim["total"]["energy"];
+    assert_eq!(e["by_level"].as_object().unwrap().len(), 5);
+    for (l, &c) in levels.iter().zip(&level_cols) {
+        assert_eq!(
+            p[c].parse::<f64>().unwrap(),
+            e["by_level"][l].as_f64().unwrap(),
+            "{l}"
+        );
+    }
+    assert!(num(p, "energy_l2") > 0.0);
+    assert_eq!(num(p, "energy_total"), e["total"].as_f64().unwrap());
+    assert_eq!(
+        num(p, "energy_mac"),
+        e["mac"].as_f64().unwrap() + e["static"].as_f64().unwrap()
+    );
+    assert_eq!(num(p, "cycles"), sim["total"]["cycles"].as_f64().unwrap());
+
+    // The front: rows no other row is at least as good as in all three and better in one.
+    let obj: Vec<[f64; 3]> = rows
+        .iter()
+        .map(|r| {
+            [
+                num(r, "energy_total"),
+                num(r, "cycles"),
+                num(r, "storage_words"),
+            ]
+        })
+        .collect();
+    let dominates = |a: &[f64; 3], b: &[f64; 3]| {
+        a.iter().zip(b).all(|(x, y)| x <= y) && a.iter().zip(b).any(|(x, y)| x < y)
+    };
+    for (r, o) in rows.iter().zip(&obj) {
+        let front = !obj.iter().any(|q| dominates(q, o));
+        assert_eq!(r[col("pareto")], if front { "1" } else { "0" }, "{r:?}");
+    }
+    assert!(rows.iter().any(|r| r[col("pareto")] == "1"));
+}
+
+/// A results file resumes or merges only with the level columns it was written with: another
+/// hierarchy's file is refused, naming the file, line 1, the columns found and expected, and a
+/// fix.
+#[test]
+fn sweep_refuses_results_of_another_hierarchy() {
+    let dir = scratch_dir("cs-sweep-levels");
+    let l2 = dir.path().join("l2.csv");
+    let args = |space: &str, out: &std::path::Path| {
+        let out = out.to_str().unwrap().to_string();
+        vec![
+            "sweep".to_string(),
+            "--space".into(),
+            space.into(),
+            "--jobs".into(),
+            "1".into(),
+            "--out".into(),
+            out,
+        ]
+    };
+    let run = |a: &[String]| ember(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(run(&args("sweeps/l2-small.toml", &l2)).status.success());
+    let before = std::fs::read(&l2).unwrap();
+    // Resume: the four-level space into the five-level file.
+    let out = run(&args("sweeps/small.toml", &l2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    for want in [
+        "l2.csv, line 1",
+        "energy_dram,energy_l2,energy_glb,energy_array,energy_rf",
+        "writes energy_dram,energy_glb,energy_array,energy_rf",
+        "fix: choose another --out, or pass --force",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    assert_eq!(
+        std::fs::read(&l2).unwrap(),
+        before,
+        "the file stays untouched"
+    );
+    // Merge: a four-level file after a five-level one.
+    let four = dir.path().join("four.csv");
+    let mut a = args("sweeps/small.toml", &four);
+    a.extend(["--shard".into(), "0/2".into()]);
+    assert!(run(&a).status.success());
+    let out = ember(&[
+        "sweep",
+        "--merge",
+        s(&l2),
+        s(&four),
+        "--out",
+        s(&dir.path().join("m.csv")),
     ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        err.contains("key `base`") && err.contains("dram, l2, glb") && err.contains("fix:"),
+        err.contains("four.csv, line 1")
+            && err.contains("the first file given to --merge")
+            && err.contains("fix: merge the shards of one sweep only"),
         "{err}"
     );
 }

@@ -112,6 +112,16 @@ pub enum ExploreError {
         role: Role,
         why: String,
     },
+    /// A results file whose level energy columns (line 1) are another hierarchy's.
+    #[error("{}, line 1: the level energy columns are {found}, but {whose} writes {want}: the file holds another hierarchy's results; fix: {fix}", path.display())]
+    LevelColumns {
+        path: PathBuf,
+        /// The `energy_<level>` columns of the file and those expected, comma-separated.
+        found: String,
+        want: String,
+        whose: String,
+        fix: String,
+    },
     /// The output file holds another grid's or shard's rows.
     #[error("{}: holds {rows} rows of another sweep (grid {found}) than this run (grid {want}: another space, network or shard); fix: choose another --out, or pass --force to replace it", path.display())]
     OtherSweep {

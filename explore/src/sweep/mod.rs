@@ -17,6 +17,15 @@
 //! energy = ["base", "../hw_configs/eyeriss-v1.toml"]  # the [energy] table of these configs
 //! ```
 //!
+//! The base may have any level list (`[[level]]` tables, or the four Eyeriss sections). The
+//! grid's sizes name the parts every hierarchy has, one each: `rows` and `cols` the array,
+//! the three `*_spad_words` the `pe` level, `glb_words` the global buffer (the `buffer` level,
+//! `glb` in every shipped config). A `staging` level (an L2) keeps the base's spec: it models no
+//! reuse, so its capacity changes no count and is no grid parameter (a key naming it, e.g.
+//! `l2_words`, is an unknown key). Every `grid.energy` table must price every level of the
+//! base. The results file has one energy column per level of the base, by name (the four
+//! Eyeriss levels give the columns results files always had).
+//!
 //! Grid index: mixed radix over the lists in the order energy, dataflow, batch, rows, cols,
 //! filter_spad_words, ifmap_spad_words, psum_spad_words, glb_words (last fastest). Rows are
 //! written sorted by index, so the file's bytes never depend on the thread count, on sharding
@@ -68,6 +77,14 @@ impl Sweep {
             points: grid.points(),
             shard,
             shards,
+            levels: grid
+                .base
+                .arch
+                .levels
+                .names()
+                .into_iter()
+                .map(String::from)
+                .collect(),
         };
         Ok(Sweep {
             space: grid,

@@ -20,24 +20,74 @@ use ember_sim::Dataflow;
 
 use crate::error::{ExploreError, Result, Role};
 
-pub const HEADER: &str = "index,dataflow,rows,cols,filter_spad_words,ifmap_spad_words,psum_spad_words,glb_words,batch,energy_table,energy_units,storage_words,status,energy_total,energy_mac,energy_dram,energy_glb,energy_array,energy_rf,cycles,utilization,grid,grid_points,shard,pareto";
-/// Fields of a row up to `utilization` (checked against `HEADER` by a test below).
-const ROW_FIELDS: usize = 21;
+/// The columns before the level energies: the parameters, the status, the total and the MAC.
+const HEAD: &str = "index,dataflow,rows,cols,filter_spad_words,ifmap_spad_words,psum_spad_words,glb_words,batch,energy_table,energy_units,storage_words,status,energy_total,energy_mac";
+/// The columns after the level energies: the figures, which run wrote the row, the front flag.
+const TAIL: &str = "cycles,utilization,grid,grid_points,shard,pareto";
 /// The `status` field (`ok` or `no_mapping`); the figures follow it.
 const STATUS: usize = 12;
-/// Energy columns after `energy_total`: MAC, then the four Eyeriss levels (the only levels a
-/// sweep's base may have: `Space::load`).
-const LEVEL_FIELDS: usize = 5;
-/// A complete line: the row, then grid, grid_points, shard and pareto.
-const LINE_FIELDS: usize = ROW_FIELDS + 4;
+/// The `energy_total` field; `energy_mac` follows it, then one `energy_<level>` per level.
+const TOTAL: usize = 13;
+/// Columns of `HEAD`.
+const HEAD_FIELDS: usize = TOTAL + 2;
+/// The columns of the four-level Eyeriss configs, as every results file had before levels were
+/// data (checked by a test below).
+#[cfg(test)]
+const EYERISS_HEADER: &str = "index,dataflow,rows,cols,filter_spad_words,ifmap_spad_words,psum_spad_words,glb_words,batch,energy_table,energy_units,storage_words,status,energy_total,energy_mac,energy_dram,energy_glb,energy_array,energy_rf,cycles,utilization,grid,grid_points,shard,pareto";
 
-/// Which run wrote a file: the grid and the shard.
+/// The header of a results file whose base config has the levels `levels` (outermost first):
+/// one `energy_<name>` column per level between `energy_mac` and `cycles`.
+pub fn header(levels: &[String]) -> String {
+    let mut h = String::from(HEAD);
+    for l in levels {
+        h += ",energy_";
+        h += l;
+    }
+    h += ",";
+    h += TAIL;
+    h
+}
+
+/// The level names of a results file's header, if it is one (any level list).
+fn header_levels(h: &str) -> Option<Vec<String>> {
+    let mid = h.strip_prefix(HEAD)?.strip_suffix(TAIL)?;
+    let mid = mid.strip_prefix(',')?.strip_suffix(',')?;
+    mid.split(',')
+        .map(|c| {
+            c.strip_prefix("energy_")
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// Where a row's fields sit, given how many levels the file has.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    levels: usize,
+}
+
+impl Layout {
+    /// Fields of a row up to `utilization`.
+    fn row_fields(self) -> usize {
+        HEAD_FIELDS + self.levels + 2
+    }
+    /// A complete line: the row, then grid, grid_points, shard and pareto.
+    fn line_fields(self) -> usize {
+        self.row_fields() + 4
+    }
+}
+
+/// Which run wrote a file: the grid, the shard, and the base config's levels (the file's
+/// level energy columns).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub grid: String,
     pub points: usize,
     pub shard: usize,
     pub shards: usize,
+    /// The level names, outermost first: one `energy_<name>` column each.
+    pub levels: Vec<String>,
 }
 
 impl Origin {
@@ -47,6 +97,11 @@ impl Origin {
     }
     fn shard_label(&self) -> String {
         format!("{}/{}", self.shard, self.shards)
+    }
+    /// Whether two lines were written by the same run (grid and shard; the levels are the
+    /// header's).
+    fn same_run(&self, o: &Origin) -> bool {
+        (&self.grid, self.points, self.shard, self.shards) == (&o.grid, o.points, o.shard, o.shards)
     }
     /// "GRID, N points, shard I/N", as errors name a run.
     fn describe(&self) -> String {
@@ -79,7 +134,8 @@ pub struct SweepRow {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Metrics {
     pub energy_total: f64,
-    /// MAC (with static), then each level, outermost first.
+    /// MAC (with static), then each level of the base config, outermost first (one entry per
+    /// `energy_*` column of the file after `energy_total`).
     pub energy_by_level: Vec<f64>,
     pub cycles: u64,
     /// A row read back from a file has the six decimals the file holds.
@@ -94,7 +150,7 @@ impl SweepRow {
     }
 
     /// The row's CSV fields up to `utilization`.
-    fn write_csv(&self, out: &mut String) {
+    fn write_csv(&self, out: &mut String, layout: Layout) {
         let s = self.sizes;
         // Writing to a String cannot fail.
         let _ = write!(
@@ -115,6 +171,7 @@ impl SweepRow {
         );
         match &self.metrics {
             Some(m) => {
+                debug_assert_eq!(m.energy_by_level.len(), layout.levels + 1);
                 let _ = write!(out, ",ok,{}", m.energy_total);
                 for v in &m.energy_by_level {
                     let _ = write!(out, ",{v}");
@@ -124,25 +181,27 @@ impl SweepRow {
             // Empty energy, level, cycles and utilisation fields.
             None => {
                 out.push_str(",no_mapping");
-                out.push_str(&",".repeat(ROW_FIELDS - STATUS - 1));
+                out.push_str(&",".repeat(layout.row_fields() - STATUS - 1));
             }
         }
     }
 
     /// A row from its fields up to `utilization`; `None` if any does not parse.
-    fn parse(f: &[&str]) -> Option<SweepRow> {
+    fn parse(f: &[&str], layout: Layout) -> Option<SweepRow> {
         let num = |i: usize| f[i].parse::<usize>().ok();
+        // energy_total, energy_mac and the levels; then cycles and utilization.
+        let cycles = TOTAL + 2 + layout.levels;
         let metrics = match f[STATUS] {
             "ok" => Some(Metrics {
-                energy_total: f[13].parse().ok()?,
-                energy_by_level: f[14..14 + LEVEL_FIELDS]
+                energy_total: f[TOTAL].parse().ok()?,
+                energy_by_level: f[TOTAL + 1..cycles]
                     .iter()
                     .map(|v| v.parse().ok())
                     .collect::<Option<_>>()?,
-                cycles: f[19].parse().ok()?,
-                utilization: f[20].parse().ok()?,
+                cycles: f[cycles].parse().ok()?,
+                utilization: f[cycles + 1].parse().ok()?,
             }),
-            "no_mapping" if f[13..ROW_FIELDS].iter().all(|v| v.is_empty()) => None,
+            "no_mapping" if f[TOTAL..layout.row_fields()].iter().all(|v| v.is_empty()) => None,
             _ => return None,
         };
         Some(SweepRow {
@@ -196,19 +255,24 @@ pub fn render(rows: &mut [SweepRow], origin: &Origin) -> String {
         origin.points,
         origin.shard_label()
     );
+    let layout = Layout {
+        levels: origin.levels.len(),
+    };
     let mut out = String::with_capacity(rows.len() * 160);
-    out += HEADER;
+    out += &header(&origin.levels);
     out += "\n";
     for (r, f) in rows.iter().zip(flags) {
-        r.write_csv(&mut out);
+        r.write_csv(&mut out, layout);
         out += &tail;
         out += if f { ",1\n" } else { ",0\n" };
     }
     out
 }
 
-/// A results file as read: where its rows came from (if it has any) and its complete rows.
+/// A results file as read: its level columns (if it has a header), where its rows came from
+/// (if it has any) and its complete rows.
 pub struct Contents {
+    pub levels: Option<Vec<String>>,
     pub origin: Option<Origin>,
     pub rows: Vec<SweepRow>,
 }
@@ -221,36 +285,64 @@ fn not_results(path: &Path, role: Role, why: String) -> ExploreError {
     }
 }
 
+/// The level columns a file must have, and whose they are (for the error).
+pub struct Expected<'a> {
+    pub levels: &'a [String],
+    /// "this sweep's base config", or the file that set them.
+    pub whose: String,
+    pub fix: String,
+}
+
 /// Read the complete rows of a results file. A last line without its newline (a write that
-/// was cut short) is not a row; rows that disagree on their grid or shard are an error.
-pub fn read(path: &Path, role: Role) -> Result<Contents> {
+/// was cut short) is not a row; rows that disagree on their grid or shard are an error, and so
+/// are level columns other than `want`'s.
+pub fn read(path: &Path, role: Role, want: Option<&Expected>) -> Result<Contents> {
     let text = std::fs::read_to_string(path).map_err(|source| ExploreError::ResultsRead {
         path: path.to_path_buf(),
         source,
     })?;
     let mut lines = text.split('\n');
-    match lines.next() {
-        Some(h) if h == HEADER => {}
+    let levels = match lines.next() {
         Some("") | None => {
             return Ok(Contents {
+                levels: None,
                 origin: None,
                 rows: vec![],
             })
         }
-        Some(_) => return Err(not_results(path, role, "its header differs".into())),
+        Some(h) => match header_levels(h) {
+            Some(l) => l,
+            None => return Err(not_results(path, role, "its header differs".into())),
+        },
+    };
+    if let Some(w) = want.filter(|w| w.levels != levels.as_slice()) {
+        return Err(ExploreError::LevelColumns {
+            path: path.to_path_buf(),
+            found: columns(&levels),
+            want: columns(w.levels),
+            whose: w.whose.clone(),
+            fix: w.fix.clone(),
+        });
     }
+    let layout = Layout {
+        levels: levels.len(),
+    };
     let body: Vec<&str> = lines.collect();
     let mut origin: Option<Origin> = None;
     let mut rows = Vec::new();
     // The last piece is complete only if the file ends with a newline.
     let complete = &body[..body.len().saturating_sub(1)];
     for (i, line) in complete.iter().enumerate() {
-        let Some((row, o)) = parse_line(line) else {
-            let why = format!("line {} is not a row of {LINE_FIELDS} fields", i + 2);
+        let Some((row, o)) = parse_line(line, layout) else {
+            let why = format!(
+                "line {} is not a row of {} fields",
+                i + 2,
+                layout.line_fields()
+            );
             return Err(not_results(path, role, why));
         };
         match &origin {
-            Some(first) if *first != o => {
+            Some(first) if !first.same_run(&o) => {
                 let why = format!(
                     "line {} is of grid {} shard {}, earlier lines of grid {} shard {}",
                     i + 2,
@@ -262,40 +354,70 @@ pub fn read(path: &Path, role: Role) -> Result<Contents> {
                 return Err(not_results(path, role, why));
             }
             Some(_) => {}
-            None => origin = Some(o),
+            None => {
+                origin = Some(Origin {
+                    levels: levels.clone(),
+                    ..o
+                })
+            }
         }
         rows.push(row);
     }
-    Ok(Contents { origin, rows })
+    Ok(Contents {
+        levels: Some(levels),
+        origin,
+        rows,
+    })
 }
 
-/// The row and origin of one complete line (its pareto flag is recomputed when written).
-fn parse_line(line: &str) -> Option<(SweepRow, Origin)> {
+/// The level energy columns of `levels`, as the header writes them.
+fn columns(levels: &[String]) -> String {
+    levels
+        .iter()
+        .map(|l| format!("energy_{l}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The row and origin of one complete line (its pareto flag is recomputed when written; the
+/// origin's levels are the header's, left empty here).
+fn parse_line(line: &str, layout: Layout) -> Option<(SweepRow, Origin)> {
     let f: Vec<&str> = line.split(',').collect();
-    if f.len() != LINE_FIELDS || !(f[LINE_FIELDS - 1] == "0" || f[LINE_FIELDS - 1] == "1") {
+    let (row, line) = (layout.row_fields(), layout.line_fields());
+    if f.len() != line || !(f[line - 1] == "0" || f[line - 1] == "1") {
         return None;
     }
-    let (shard, shards) = f[ROW_FIELDS + 2].split_once('/')?;
+    let (shard, shards) = f[row + 2].split_once('/')?;
     let origin = Origin {
-        grid: f[ROW_FIELDS].to_string(),
-        points: f[ROW_FIELDS + 1].parse().ok()?,
+        grid: f[row].to_string(),
+        points: f[row + 1].parse().ok()?,
         shard: shard.parse().ok()?,
         shards: shards.parse().ok()?,
+        levels: Vec::new(),
     };
-    Some((SweepRow::parse(&f[..ROW_FIELDS])?, origin))
+    Some((SweepRow::parse(&f[..row], layout)?, origin))
 }
 
 /// The rows of `path` a run of `origin` keeps: all of them when the file is that run's own
-/// (same grid and shard), none when it does not exist, is empty, or `force` replaces it; any
-/// other file is an error and stays untouched.
+/// (same level columns, grid and shard), none when it does not exist, is empty, or `force`
+/// replaces it; any other file is an error and stays untouched.
 pub fn resume(path: &Path, origin: &Origin, force: bool) -> Result<Vec<SweepRow>> {
     if !path.exists() {
         return Ok(vec![]);
     }
+    let want = Expected {
+        levels: &origin.levels,
+        whose: format!(
+            "this sweep's base config (levels {})",
+            origin.levels.join(", ")
+        ),
+        fix: "choose another --out, or pass --force to replace it".into(),
+    };
     let Contents {
         origin: found,
         mut rows,
-    } = match read(path, Role::Out) {
+        ..
+    } = match read(path, Role::Out, Some(&want)) {
         Ok(c) => c,
         Err(_) if force => return Ok(vec![]),
         Err(e) => return Err(e),
@@ -335,8 +457,18 @@ pub fn merge(files: &[PathBuf]) -> Result<(Vec<SweepRow>, Origin)> {
     }
     let mut shards: BTreeMap<usize, (&PathBuf, Contents)> = BTreeMap::new();
     let mut first: Option<(&PathBuf, Origin)> = None;
+    // The level columns of the first file with a header: every other file's must be these.
+    let mut columns: Option<(&PathBuf, Vec<String>)> = None;
     for p in files {
-        let c = read(p, Role::MergeInput)?;
+        let want = columns.as_ref().map(|(q, levels)| Expected {
+            levels,
+            whose: format!("{}, the first file given to --merge,", q.display()),
+            fix: "merge the shards of one sweep only".into(),
+        });
+        let c = read(p, Role::MergeInput, want.as_ref())?;
+        if columns.is_none() {
+            columns = c.levels.clone().map(|l| (p, l));
+        }
         // A header alone: a shard with no points (more shards than points), or nothing; if
         // its shard has points, the missing-shard check below names it.
         let Some(o) = c.origin.clone() else {
@@ -391,7 +523,9 @@ pub fn merge(files: &[PathBuf]) -> Result<(Vec<SweepRow>, Origin)> {
 
 /// Shards of one sweep share grid, size and shard count.
 fn same_grid(p: &Path, o: &Origin, first_path: &Path, first: &Origin) -> Result<()> {
-    if (&first.grid, first.points, first.shards) == (&o.grid, o.points, o.shards) {
+    if (&first.grid, first.points, first.shards, &first.levels)
+        == (&o.grid, o.points, o.shards, &o.levels)
+    {
         return Ok(());
     }
     Err(merge_error(
@@ -434,17 +568,39 @@ fn complete_shard(p: &Path, o: &Origin, rows: &[SweepRow]) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn names(levels: &[&str]) -> Vec<String> {
+        levels.iter().map(|l| l.to_string()).collect()
+    }
+
+    /// The four Eyeriss levels give the header every results file had before levels were
+    /// data (files written then still resume), and any level list reads back from its header.
     #[test]
-    fn field_counts_match_the_header() {
-        let cols: Vec<&str> = HEADER.split(',').collect();
-        assert_eq!(cols.len(), LINE_FIELDS);
-        assert_eq!(cols[STATUS], "status");
-        assert_eq!(cols[13], "energy_total");
-        assert_eq!(cols[14], "energy_mac");
-        assert_eq!(cols[14 + LEVEL_FIELDS], "cycles");
-        assert_eq!(cols[ROW_FIELDS - 1], "utilization");
-        assert_eq!(cols[ROW_FIELDS], "grid");
-        assert_eq!(cols[LINE_FIELDS - 1], "pareto");
+    fn header_is_the_level_list() {
+        let eyeriss = names(&["dram", "glb", "array", "rf"]);
+        assert_eq!(header(&eyeriss), EYERISS_HEADER);
+        for levels in [eyeriss, names(&["dram", "l2", "glb", "array", "rf"])] {
+            let h = header(&levels);
+            assert_eq!(header_levels(&h).as_ref(), Some(&levels));
+            let cols: Vec<&str> = h.split(',').collect();
+            let layout = Layout {
+                levels: levels.len(),
+            };
+            assert_eq!(cols.len(), layout.line_fields());
+            assert_eq!(cols[STATUS], "status");
+            assert_eq!(cols[TOTAL], "energy_total");
+            assert_eq!(cols[TOTAL + 1], "energy_mac");
+            assert_eq!(cols[TOTAL + 2], "energy_dram");
+            assert_eq!(cols[TOTAL + 1 + levels.len()], "energy_rf");
+            assert_eq!(cols[layout.row_fields() - 2], "cycles");
+            assert_eq!(cols[layout.row_fields() - 1], "utilization");
+            assert_eq!(cols[layout.row_fields()], "grid");
+            assert_eq!(cols[layout.line_fields() - 1], "pareto");
+        }
+        assert_eq!(header_levels("index,dataflow"), None);
+        assert_eq!(
+            header_levels(&EYERISS_HEADER.replace("energy_glb", "glb")),
+            None
+        );
     }
 
     fn row(index: usize, metrics: Option<Metrics>) -> SweepRow {
@@ -460,30 +616,42 @@ mod tests {
         }
     }
 
-    /// Rows written and read back are the same rows, and render to the same bytes.
+    /// Rows written and read back are the same rows, and render to the same bytes, with four
+    /// levels or five.
     #[test]
     fn rows_read_back_to_the_same_bytes() {
-        let m = Metrics {
-            energy_total: 27_400_190_123.456_78,
-            energy_by_level: vec![1.0 / 3.0, 2.5e-7, 3.0, 4.0e12, 0.1 + 0.2],
-            cycles: 31_178_000,
-            utilization: 0.553_219_8,
-        };
-        let origin = Origin {
-            grid: "00ff".into(),
-            points: 4,
-            shard: 0,
-            shards: 1,
-        };
-        let mut rows = vec![row(0, Some(m)), row(1, None)];
-        let text = render(&mut rows, &origin);
-        let back: Vec<SweepRow> = text
-            .lines()
-            .skip(1)
-            .map(|l| parse_line(l).expect("a row").0)
-            .collect();
-        assert_eq!(back[1], rows[1]);
-        assert_eq!(render(&mut back.clone(), &origin), text);
+        for levels in [
+            names(&["dram", "glb", "array", "rf"]),
+            names(&["dram", "l2", "glb", "array", "rf"]),
+        ] {
+            let mut by_level = vec![1.0 / 3.0, 2.5e-7, 3.0, 4.0e12, 0.1 + 0.2, 7.5];
+            by_level.truncate(levels.len() + 1);
+            let m = Metrics {
+                energy_total: 27_400_190_123.456_78,
+                energy_by_level: by_level,
+                cycles: 31_178_000,
+                utilization: 0.553_219_8,
+            };
+            let layout = Layout {
+                levels: levels.len(),
+            };
+            let origin = Origin {
+                grid: "00ff".into(),
+                points: 4,
+                shard: 0,
+                shards: 1,
+                levels,
+            };
+            let mut rows = vec![row(0, Some(m)), row(1, None)];
+            let text = render(&mut rows, &origin);
+            let back: Vec<SweepRow> = text
+                .lines()
+                .skip(1)
+                .map(|l| parse_line(l, layout).expect("a row").0)
+                .collect();
+            assert_eq!(back[1], rows[1]);
+            assert_eq!(render(&mut back.clone(), &origin), text);
+        }
     }
 
     #[test]
@@ -491,7 +659,7 @@ mod tests {
         let m = |e: f64, c: u64| {
             Some(Metrics {
                 energy_total: e,
-                energy_by_level: vec![0.0; LEVEL_FIELDS],
+                energy_by_level: vec![0.0; 5],
                 cycles: c,
                 utilization: 0.5,
             })

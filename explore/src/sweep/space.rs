@@ -108,14 +108,6 @@ impl Space {
         let file = parse(path, &text)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let base = Hardware::load(&dir.join(&file.base))?;
-        if !base.arch.levels.is_eyeriss() {
-            // The results file's columns (`results::HEADER`) are the four Eyeriss levels.
-            return Err(invalid(path, format!(
-                "key `base`: `{}` has the levels [{}], but a sweep's results file has columns for the four Eyeriss levels dram, glb, array, rf only; fix: sweep a config written with the sections [dram], [glb], [noc], [pe] (other hierarchies: `ember sim` and `ember compare`)",
-                file.base.display(),
-                base.arch.levels.names().join(", ")
-            )));
-        }
         let g = file.grid;
         let a = &base.arch;
         let list = |v, default, key: &str| positive_list(path, v, default, key);
