@@ -117,10 +117,11 @@ pub enum ExploreError {
     LevelColumns {
         path: PathBuf,
         /// The `energy_<level>` columns of the file and those expected, comma-separated.
-        found: String,
-        want: String,
-        whose: String,
-        fix: String,
+        /// (`Box<str>`: keeps `ExploreError` small enough to return by value.)
+        found: Box<str>,
+        want: Box<str>,
+        whose: Box<str>,
+        fix: Box<str>,
     },
     /// The output file holds another grid's or shard's rows.
     #[error("{}: holds {rows} rows of another sweep (grid {found}) than this run (grid {want}: another space, network or shard); fix: choose another --out, or pass --force to replace it", path.display())]

@@ -318,10 +318,10 @@ pub fn read(path: &Path, role: Role, want: Option<&Expected>) -> Result<Contents
     if let Some(w) = want.filter(|w| w.levels != levels.as_slice()) {
         return Err(ExploreError::LevelColumns {
             path: path.to_path_buf(),
-            found: columns(&levels),
-            want: columns(w.levels),
-            whose: w.whose.clone(),
-            fix: w.fix.clone(),
+            found: columns(&levels).into(),
+            want: columns(w.levels).into(),
+            whose: w.whose.as_str().into(),
+            fix: w.fix.as_str().into(),
         });
     }
     let layout = Layout {
