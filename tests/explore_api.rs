@@ -144,3 +144,28 @@ fn sweep_rows_render_to_the_cli_results_file() {
     ok(&args);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), cli);
 }
+
+/// A batch of zero images is refused by the library itself (it was clamped to 1 before, which
+/// only the CLI's argument parser kept users from seeing): the same message for every front end.
+#[test]
+fn a_zero_batch_is_refused_not_clamped() {
+    let zero = |e: ember_explore::ExploreError| {
+        assert!(matches!(e, ember_explore::ExploreError::ZeroBatch), "{e}");
+        assert!(e.to_string().contains("fix: give batch >= 1"), "{e}");
+    };
+    let sim = SimRequest {
+        options: SimOptions {
+            batch: 0,
+            ..SimOptions::default()
+        },
+        ..SimRequest::default()
+    };
+    zero(ember_explore::sim(&sim).unwrap_err());
+    let compare = CompareRequest {
+        workload: Workload::default(),
+        hardware: vec![],
+        dataflows: vec![Dataflow::RowStationary, Dataflow::OutputStationary],
+        batch: 0,
+    };
+    zero(ember_explore::compare(&compare).unwrap_err());
+}

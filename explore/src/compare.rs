@@ -86,8 +86,10 @@ pub fn compare_loaded(
     dataflows: &[Dataflow],
     batch: usize,
 ) -> Result<CompareReport> {
+    if batch == 0 {
+        return Err(ExploreError::ZeroBatch);
+    }
     same_units(&hws)?;
-    let batch = batch.max(1);
     let mut candidates = Vec::new();
     for (_, hw) in hws {
         let dfs = if dataflows.is_empty() {

@@ -85,6 +85,9 @@ pub enum ExploreError {
         first: String,
         first_units: &'static str,
     },
+    /// A batch of no images: nothing to map (every front end's rule, so none clamps it).
+    #[error("batch = 0: a batch is at least one image; fix: give batch >= 1")]
+    ZeroBatch,
     #[error("compare needs at least two candidates; fix: give several --hw, or --dataflow with several dataflows")]
     TooFewCandidates,
 

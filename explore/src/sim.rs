@@ -10,7 +10,7 @@ use ember_estimator::{Hardware, NetworkResult, Objective};
 use ember_sim::cycle::{CycleStats, PassRecord};
 use ember_sim::{Dataflow, Network};
 
-use crate::error::Result;
+use crate::error::{ExploreError, Result};
 use crate::json;
 use crate::workload::{load_hardware, Workload};
 
@@ -20,6 +20,21 @@ pub enum Mode {
     #[default]
     Analytic,
     Cycle,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    /// The CLI's `--mode` values, for front ends that take text (the Python package).
+    fn from_str(s: &str) -> std::result::Result<Mode, String> {
+        match s {
+            "analytic" => Ok(Mode::Analytic),
+            "cycle" => Ok(Mode::Cycle),
+            m => Err(format!(
+                "unknown mode `{m}`; expected `analytic` or `cycle`"
+            )),
+        }
+    }
 }
 
 /// How to run a loaded network on loaded hardware.
@@ -108,7 +123,10 @@ pub fn sim(req: &SimRequest) -> Result<SimReport> {
 
 /// Run a loaded network on loaded hardware.
 pub fn simulate(mut net: Network, hw: Hardware, opts: &SimOptions) -> Result<SimReport> {
-    let batch = opts.batch.max(1);
+    let batch = opts.batch;
+    if batch == 0 {
+        return Err(ExploreError::ZeroBatch);
+    }
     let masks = match &opts.masks {
         Some(p) => {
             let m = load_masks(p, &net, batch)?;

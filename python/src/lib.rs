@@ -215,28 +215,26 @@ fn options(
     mode: &str,
     masks: Option<PathBuf>,
 ) -> PyResult<SimOptions> {
-    if batch == 0 {
-        return Err(EmberError::new_err(
-            "batch = 0: a batch is at least one image; fix: give batch >= 1",
-        ));
-    }
-    let mode = match mode {
-        "analytic" => Mode::Analytic,
-        "cycle" => Mode::Cycle,
-        m => {
-            return Err(EmberError::new_err(format!(
-                "unknown mode `{m}`; expected `analytic` or `cycle`"
-            )))
-        }
-    };
     Ok(SimOptions {
         batch,
         dataflow: dataflow.map(parse::<Dataflow>).transpose()?,
         objective: parse::<Objective>(objective)?,
-        mode,
+        mode: parse::<Mode>(mode)?,
         masks,
         record_passes: false,
     })
+}
+
+/// One `ember_explore::simulate` call with the GIL released.
+fn simulate(
+    py: Python<'_>,
+    net: &PyNetwork,
+    hw: &PyHardware,
+    opts: &SimOptions,
+) -> PyResult<ember_explore::SimReport> {
+    let (n, h) = (net.net.clone(), hw.hw.clone());
+    py.detach(|| ember_explore::simulate(n, h, opts))
+        .map_err(err)
 }
 
 /// `ember sim --format json` of `net` on `hw`, as a JSON string.
@@ -254,11 +252,7 @@ fn sim(
     masks: Option<PathBuf>,
 ) -> PyResult<String> {
     let opts = options(batch, dataflow, objective, mode, masks)?;
-    let (n, h) = (net.net.clone(), hw.hw.clone());
-    let report = py
-        .detach(|| ember_explore::simulate(n, h, &opts))
-        .map_err(err)?;
-    json(&report)
+    json(&simulate(py, net, hw, &opts)?)
 }
 
 /// Each layer's total energy (the report's `layers[i].energy.total`), in order.
@@ -273,11 +267,7 @@ fn layer_energy(
     objective: &str,
 ) -> PyResult<Vec<(String, f64)>> {
     let opts = options(batch, dataflow, objective, "analytic", None)?;
-    let (n, h) = (net.net.clone(), hw.hw.clone());
-    let report = py
-        .detach(|| ember_explore::simulate(n, h, &opts))
-        .map_err(err)?;
-    Ok(report
+    Ok(simulate(py, net, hw, &opts)?
         .result
         .layers
         .iter()
@@ -295,11 +285,6 @@ fn compare(
     dataflows: Vec<String>,
     batch: usize,
 ) -> PyResult<String> {
-    if batch == 0 {
-        return Err(EmberError::new_err(
-            "batch = 0: a batch is at least one image; fix: give batch >= 1",
-        ));
-    }
     let dfs = dataflows
         .iter()
         .map(|d| parse::<Dataflow>(d))

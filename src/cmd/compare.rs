@@ -49,7 +49,7 @@ impl CompareArgs {
             workload: self.net.workload(),
             hardware: self.hw.clone(),
             dataflows: self.dataflow.clone(),
-            batch: self.batch.max(1) as usize,
+            batch: self.batch as usize,
         }
     }
 }

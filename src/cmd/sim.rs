@@ -99,7 +99,7 @@ impl SimArgs {
             workload: self.net.workload(),
             hardware: self.hw.clone(),
             options: SimOptions {
-                batch: self.batch.max(1) as usize,
+                batch: self.batch as usize,
                 dataflow: self.dataflow,
                 objective: self.objective,
                 mode: match self.mode {
