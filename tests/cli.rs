@@ -409,3 +409,62 @@ fn error_shows_its_cause_once() {
     assert!(err.contains("model.toml"), "{err}");
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
 }
+
+/// Issue 13: plain `ember sim --mode cycle` maps as `ember validate` does (the edp default), so
+/// both report the same latency for every measured layer, to the last digit of the JSON.
+#[test]
+fn default_cycle_sim_has_validates_latencies() {
+    let sim: serde_json::Value =
+        serde_json::from_str(&common::ok(&["sim", "--mode", "cycle", "--format", "json"])).unwrap();
+    let val: serde_json::Value =
+        serde_json::from_str(&common::ok(&["validate", "--format", "json"])).unwrap();
+    let layers = val["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 5, "Table V measures CONV1-5");
+    for v in layers {
+        let name = v["name"].as_str().unwrap();
+        let s = sim["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == name)
+            .unwrap();
+        for key in ["processing_latency_ms", "total_latency_ms"] {
+            assert_eq!(
+                s["timing"][key], v["metrics"][key]["simulated"],
+                "{name} {key}"
+            );
+        }
+    }
+}
+
+/// FC6 of AlexNet is bound by the DRAM link whatever the mapping: its 9216 x 4096 weights are
+/// read once, 4 words of 16 bits per link cycle (64-bit link) at 60 MHz against the 200 MHz
+/// core (JSSC 2017), so no mapping finishes in fewer than 37,748,736 / 4 x 200 / 60 =
+/// 31,457,280 core cycles; the edp default is at most as slow as the minimum-energy mapping.
+/// (Why the default leaves most PEs idle on FC layers: more PEs could not make them faster.)
+#[test]
+fn fc6_is_dram_bound_and_edp_is_no_slower() {
+    let cycles = |objective: &str| -> u64 {
+        let j: serde_json::Value = serde_json::from_str(&common::ok(&[
+            "sim",
+            "--mode",
+            "cycle",
+            "--format",
+            "json",
+            "--objective",
+            objective,
+        ]))
+        .unwrap();
+        let fc6 = j["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"] == "FC6")
+            .unwrap()
+            .clone();
+        fc6["timing"]["total_cycles"].as_u64().unwrap()
+    };
+    let floor = 37_748_736u64 / 4 * 200 / 60;
+    let (edp, energy) = (cycles("edp"), cycles("energy"));
+    assert!(floor <= edp && edp <= energy, "{floor} {edp} {energy}");
+}

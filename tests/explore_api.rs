@@ -58,6 +58,7 @@ fn compare_and_validate_reports_serialise_to_the_cli_json() {
         hardware: vec![],
         dataflows: vec![Dataflow::RowStationary, Dataflow::OutputStationary],
         batch: 4,
+        objective: Objective::default(),
     };
     let rep = ember_explore::compare(&req).unwrap();
     let cli = ok(&["compare", "--dataflow", "rs,os", "--format", "json"]);
@@ -79,6 +80,7 @@ fn request_errors_are_the_cli_errors() {
         hardware: vec![],
         dataflows: vec![],
         batch: 4,
+        objective: Objective::default(),
     };
     let err = ember_explore::compare(&req).unwrap_err();
     assert!(matches!(err, ember_explore::ExploreError::TooFewCandidates));
@@ -166,6 +168,7 @@ fn a_zero_batch_is_refused_not_clamped() {
         hardware: vec![],
         dataflows: vec![Dataflow::RowStationary, Dataflow::OutputStationary],
         batch: 0,
+        objective: Objective::default(),
     };
     zero(ember_explore::compare(&compare).unwrap_err());
 }

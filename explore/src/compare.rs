@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
-use ember_estimator::{Hardware, LayerEnergy, NetworkResult};
+use ember_estimator::{Hardware, LayerEnergy, NetworkResult, Objective};
 use ember_sim::{Dataflow, Network};
 
 use crate::error::{ExploreError, Result};
@@ -23,6 +23,8 @@ pub struct CompareRequest {
     pub dataflows: Vec<Dataflow>,
     /// Images per batch (at least 1).
     pub batch: usize,
+    /// What the mapper minimises for every candidate (as `sim`'s).
+    pub objective: Objective,
 }
 
 /// One evaluated candidate.
@@ -74,17 +76,25 @@ pub fn compare(req: &CompareRequest) -> Result<CompareReport> {
     for p in &req.hardware {
         hws.push((p.display().to_string(), load_hardware(Some(p))?));
     }
-    let mut report = compare_loaded(&loaded.network, hws, &req.dataflows, req.batch)?;
+    let mut report = compare_loaded(
+        &loaded.network,
+        hws,
+        &req.dataflows,
+        req.batch,
+        req.objective,
+    )?;
     report.warnings = loaded.warnings;
     Ok(report)
 }
 
-/// Run `net` on every (named) config x dataflow; `dataflows` empty: each config's own.
+/// Run `net` on every (named) config x dataflow, each mapped for `objective`; `dataflows`
+/// empty: each config's own.
 pub fn compare_loaded(
     net: &Network,
     hws: Vec<(String, Hardware)>,
     dataflows: &[Dataflow],
     batch: usize,
+    objective: Objective,
 ) -> Result<CompareReport> {
     if batch == 0 {
         return Err(ExploreError::ZeroBatch);
@@ -98,7 +108,7 @@ pub fn compare_loaded(
             dataflows.to_vec()
         };
         for df in dfs {
-            let result = hw.run(net, batch, df)?;
+            let result = hw.run_with(net, batch, df, objective)?;
             let label = format!("{} {}", hw.arch.name, df.code());
             candidates.push(Candidate {
                 hw: hw.clone(),

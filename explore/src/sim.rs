@@ -59,7 +59,7 @@ impl Default for SimOptions {
         SimOptions {
             batch: 4,
             dataflow: None,
-            objective: Objective::Energy,
+            objective: Objective::default(),
             mode: Mode::Analytic,
             masks: None,
             record_passes: false,

@@ -34,7 +34,7 @@ impl Default for ValidateRequest {
             measured: None,
             hardware: None,
             workload: Workload::default(),
-            objective: Objective::Edp,
+            objective: Objective::default(),
         }
     }
 }

@@ -145,7 +145,7 @@ def sim(
     *,
     batch: int = 4,
     dataflow: Optional[str] = None,
-    objective: str = "energy",
+    objective: str = "edp",
     mode: str = "analytic",
     masks: Union[str, "os.PathLike[str]", None] = None,
     densities: DensitiesLike = None,
@@ -153,7 +153,7 @@ def sim(
     """``ember sim --format json``: the whole network on one config, as a dict.
 
     The options are the CLI's: ``batch`` (images per batch), ``dataflow`` (``rs``, ``ws``,
-    ``os``, ``nlr``; None: the config's own), ``objective`` (``energy`` or ``edp``), ``mode``
+    ``os``, ``nlr``; None: the config's own), ``objective`` (``edp``, the default, or ``energy``), ``mode``
     (``analytic`` or ``cycle``), ``masks`` (a safetensors file of ``ember masks``).
     ``densities`` maps a layer name to its weight density, or to a dict with any of
     ``weight``, ``ifmap``, ``ofmap`` (fractions of non-zeros in (0, 1]).
@@ -179,7 +179,7 @@ def layer_energy(
     densities: DensitiesLike = None,
     batch: int = 4,
     dataflow: Optional[str] = None,
-    objective: str = "energy",
+    objective: str = "edp",
 ) -> Dict[str, float]:
     """Each layer's total energy (``sim(...)["layers"][i]["energy"]["total"]``), by layer name,
     in the config's energy unit, with ``densities`` set as in :func:`sim`. Faster than
@@ -195,10 +195,15 @@ def compare(
     *,
     dataflows: Iterable[str] = (),
     batch: int = 4,
+    objective: str = "edp",
 ) -> Dict[str, Any]:
-    """``ember compare --format json``: one network on several configs (and/or dataflows)."""
+    """``ember compare --format json``: one network on several configs (and/or dataflows),
+    each mapped for ``objective`` (``edp`` or ``energy``) as in :func:`sim`."""
     hw_list = [hardware(h) for h in hws] or [hardware(None)]
-    return json.loads(_core.compare(network(net), hw_list, dataflows=list(dataflows), batch=batch))
+    text = _core.compare(
+        network(net), hw_list, dataflows=list(dataflows), batch=batch, objective=objective
+    )
+    return json.loads(text)
 
 
 def validate(

@@ -50,7 +50,7 @@ def sim(
     hw: Hardware,
     batch: int = 4,
     dataflow: Optional[str] = None,
-    objective: str = "energy",
+    objective: str = "edp",
     mode: str = "analytic",
     masks: Optional[str] = None,
 ) -> str: ...
@@ -59,7 +59,9 @@ def layer_energy(
     hw: Hardware,
     batch: int = 4,
     dataflow: Optional[str] = None,
-    objective: str = "energy",
+    objective: str = "edp",
 ) -> List[Tuple[str, float]]: ...
-def compare(net: Network, hws: Sequence[Hardware], dataflows: Sequence[str] = ..., batch: int = 4) -> str: ...
+def compare(
+    net: Network, hws: Sequence[Hardware], dataflows: Sequence[str] = ..., batch: int = 4, objective: str = "edp"
+) -> str: ...
 def validate(net: Network, hw: Hardware, measured: Optional[str] = None, objective: str = "edp") -> str: ...

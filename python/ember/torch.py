@@ -124,7 +124,7 @@ def layer_energy(
     activations: bool = True,
     sparsity: Optional[str] = None,
     dataflow: Optional[str] = None,
-    objective: str = "energy",
+    objective: str = "edp",
 ) -> Dict[str, float]:
     """Energy of each ``Conv2d``/``Linear`` layer of ``model`` on ``hw``, keyed by module name.
 

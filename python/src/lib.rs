@@ -239,7 +239,7 @@ fn simulate(
 
 /// `ember sim --format json` of `net` on `hw`, as a JSON string.
 #[pyfunction]
-#[pyo3(signature = (net, hw, batch=4, dataflow=None, objective="energy", mode="analytic", masks=None))]
+#[pyo3(signature = (net, hw, batch=4, dataflow=None, objective="edp", mode="analytic", masks=None))]
 #[allow(clippy::too_many_arguments)]
 fn sim(
     py: Python<'_>,
@@ -257,7 +257,7 @@ fn sim(
 
 /// Each layer's total energy (the report's `layers[i].energy.total`), in order.
 #[pyfunction]
-#[pyo3(signature = (net, hw, batch=4, dataflow=None, objective="energy"))]
+#[pyo3(signature = (net, hw, batch=4, dataflow=None, objective="edp"))]
 fn layer_energy(
     py: Python<'_>,
     net: &PyNetwork,
@@ -277,21 +277,23 @@ fn layer_energy(
 
 /// `ember compare --format json` of `net` on every config x dataflow, as a JSON string.
 #[pyfunction]
-#[pyo3(signature = (net, hws, dataflows=Vec::new(), batch=4))]
+#[pyo3(signature = (net, hws, dataflows=Vec::new(), batch=4, objective="edp"))]
 fn compare(
     py: Python<'_>,
     net: &PyNetwork,
     hws: Vec<PyRef<'_, PyHardware>>,
     dataflows: Vec<String>,
     batch: usize,
+    objective: &str,
 ) -> PyResult<String> {
+    let objective = parse::<Objective>(objective)?;
     let dfs = dataflows
         .iter()
         .map(|d| parse::<Dataflow>(d))
         .collect::<PyResult<Vec<_>>>()?;
     let named: Vec<(String, Hardware)> = hws.iter().map(|h| (h.path(), h.hw.clone())).collect();
     let report = py
-        .detach(|| ember_explore::compare_loaded(&net.net, named, &dfs, batch))
+        .detach(|| ember_explore::compare_loaded(&net.net, named, &dfs, batch, objective))
         .map_err(err)?;
     json(&report)
 }

@@ -28,6 +28,10 @@ pub struct CompareArgs {
     /// Images per batch.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch: u32,
+    /// What the mapper minimises for every candidate, as in `ember sim`: edp (default) or
+    /// energy.
+    #[arg(long, default_value = "edp", value_name = "edp|energy")]
+    pub objective: ember_estimator::Objective,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -50,6 +54,7 @@ impl CompareArgs {
             hardware: self.hw.clone(),
             dataflows: self.dataflow.clone(),
             batch: self.batch as usize,
+            objective: self.objective,
         }
     }
 }
