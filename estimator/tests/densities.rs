@@ -1,5 +1,5 @@
 //! Published per-layer activation densities in the shipped traces, checked against their
-//! sources re-derived by hand: VGG-16 from NeuPart/CNNergy (Manasi, Snigdha,
+//! sources re-derived by hand: VGG-16 and GoogLeNet from NeuPart/CNNergy (Manasi, Snigdha,
 //! Sapatnekar, TVLSI 2020), github.com/manasiumn37/CNNergy at commit
 //! 96f56ef7be0321753eb84ba1d1f2099de814d005. Each trace's header says what the numbers mean.
 
@@ -123,12 +123,99 @@ fn cnnergy_vgg16_counts_padding_zeros_in_ifmaps_only() {
     assert_eq!(checked, 10);
 }
 
+/// data/GoogleNet_v1_Input_File.txt, one row per conv in CNNergy's order, named here by the
+/// trace's layer: (layer, ifmap H, C, R, M, column 9 = zero fraction of the unpadded ifmap,
+/// column 10 = zero fraction of the ofmap).
+const GOOGLENET: [(&str, usize, usize, usize, usize, f64, f64); 58] = [
+    ("conv1/7x7_s2", 224, 3, 7, 64, 0.0, 0.50795),
+    ("conv2/3x3_reduce", 56, 64, 1, 64, 0.16819, 0.46263),
+    ("conv2/3x3", 56, 64, 3, 192, 0.46263, 0.78104),
+    ("inception_3a/3x3_reduce", 28, 192, 1, 96, 0.44773, 0.4479),
+    ("inception_3a/5x5_reduce", 28, 192, 1, 16, 0.44773, 0.2235),
+    ("inception_3a/1x1", 28, 192, 1, 64, 0.44773, 0.39539),
+    ("inception_3a/3x3", 28, 96, 3, 128, 0.4479, 0.56404),
+    ("inception_3a/5x5", 28, 16, 5, 32, 0.2235, 0.56669),
+    ("inception_3a/pool_proj", 28, 192, 1, 32, 0.17617, 0.5196),
+    ("inception_3b/3x3_reduce", 28, 256, 1, 128, 0.51666, 0.55038),
+    ("inception_3b/5x5_reduce", 28, 256, 1, 32, 0.51666, 0.42644),
+    ("inception_3b/1x1", 28, 256, 1, 128, 0.51666, 0.79524),
+    ("inception_3b/3x3", 28, 128, 3, 192, 0.55038, 0.87695),
+    ("inception_3b/5x5", 28, 32, 5, 96, 0.42644, 0.89092),
+    ("inception_3b/pool_proj", 28, 256, 1, 64, 0.19323, 0.8324),
+    ("inception_4a/3x3_reduce", 14, 480, 1, 96, 0.60454, 0.45604),
+    ("inception_4a/5x5_reduce", 14, 480, 1, 16, 0.60454, 0.32302),
+    ("inception_4a/1x1", 14, 480, 1, 192, 0.60454, 0.75257),
+    ("inception_4a/3x3", 14, 96, 3, 208, 0.45604, 0.86153),
+    ("inception_4a/5x5", 14, 16, 5, 48, 0.32302, 0.7859),
+    ("inception_4a/pool_proj", 14, 480, 1, 64, 0.27255, 0.85351),
+    ("inception_4b/3x3_reduce", 14, 512, 1, 112, 0.81258, 0.41921),
+    ("inception_4b/5x5_reduce", 14, 512, 1, 24, 0.81258, 0.3126),
+    ("inception_4b/1x1", 14, 512, 1, 160, 0.81258, 0.45415),
+    ("inception_4b/3x3", 14, 112, 3, 224, 0.41921, 0.58684),
+    ("inception_4b/5x5", 14, 24, 5, 64, 0.3126, 0.65885),
+    ("inception_4b/pool_proj", 14, 512, 1, 64, 0.52507, 0.64691),
+    ("inception_4c/3x3_reduce", 14, 512, 1, 128, 0.56188, 0.49496),
+    ("inception_4c/5x5_reduce", 14, 512, 1, 24, 0.56188, 0.42149),
+    ("inception_4c/1x1", 14, 512, 1, 128, 0.56188, 0.51385),
+    ("inception_4c/3x3", 14, 128, 3, 256, 0.49496, 0.65075),
+    ("inception_4c/5x5", 14, 24, 5, 64, 0.42149, 0.66116),
+    ("inception_4c/pool_proj", 14, 512, 1, 64, 0.24935, 0.70312),
+    ("inception_4d/3x3_reduce", 14, 512, 1, 144, 0.62436, 0.61335),
+    ("inception_4d/5x5_reduce", 14, 512, 1, 32, 0.62436, 0.43616),
+    ("inception_4d/1x1", 14, 512, 1, 112, 0.62436, 0.70145),
+    ("inception_4d/3x3", 14, 144, 3, 288, 0.61335, 0.79598),
+    ("inception_4d/5x5", 14, 32, 5, 64, 0.43616, 0.81679),
+    ("inception_4d/pool_proj", 14, 512, 1, 64, 0.34701, 0.86487),
+    ("inception_4e/3x3_reduce", 14, 528, 1, 160, 0.78681, 0.41313),
+    ("inception_4e/5x5_reduce", 14, 528, 1, 32, 0.78681, 0.34645),
+    ("inception_4e/1x1", 14, 528, 1, 256, 0.78681, 0.80816),
+    ("inception_4e/3x3", 14, 160, 3, 320, 0.41313, 0.85828),
+    ("inception_4e/5x5", 14, 32, 5, 128, 0.34645, 0.817),
+    ("inception_4e/pool_proj", 14, 528, 1, 128, 0.56732, 0.79955),
+    ("inception_5a/3x3_reduce", 7, 832, 1, 160, 0.63326, 0.40529),
+    ("inception_5a/5x5_reduce", 7, 832, 1, 32, 0.63326, 0.36527),
+    ("inception_5a/1x1", 7, 832, 1, 256, 0.63326, 0.60979),
+    ("inception_5a/3x3", 7, 160, 3, 320, 0.40529, 0.73172),
+    ("inception_5a/5x5", 7, 32, 5, 128, 0.36527, 0.75541),
+    ("inception_5a/pool_proj", 7, 832, 1, 128, 0.33007, 0.7002),
+    ("inception_5b/3x3_reduce", 7, 832, 1, 192, 0.693, 0.74558),
+    ("inception_5b/5x5_reduce", 7, 832, 1, 48, 0.693, 0.59445),
+    ("inception_5b/1x1", 7, 832, 1, 384, 0.693, 0.85606),
+    ("inception_5b/3x3", 7, 192, 3, 384, 0.74558, 0.83731),
+    ("inception_5b/5x5", 7, 48, 5, 128, 0.59445, 0.86947),
+    ("inception_5b/pool_proj", 7, 832, 1, 128, 0.45658, 0.9002),
+    ("loss3/classifier", 1, 1024, 1, 1000, 0.37238, 0.0),
+];
+
+/// GoogLeNet's densities are 1 - CNNergy's unpadded zero fractions, row by row, matched by shape.
+#[test]
+fn googlenet_densities_are_cnnergys() {
+    let net = trace("googlenet.toml");
+    assert_eq!(net.layers.len(), GOOGLENET.len());
+    for (name, h, c, r, m, zi, zo) in GOOGLENET {
+        let l = net.layers.iter().find(|l| l.name == name).expect(name);
+        assert_eq!((l.h, l.c, l.r, l.m), (h, c, r, m), "{name}");
+        assert!(close(l.ifmap_density, 1.0 - zi, 1e-12), "{name} ifmap");
+        assert!(close(l.ofmap_density, 1.0 - zo, 1e-12), "{name} ofmap");
+    }
+    // By hand: inception_3b reads the concatenation of 3a's four ofmaps (1x1: 64 channels,
+    // 39.539 % zeros; 3x3: 128, 56.404 %; 5x5: 32, 56.669 %; pool_proj: 32, 51.96 %), unpooled:
+    // (25.30496 + 72.19712 + 18.13408 + 16.6272) / 256 = 51.665 % zeros, the 51.666 % of its row.
+    let z = (64.0 * 0.39539 + 128.0 * 0.56404 + 32.0 * 0.56669 + 32.0 * 0.5196) / 256.0;
+    assert!(close(z, 0.51666, 1e-5), "{z}");
+    let by = |name: &str| net.layers.iter().find(|l| l.name == name).expect(name);
+    assert_eq!(by("inception_3b/1x1").ifmap_density, 0.48334);
+    // conv2/3x3 reads conv2/3x3_reduce's ofmap (46.263 % zeros) as is.
+    assert_eq!(by("conv2/3x3_reduce").ofmap_density, 0.53737);
+    assert_eq!(by("conv2/3x3").ifmap_density, 0.53737);
+}
+
 /// The traces with published densities still load, map on the chip's config, and the chip's
 /// zero gating prices exactly their ifmap densities.
 #[test]
 fn published_density_traces_map_and_gate() {
     let hw = config("eyeriss-v1.toml");
-    for name in ["vgg16.toml"] {
+    for name in ["vgg16.toml", "googlenet.toml"] {
         let net = trace(name);
         let res = hw
             .run(&net, 1, Dataflow::RowStationary)
