@@ -231,5 +231,8 @@ fn alexnet_validate_power_terms() {
     );
 }
 
-/// Power errors (%) of CONV1-5 and of the average, as recorded in the README.
-const ERRORS: [f64; 6] = [-6.66, 17.00, 22.81, 37.02, 33.20, 16.81];
+/// Power errors (%) of CONV1-5 and of the average, as recorded in the README. CONV5 and the
+/// average moved (+33.20 -> +36.31, +16.81 -> +17.09) when the trace gained FC6's published ifmap
+/// density: CONV5's ofmaps (FC6's input) compress, so its DRAM traffic and time fall while its
+/// on-chip energy stays.
+const ERRORS: [f64; 6] = [-6.66, 17.00, 22.81, 37.02, 36.31, 17.09];
