@@ -22,10 +22,11 @@ use std::path::{Path, PathBuf};
 
 use common::{ember, scratch_dir};
 
-const TRACES: [&str; 6] = [
+const TRACES: [&str; 7] = [
     "alexnet",
     "googlenet",
     "mobilenet_v1",
+    "mobilenet_v1_0.5_128",
     "resnet18",
     "squeezenet",
     "vgg16",
@@ -266,19 +267,25 @@ fn golden_sim_mobilenet_v1() {
     check("sim-mobilenet_v1", &sim_cases(TRACES[2]));
 }
 
+/// Added with the trace (issue 16), recorded at its first commit.
+#[test]
+fn golden_sim_mobilenet_v1_05_128() {
+    check("sim-mobilenet_v1_0.5_128", &sim_cases(TRACES[3]));
+}
+
 #[test]
 fn golden_sim_resnet18() {
-    check("sim-resnet18", &sim_cases(TRACES[3]));
+    check("sim-resnet18", &sim_cases(TRACES[4]));
 }
 
 #[test]
 fn golden_sim_squeezenet() {
-    check("sim-squeezenet", &sim_cases(TRACES[4]));
+    check("sim-squeezenet", &sim_cases(TRACES[5]));
 }
 
 #[test]
 fn golden_sim_vgg16() {
-    check("sim-vgg16", &sim_cases(TRACES[5]));
+    check("sim-vgg16", &sim_cases(TRACES[6]));
 }
 
 #[test]

@@ -43,6 +43,24 @@ fn vgg16_macs_exact() {
     assert_eq!(conv, 15_346_630_656);
 }
 
+/// MobileNet v1 at width 0.5 and 128 x 128 input (Eyeriss v2's benchmark, JETCAS 2019): by hand
+/// from Howard et al.'s Table 1 with every channel count halved, per 128 x 128 image:
+/// conv1 3·16·64²·9 = 1,769,472; each depthwise layer C·E²·9 and pointwise C·M·E²; fc 512·1000.
+/// CONV 48,648,192 + FC 512,000 = 49,160,192, the JETCAS paper's "49.2M MACs" (§I-C) and the
+/// 49 M of TensorFlow's published MobileNet_v1_0.5_128; weights (no biases) 1,319,648.
+#[test]
+fn mobilenet_v1_05_128_macs_exact() {
+    let net = trace("mobilenet_v1_0.5_128.toml");
+    assert_eq!(net.layers.len(), 28);
+    let total: u64 = net.layers.iter().map(|l| l.macs(1)).sum();
+    let weights: u64 = net.layers.iter().map(|l| l.weights()).sum();
+    assert_eq!(net.layers[0].macs(1), 3 * 16 * 64 * 64 * 9);
+    let dw13 = net.layers.iter().find(|l| l.name == "conv_dw_13").unwrap();
+    assert_eq!(dw13.macs(1), 512 * 4 * 4 * 9);
+    assert_eq!(total, 49_160_192);
+    assert_eq!(weights, 1_319_648);
+}
+
 /// Active PEs of the chip on AlexNet CONV1-5: 154, 135, 156, 156, 156 (JSSC 2017 Table V).
 #[test]
 fn eyeriss_active_pes() {
