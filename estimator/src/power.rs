@@ -5,7 +5,9 @@
 //!
 //! ```text
 //! E_access  = MAC + on-chip access energy (the [energy_pj] table; DRAM excluded)
-//! E_clock   = C_clock · V² · cycles                       (the clock tree and its clocked loads)
+//! E_clock   = (C_clock − C_pe · idle PEs / PEs) · V² · cycles
+//!                                                         (the clock tree and its clocked loads;
+//!                                                          PEs no set covers are clock gated)
 //! E_control = c / (1 − c) · (E_access + E_clock)          (control is a fraction c of on-chip
 //!                                                          dynamic energy, as in CNNergy)
 //! P_leak    = I_off · (gates · W_gate + sram_bits · W_bit) · V
@@ -58,6 +60,10 @@ pub struct PowerSpec {
     pub vdd_v: Cited,
     /// Capacitance the clock switches every cycle (pF): the tree and its clocked loads.
     pub clock_pf: Cited,
+    /// The part of `clock_pf` in the PEs' clocked loads (pF, all PEs), which the chip clock-gates
+    /// in the PEs a layer leaves idle; absent: every PE is clocked every cycle.
+    #[serde(default)]
+    pub pe_clock_pf: Option<Cited>,
     /// Share of on-chip dynamic energy spent in control (0 ≤ c < 1).
     pub control_fraction: Cited,
     /// Off-state leakage current per µm of transistor width (A/µm).
@@ -77,6 +83,8 @@ pub struct PowerSpec {
 pub struct PowerModel {
     pub vdd_v: f64,
     pub clock_pf: f64,
+    /// 0 when the config gives no `pe_clock_pf` (no clock gating of idle PEs).
+    pub pe_clock_pf: f64,
     pub control_fraction: f64,
     pub leakage_a_per_um: f64,
     pub logic_gates: f64,
@@ -91,8 +99,8 @@ pub struct PowerModel {
 pub type PowerError = (String, String, String);
 
 impl PowerSpec {
-    fn entries(&self) -> [(&'static str, &Cited); 8] {
-        [
+    fn entries(&self) -> Vec<(&'static str, &Cited)> {
+        let mut all = vec![
             ("vdd_v", &self.vdd_v),
             ("clock_pf", &self.clock_pf),
             ("control_fraction", &self.control_fraction),
@@ -101,7 +109,11 @@ impl PowerSpec {
             ("gate_leak_um", &self.gate_leak_um),
             ("sram_bits", &self.sram_bits),
             ("sram_bit_leak_um", &self.sram_bit_leak_um),
-        ]
+        ];
+        if let Some(c) = &self.pe_clock_pf {
+            all.push(("pe_clock_pf", c));
+        }
+        all
     }
 
     /// The model, or why a value is unusable (keys are `power.<name>.value` / `.source`).
@@ -145,9 +157,21 @@ impl PowerSpec {
                 "give the share as a fraction, e.g. 0.15 for 15 %".into(),
             ));
         }
+        let pe_clock_pf = self.pe_clock_pf.as_ref().map_or(0.0, |c| c.value);
+        if pe_clock_pf > self.clock_pf.value {
+            return Err((
+                "power.pe_clock_pf".into(),
+                format!(
+                    "`power.pe_clock_pf` = {pe_clock_pf} pF exceeds `power.clock_pf` = {} pF: it is the PEs' part of the clocked capacitance",
+                    self.clock_pf.value
+                ),
+                "give the PEs' clocked loads only, at most clock_pf".into(),
+            ));
+        }
         Ok(PowerModel {
             vdd_v: self.vdd_v.value,
             clock_pf: self.clock_pf.value,
+            pe_clock_pf,
             control_fraction: self.control_fraction.value,
             leakage_a_per_um: self.leakage_a_per_um.value,
             logic_gates: self.logic_gates.value,
@@ -175,9 +199,11 @@ pub struct PowerBreakdown {
 }
 
 impl PowerModel {
-    /// Clock energy per cycle (pJ): C·V² (pF × V² = pJ).
-    pub fn clock_pj_per_cycle(&self) -> f64 {
-        self.clock_pf * self.vdd_v * self.vdd_v
+    /// Clock energy per cycle (pJ) with a share `active` (0..=1) of the PEs clocked: C·V²
+    /// (pF × V² = pJ), the idle PEs' loads gated.
+    pub fn clock_pj_per_cycle(&self, active: f64) -> f64 {
+        let gated = self.pe_clock_pf * (1.0 - active.clamp(0.0, 1.0));
+        (self.clock_pf - gated) * self.vdd_v * self.vdd_v
     }
 
     /// Leakage power (mW): I_off · (gates · W_gate + bits · W_bit) · V.
@@ -188,8 +214,15 @@ impl PowerModel {
     }
 
     /// The power of a layer whose on-chip access energy (MACs included, DRAM excluded) is
-    /// `access_pj` and which takes `cycles` cycles of a `clock_mhz` clock.
-    pub fn power(&self, access_pj: f64, cycles: u64, clock_mhz: f64) -> PowerBreakdown {
+    /// `access_pj`, which takes `cycles` cycles of a `clock_mhz` clock and keeps a share
+    /// `active` of the PEs busy (the rest clock gated).
+    pub fn power(
+        &self,
+        access_pj: f64,
+        cycles: u64,
+        clock_mhz: f64,
+        active: f64,
+    ) -> PowerBreakdown {
         let seconds = cycles as f64 / (clock_mhz * 1e6);
         // pJ over s: 1 pJ / 1 s = 1e-12 W = 1e-9 mW.
         let mw = |pj: f64| {
@@ -199,7 +232,7 @@ impl PowerModel {
                 0.0
             }
         };
-        let clock_pj = self.clock_pj_per_cycle() * cycles as f64;
+        let clock_pj = self.clock_pj_per_cycle(active) * cycles as f64;
         let c = self.control_fraction;
         let control_pj = c / (1.0 - c) * (access_pj + clock_pj);
         let (access_mw, clock_mw, control_mw) = (mw(access_pj), mw(clock_pj), mw(control_pj));

@@ -266,7 +266,8 @@ fn simulated(
         match &hw.power {
             // `static_mw` is 0 beside a [power] model (checked when the config loads).
             Some(model) => {
-                let p = model.power(chip_pj, c.total_cycles, hw.arch.core.clock_mhz);
+                let active = r.eval.active_pes as f64 / hw.arch.pes() as f64;
+                let p = model.power(chip_pj, c.total_cycles, hw.arch.core.clock_mhz, active);
                 sim.insert("power_mw", p.total_mw);
                 power = Some(p);
             }
