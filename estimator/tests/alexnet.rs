@@ -87,9 +87,13 @@ fn simulated_macs_are_layer_arithmetic() {
 /// row-stationary, normalised energy (x 1e9) of ALU, DRAM and RF per layer, as transcribed in
 /// nn_dataflow's test suite (tests/dataflow_test/test_nn_dataflow.py, test_eyeriss_isca16).
 /// ALU is exact (it is the MAC count); RF within 5%, since RF accesses follow from the MACs
-/// and the spad fills (Ember: 4 per MAC plus one write per word delivered; FC7 is 3.2% over);
-/// DRAM within 25%, since the two mappers may tile the GLB differently
-/// (Ember's finds up to 20% fewer CONV DRAM accesses than the paper's).
+/// and the spad fills (Ember: 4 per MAC plus one write per word delivered; FC7 is 3.2% over).
+/// DRAM lies between two bounds that need no tolerance: at least the compulsory traffic (every
+/// weight and ifmap word read once, every ofmap word written once, 200 per word: the config has
+/// no sparsity rules), derived here from the shapes; at most the paper's figure (its mapping is
+/// one of the row-stationary mappings Ember searches, so a search that minimises energy, of
+/// which DRAM is the largest movable share, does not do worse; rounding of the figure's two
+/// decimals allowed).
 #[test]
 fn isca16_fig10_breakdown() {
     let reference = [
@@ -116,7 +120,14 @@ fn isca16_fig10_breakdown() {
         );
         assert!((got.0 - alu).abs() < 0.006, "{name} ALU {got:?}");
         assert!((got.2 - rf).abs() / rf < 0.05, "{name} RF {got:?}");
-        assert!((got.1 - dram).abs() / dram < 0.25, "{name} DRAM {got:?}");
+        let y = &l.layer;
+        let words = y.weights() + 16 * (y.c * y.h * y.w) as u64 + 16 * (y.m * y.e() * y.f()) as u64;
+        let compulsory = words as f64 * 200.0 / 1e9;
+        assert!(
+            compulsory <= got.1 && got.1 <= dram + 0.005,
+            "{name} DRAM {:.3} outside [{compulsory:.3}, {dram}]",
+            got.1
+        );
     }
 }
 

@@ -18,12 +18,14 @@ fn alexnet_on_eyeriss_within_tolerances() {
     let err = |layer: &str, metric: &str| {
         v.layers.iter().find(|l| l.name == layer).unwrap().metrics[metric].error_pct
     };
+    // Bands: issue 13's acceptance ("processing latency within ±10 % and DRAM within ±15 % on
+    // every AlexNet CONV layer"); active PEs are exact (Table V lists them).
     for l in ["CONV1", "CONV2", "CONV3", "CONV4", "CONV5"] {
         assert_eq!(err(l, "active_pes"), 0.0, "{l}");
         let p = err(l, "processing_latency_ms");
-        assert!(p.abs() <= 15.0, "{l} processing latency {p:+.1}%");
+        assert!(p.abs() <= 10.0, "{l} processing latency {p:+.1}%");
         let d = err(l, "dram_mb");
-        assert!(d.abs() <= 20.0, "{l} DRAM {d:+.1}%");
+        assert!(d.abs() <= 15.0, "{l} DRAM {d:+.1}%");
     }
     // GLB: CONV2-5 within 20 %. CONV1 is the known miss (+32 %, see README "Validation"):
     // staging CONV1's filters through the 8 kB filter buffer for every image and strip.
