@@ -59,6 +59,7 @@ fn compare_and_validate_reports_serialise_to_the_cli_json() {
         dataflows: vec![Dataflow::RowStationary, Dataflow::OutputStationary],
         batch: 4,
         objective: Objective::default(),
+        min_active_pes: None,
     };
     let rep = ember_explore::compare(&req).unwrap();
     let cli = ok(&["compare", "--dataflow", "rs,os", "--format", "json"]);
@@ -81,6 +82,7 @@ fn request_errors_are_the_cli_errors() {
         dataflows: vec![],
         batch: 4,
         objective: Objective::default(),
+        min_active_pes: None,
     };
     let err = ember_explore::compare(&req).unwrap_err();
     assert!(matches!(err, ember_explore::ExploreError::TooFewCandidates));
@@ -169,6 +171,7 @@ fn a_zero_batch_is_refused_not_clamped() {
         dataflows: vec![Dataflow::RowStationary, Dataflow::OutputStationary],
         batch: 0,
         objective: Objective::default(),
+        min_active_pes: None,
     };
     zero(ember_explore::compare(&compare).unwrap_err());
 }

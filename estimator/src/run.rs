@@ -115,7 +115,13 @@ impl Hardware {
             // lower bound from its counts and buffers (`latency_lower_bound`), so the space is
             // streamed and a candidate runs only while its bound on EDP can still win.
             let params = self.layer_cycle_params(layer, first_layer);
+            // `[mapper] min_active_pes`: a mapping below the floor never wins (map_layer
+            // above has already refused a layer that no mapping can keep that busy).
+            let least = self.arch.mapper.least_active_pes(self.arch.pes());
             let edp = |ev: &Evaluation| {
+                if ev.active_pes < least {
+                    return f64::INFINITY;
+                }
                 let c = simulate(
                     layer,
                     &self.arch,
@@ -128,6 +134,9 @@ impl Hardware {
                 c.total_cycles as f64 * energy_of.energy(ev)
             };
             let lower = |ev: &Evaluation| {
+                if ev.active_pes < least {
+                    return f64::INFINITY;
+                }
                 latency_lower_bound(layer, &self.arch, batch, ev, &params).floor()
                     * energy_of.energy(ev)
             };

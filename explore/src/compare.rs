@@ -25,6 +25,8 @@ pub struct CompareRequest {
     pub batch: usize,
     /// What the mapper minimises for every candidate (as `sim`'s).
     pub objective: Objective,
+    /// Overrides every config's `[mapper] min_active_pes`; `None`: each config's.
+    pub min_active_pes: Option<f64>,
 }
 
 /// One evaluated candidate.
@@ -76,6 +78,10 @@ pub fn compare(req: &CompareRequest) -> Result<CompareReport> {
     for p in &req.hardware {
         hws.push((p.display().to_string(), load_hardware(Some(p))?));
     }
+    let hws = hws
+        .into_iter()
+        .map(|(n, h)| Ok((n, crate::sim::with_min_active_pes(h, req.min_active_pes)?)))
+        .collect::<Result<Vec<_>>>()?;
     let mut report = compare_loaded(
         &loaded.network,
         hws,

@@ -85,6 +85,9 @@ pub enum ExploreError {
         first: String,
         first_units: &'static str,
     },
+    /// A floor on busy PEs that is not a share of the array.
+    #[error("--min-active-pes {value}: must be a share of the PEs, from 0 to 1; fix: e.g. --min-active-pes 0.9 for mappings that keep 90 % of the PEs busy")]
+    MinActivePes { value: f64 },
     /// A batch of no images: nothing to map (every front end's rule, so none clamps it).
     #[error("batch = 0: a batch is at least one image; fix: give batch >= 1")]
     ZeroBatch,

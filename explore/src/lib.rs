@@ -26,7 +26,9 @@ pub mod workload;
 pub use compare::{compare, compare_loaded, Candidate, CompareReport, CompareRequest, CompareRow};
 pub use error::{ExploreError, Result, Role};
 pub use json::{energy_by_level, sum_cycles, utilization};
-pub use sim::{sim, simulate, Mode, PassTrace, SimOptions, SimReport, SimRequest};
+pub use sim::{
+    sim, simulate, with_min_active_pes, Mode, PassTrace, SimOptions, SimReport, SimRequest,
+};
 pub use sweep::{Sweep, SweepReport, SweepRow};
 pub use validate::{validate, validate_loaded, ValidateReport, ValidateRequest};
 pub use workload::{

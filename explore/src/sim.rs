@@ -45,6 +45,9 @@ pub struct SimOptions {
     /// The dataflow; `None`: the config's own.
     pub dataflow: Option<Dataflow>,
     pub objective: Objective,
+    /// Overrides the config's `[mapper] min_active_pes` (a share of the PEs every mapping
+    /// must keep busy); `None`: the config's.
+    pub min_active_pes: Option<f64>,
     pub mode: Mode,
     /// Real zeros (safetensors, from `ember masks`): they set the layers' densities and, in
     /// cycle mode, the time of every ofmap column.
@@ -60,6 +63,7 @@ impl Default for SimOptions {
             batch: 4,
             dataflow: None,
             objective: Objective::default(),
+            min_active_pes: None,
             mode: Mode::Analytic,
             masks: None,
             record_passes: false,
@@ -127,6 +131,7 @@ pub fn simulate(mut net: Network, hw: Hardware, opts: &SimOptions) -> Result<Sim
     if batch == 0 {
         return Err(ExploreError::ZeroBatch);
     }
+    let hw = with_min_active_pes(hw, opts.min_active_pes)?;
     let masks = match &opts.masks {
         Some(p) => {
             let m = load_masks(p, &net, batch)?;
@@ -159,4 +164,15 @@ pub fn simulate(mut net: Network, hw: Hardware, opts: &SimOptions) -> Result<Sim
         passes,
         warnings: Vec::new(),
     })
+}
+
+/// `hw` with its `[mapper] min_active_pes` replaced by `share` (when given).
+pub fn with_min_active_pes(mut hw: Hardware, share: Option<f64>) -> Result<Hardware> {
+    if let Some(v) = share {
+        if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+            return Err(ExploreError::MinActivePes { value: v });
+        }
+        hw.arch.mapper.min_active_pes = v;
+    }
+    Ok(hw)
 }

@@ -149,12 +149,14 @@ def sim(
     mode: str = "analytic",
     masks: Union[str, "os.PathLike[str]", None] = None,
     densities: DensitiesLike = None,
+    min_active_pes: Optional[float] = None,
 ) -> Dict[str, Any]:
     """``ember sim --format json``: the whole network on one config, as a dict.
 
     The options are the CLI's: ``batch`` (images per batch), ``dataflow`` (``rs``, ``ws``,
     ``os``, ``nlr``; None: the config's own), ``objective`` (``edp``, the default, or ``energy``), ``mode``
-    (``analytic`` or ``cycle``), ``masks`` (a safetensors file of ``ember masks``).
+    (``analytic`` or ``cycle``), ``masks`` (a safetensors file of ``ember masks``),
+    ``min_active_pes`` (the least share of the PEs a mapping keeps busy; None: the config's).
     ``densities`` maps a layer name to its weight density, or to a dict with any of
     ``weight``, ``ifmap``, ``ofmap`` (fractions of non-zeros in (0, 1]).
     """
@@ -168,6 +170,7 @@ def sim(
         objective=objective,
         mode=mode,
         masks=None if masks is None else os.fspath(masks),
+        min_active_pes=min_active_pes,
     )
     return json.loads(text)
 
@@ -196,12 +199,19 @@ def compare(
     dataflows: Iterable[str] = (),
     batch: int = 4,
     objective: str = "edp",
+    min_active_pes: Optional[float] = None,
 ) -> Dict[str, Any]:
     """``ember compare --format json``: one network on several configs (and/or dataflows),
-    each mapped for ``objective`` (``edp`` or ``energy``) as in :func:`sim`."""
+    each mapped for ``objective`` (``edp`` or ``energy``) and ``min_active_pes`` as in
+    :func:`sim`."""
     hw_list = [hardware(h) for h in hws] or [hardware(None)]
     text = _core.compare(
-        network(net), hw_list, dataflows=list(dataflows), batch=batch, objective=objective
+        network(net),
+        hw_list,
+        dataflows=list(dataflows),
+        batch=batch,
+        objective=objective,
+        min_active_pes=min_active_pes,
     )
     return json.loads(text)
 

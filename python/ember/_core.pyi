@@ -53,6 +53,7 @@ def sim(
     objective: str = "edp",
     mode: str = "analytic",
     masks: Optional[str] = None,
+    min_active_pes: Optional[float] = None,
 ) -> str: ...
 def layer_energy(
     net: Network,
@@ -62,6 +63,11 @@ def layer_energy(
     objective: str = "edp",
 ) -> List[Tuple[str, float]]: ...
 def compare(
-    net: Network, hws: Sequence[Hardware], dataflows: Sequence[str] = ..., batch: int = 4, objective: str = "edp"
+    net: Network,
+    hws: Sequence[Hardware],
+    dataflows: Sequence[str] = ...,
+    batch: int = 4,
+    objective: str = "edp",
+    min_active_pes: Optional[float] = None,
 ) -> str: ...
 def validate(net: Network, hw: Hardware, measured: Optional[str] = None, objective: str = "edp") -> str: ...

@@ -214,11 +214,13 @@ fn options(
     objective: &str,
     mode: &str,
     masks: Option<PathBuf>,
+    min_active_pes: Option<f64>,
 ) -> PyResult<SimOptions> {
     Ok(SimOptions {
         batch,
         dataflow: dataflow.map(parse::<Dataflow>).transpose()?,
         objective: parse::<Objective>(objective)?,
+        min_active_pes,
         mode: parse::<Mode>(mode)?,
         masks,
         record_passes: false,
@@ -239,7 +241,7 @@ fn simulate(
 
 /// `ember sim --format json` of `net` on `hw`, as a JSON string.
 #[pyfunction]
-#[pyo3(signature = (net, hw, batch=4, dataflow=None, objective="edp", mode="analytic", masks=None))]
+#[pyo3(signature = (net, hw, batch=4, dataflow=None, objective="edp", mode="analytic", masks=None, min_active_pes=None))]
 #[allow(clippy::too_many_arguments)]
 fn sim(
     py: Python<'_>,
@@ -250,8 +252,9 @@ fn sim(
     objective: &str,
     mode: &str,
     masks: Option<PathBuf>,
+    min_active_pes: Option<f64>,
 ) -> PyResult<String> {
-    let opts = options(batch, dataflow, objective, mode, masks)?;
+    let opts = options(batch, dataflow, objective, mode, masks, min_active_pes)?;
     json(&simulate(py, net, hw, &opts)?)
 }
 
@@ -266,7 +269,7 @@ fn layer_energy(
     dataflow: Option<&str>,
     objective: &str,
 ) -> PyResult<Vec<(String, f64)>> {
-    let opts = options(batch, dataflow, objective, "analytic", None)?;
+    let opts = options(batch, dataflow, objective, "analytic", None, None)?;
     Ok(simulate(py, net, hw, &opts)?
         .result
         .layers
@@ -277,7 +280,7 @@ fn layer_energy(
 
 /// `ember compare --format json` of `net` on every config x dataflow, as a JSON string.
 #[pyfunction]
-#[pyo3(signature = (net, hws, dataflows=Vec::new(), batch=4, objective="edp"))]
+#[pyo3(signature = (net, hws, dataflows=Vec::new(), batch=4, objective="edp", min_active_pes=None))]
 fn compare(
     py: Python<'_>,
     net: &PyNetwork,
@@ -285,13 +288,20 @@ fn compare(
     dataflows: Vec<String>,
     batch: usize,
     objective: &str,
+    min_active_pes: Option<f64>,
 ) -> PyResult<String> {
     let objective = parse::<Objective>(objective)?;
     let dfs = dataflows
         .iter()
         .map(|d| parse::<Dataflow>(d))
         .collect::<PyResult<Vec<_>>>()?;
-    let named: Vec<(String, Hardware)> = hws.iter().map(|h| (h.path(), h.hw.clone())).collect();
+    let named = hws
+        .iter()
+        .map(|h| {
+            let hw = ember_explore::with_min_active_pes(h.hw.clone(), min_active_pes);
+            Ok((h.path(), hw.map_err(err)?))
+        })
+        .collect::<PyResult<Vec<(String, Hardware)>>>()?;
     let report = py
         .detach(|| ember_explore::compare_loaded(&net.net, named, &dfs, batch, objective))
         .map_err(err)?;

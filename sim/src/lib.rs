@@ -73,10 +73,40 @@ pub fn map_layer(
     }
     layer.check_size(batch)?;
     let model = dataflow.model();
-    model.search(layer, hw, batch, cost).ok_or_else(|| {
-        let (reason, fix) = model.no_mapping();
-        no_mapping(reason, fix, None)
-    })
+    let least = hw.mapper.least_active_pes(hw.pes());
+    if least == 0 {
+        return model.search(layer, hw, batch, cost).ok_or_else(|| {
+            let (reason, fix) = model.no_mapping();
+            no_mapping(reason, fix, None)
+        });
+    }
+    // A floor on busy PEs is not monotone in the counts, so the pruned search cannot apply it:
+    // the whole space is streamed, a mapping below the floor costing infinity (exact, since
+    // the bound is the cost itself).
+    let kept = |ev: &Evaluation| {
+        if ev.active_pes >= least {
+            cost(ev)
+        } else {
+            f64::INFINITY
+        }
+    };
+    match dataflow::search_lower_bounded(dataflow, layer, hw, batch, &kept, &kept) {
+        Some(ev) if ev.active_pes >= least => Ok(ev),
+        Some(_) => Err(no_mapping(
+            format!(
+                "no mapping keeps {least} of the {} PEs busy (min_active_pes = {})",
+                hw.pes(),
+                hw.mapper.min_active_pes
+            ),
+            "lower --min-active-pes (or [mapper] min_active_pes)".into(),
+            // Not located in the config: the floor may come from the command line.
+            None,
+        )),
+        None => {
+            let (reason, fix) = model.no_mapping();
+            Err(no_mapping(reason, fix, None))
+        }
+    }
 }
 
 /// Evaluate a given mapping (replay), checking every capacity.

@@ -32,6 +32,10 @@ pub struct CompareArgs {
     /// energy.
     #[arg(long, default_value = "edp", value_name = "edp|energy")]
     pub objective: ember_estimator::Objective,
+    /// Only mappings that keep at least this share of each config's PEs busy (0 to 1), as in
+    /// `ember sim`; default: each config's `[mapper] min_active_pes`.
+    #[arg(long, value_name = "SHARE")]
+    pub min_active_pes: Option<f64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -55,6 +59,7 @@ impl CompareArgs {
             dataflows: self.dataflow.clone(),
             batch: self.batch as usize,
             objective: self.objective,
+            min_active_pes: self.min_active_pes,
         }
     }
 }

@@ -53,6 +53,11 @@ pub struct SimArgs {
     /// with the batch), or energy alone (faster; may leave the array waiting).
     #[arg(long, default_value = "edp", value_name = "edp|energy")]
     pub objective: ember_estimator::Objective,
+    /// Only mappings that keep at least this share of the PEs busy (active PEs / PEs, 0 to
+    /// 1; the ISCA 2016 study's "array fully used" is 1); default: the config's
+    /// `[mapper] min_active_pes` (0: any mapping).
+    #[arg(long, value_name = "SHARE")]
+    pub min_active_pes: Option<f64>,
     /// In cycle mode, write one CSV record per processing pass to FILE.
     #[arg(long, value_name = "FILE.csv")]
     pub trace: Option<PathBuf>,
@@ -84,6 +89,7 @@ impl Default for SimArgs {
             out: None,
             mode: Mode::Analytic,
             objective: ember_estimator::Objective::default(),
+            min_active_pes: None,
             trace: None,
             dataflow: None,
             plot: None,
@@ -103,6 +109,7 @@ impl SimArgs {
                 batch: self.batch as usize,
                 dataflow: self.dataflow,
                 objective: self.objective,
+                min_active_pes: self.min_active_pes,
                 mode: match self.mode {
                     Mode::Analytic => ember_explore::Mode::Analytic,
                     Mode::Cycle => ember_explore::Mode::Cycle,

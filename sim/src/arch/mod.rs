@@ -143,11 +143,27 @@ pub enum SetFitting {
 }
 
 /// Knobs of the mapping search that belong to the hardware's control, not its storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MapperSpec {
     #[serde(default)]
     pub set_fitting: SetFitting,
+    /// The least share of the array's PEs a mapping must keep busy (active PEs / PEs, 0..=1):
+    /// the ISCA 2016 study compared dataflows with the array fully used. 0 (the default, not
+    /// serialised so a config's fingerprint is unchanged): any mapping.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub min_active_pes: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+impl MapperSpec {
+    /// The least number of busy PEs a mapping on `pes` PEs may have.
+    pub fn least_active_pes(&self, pes: usize) -> usize {
+        (self.min_active_pes * pes as f64 - 1e-9).ceil().max(0.0) as usize
+    }
 }
 
 /// Architecture of one accelerator. `levels` lists the storage hierarchy, DRAM first; `dram`,
@@ -236,6 +252,14 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
                 "give a positive size".into(),
             ));
         }
+    }
+    let share = hw.mapper.min_active_pes;
+    if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
+        return Err((
+            "mapper.min_active_pes".into(),
+            format!("`mapper.min_active_pes` = {share} must be a share of the PEs, from 0 to 1"),
+            "give a fraction, e.g. 0.9 for mappings that keep 90 % of the PEs busy".into(),
+        ));
     }
     for (key, v, max) in limits(hw) {
         if v > max {
