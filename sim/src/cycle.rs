@@ -27,6 +27,7 @@
 //! are added pass by pass as the passes execute.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::Serialize;
 
@@ -195,12 +196,14 @@ struct PassTime {
     stalls: Stalls,
 }
 
-/// Everything the stepping of a pass depends on.
+/// Everything the stepping of a pass depends on. The strip's position enters only through the
+/// ifmap rows its segment reads, so the strips between the padded edges share one shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Shape {
     n: usize,
     e: usize,
-    e0: usize,
+    /// Ifmap rows the segment reads (`segment_rows`).
+    rows: u64,
     m: usize,
     c: usize,
     p_max: usize,
@@ -210,11 +213,11 @@ struct Shape {
     seg: [usize; 4],
 }
 
-fn shape(p: &Pass) -> Shape {
+fn shape(l: &Layer, p: &Pass) -> Shape {
     Shape {
         n: p.n,
         e: p.e,
-        e0: p.e0,
+        rows: segment_rows(l, p.e0, p.e, p.r0, p.rk),
         m: p.m,
         c: p.c,
         p_max: p.p_max,
@@ -338,12 +341,12 @@ fn step_pass(
     col_cost: &dyn Fn(u64) -> u64,
 ) -> PassTime {
     let wb = hw.core.word_bits as u64;
-    let [r0, rk, s0, sk] = s.seg;
+    let [_, rk, s0, sk] = s.seg;
     let mut t = PassTime::default();
     load_filters(&mut t, (s.m * s.c * rk * sk) as u64 * wb, ports.filter);
     // Streaming: the segment's ifmap columns arrive, PEs compute column after column, psums
     // move.
-    let rows = segment_rows(l, s.e0, s.e, r0, rk);
+    let rows = s.rows;
     let cols = segment_cols(l, s0, sk);
     let first_col = s0.saturating_sub(l.pad); // the first real column the segment reads
     let col_words = s.c as u64 * rows; // one real ifmap column of the strip
@@ -474,6 +477,56 @@ enum Key {
     Stream(StreamPass),
 }
 
+/// The timings of the pass shapes one run has met (`Replay::Memo`). Looking a shape up once
+/// per pass is most of what timing a mapping costs (the edp search times hundreds of mappings
+/// of up to 10^5 passes each), so consecutive passes of one shape, the usual case, compare
+/// with the last shape only, and the map hashes with FxHash's multiply-rotate instead of
+/// SipHash (its keys are the model's own: nothing to defend against).
+#[derive(Default)]
+struct Memo {
+    last: Option<(Key, PassTime)>,
+    map: HashMap<Key, PassTime, BuildHasherDefault<Fx>>,
+}
+
+impl Memo {
+    fn get_or(&mut self, key: Key, step: impl FnOnce() -> PassTime) -> PassTime {
+        if let Some((k, t)) = &self.last {
+            if *k == key {
+                return *t;
+            }
+        }
+        let t = *self.map.entry(key).or_insert_with(step);
+        self.last = Some((key, t));
+        t
+    }
+}
+
+/// FxHash (rustc's hasher): one rotate, xor and multiply per word.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(x.into());
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+}
+
 /// The on-chip timing of one pass: stepped, or replayed from an equal pass (`Replay::Memo`).
 #[allow(clippy::too_many_arguments)]
 fn pass_time(
@@ -484,33 +537,35 @@ fn pass_time(
     params: &CycleParams,
     zeros: Option<(&Masks, Gating)>,
     replay: Replay,
-    memo: &mut HashMap<Key, PassTime>,
+    memo: &mut Memo,
 ) -> PassTime {
+    // Only when a pass is stepped: most are replayed, and `ceil` is a libm call.
     let scale = |macs: u64| (macs as f64 * params.mac_cycle_fraction).ceil() as u64;
     match p.work {
         Work::Rows { pass, mapping } => {
-            let key = shape(&pass);
-            let dense = scale((key.p_max * key.q_max * pass.sk) as u64);
+            let key = shape(l, &pass);
+            let dense = || scale((key.p_max * key.q_max * pass.sk) as u64);
             match (zeros, replay) {
                 (Some((m, g)), _) if hw.pe.skip_zero_cycles => {
                     let costs = column_costs(l, &mapping, &pass, m, g);
                     step_pass(l, hw, ports, &key, &|i| costs[i as usize])
                 }
-                (_, Replay::Memo) => *memo
-                    .entry(Key::Rows(key))
-                    .or_insert_with(|| step_pass(l, hw, ports, &key, &|_| dense)),
-                (_, Replay::StepAll) => step_pass(l, hw, ports, &key, &|_| dense),
+                (_, Replay::Memo) => memo.get_or(Key::Rows(key), || {
+                    let dense = dense();
+                    step_pass(l, hw, ports, &key, &|_| dense)
+                }),
+                (_, Replay::StepAll) => {
+                    let dense = dense();
+                    step_pass(l, hw, ports, &key, &|_| dense)
+                }
             }
         }
-        Work::Stream(sp) => {
-            let step = scale(sp.step_macs);
-            match replay {
-                Replay::Memo => *memo
-                    .entry(Key::Stream(sp))
-                    .or_insert_with(|| step_stream(hw, ports, &sp, step)),
-                Replay::StepAll => step_stream(hw, ports, &sp, step),
-            }
-        }
+        Work::Stream(sp) => match replay {
+            Replay::Memo => memo.get_or(Key::Stream(sp), || {
+                step_stream(hw, ports, &sp, scale(sp.step_macs))
+            }),
+            Replay::StepAll => step_stream(hw, ports, &sp, scale(sp.step_macs)),
+        },
     }
 }
 
@@ -670,7 +725,7 @@ fn run(
     replay: Replay,
     mut trace: Option<&mut dyn FnMut(&PassRecord)>,
 ) -> CycleStats {
-    let mut memo: HashMap<Key, PassTime> = HashMap::new();
+    let mut memo = Memo::default();
     let mut counts = NestCounts::default();
     let mut stats = CycleStats {
         mac_cycles: 0,
