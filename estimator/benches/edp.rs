@@ -30,7 +30,7 @@ fn old_edp(hw: &Hardware, net: &Network, batch: usize) -> Vec<Evaluation> {
             c.total_cycles as f64 * energy.energy(ev)
         };
         let lower = |ev: &Evaluation| {
-            total_cycles_lower_bound(&hw.arch, ev, &params).floor() * energy.energy(ev)
+            total_cycles_lower_bound(l, &hw.arch, ev, &params).floor() * energy.energy(ev)
         };
         if let Some(ev) = ember_sim::dataflow::search_lower_bounded_reference(
             df, l, &hw.arch, batch, &lower, &edp,

@@ -262,7 +262,7 @@ fn time_lower_bound_holds_for_every_candidate() {
                     }
                     let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
                     for bound in [
-                        total_cycles_lower_bound(&hw.arch, ev, &params),
+                        total_cycles_lower_bound(l, &hw.arch, ev, &params),
                         latency_lower_bound(l, &hw.arch, 2, ev, &params),
                     ] {
                         assert!(
@@ -306,7 +306,7 @@ fn edp_of_every_dataflow_equals_exhaustive() {
             for df in &Dataflow::ALL[1..] {
                 let edp = |ev: &ember_sim::Evaluation| {
                     let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
-                    let bound = total_cycles_lower_bound(&hw.arch, ev, &params)
+                    let bound = total_cycles_lower_bound(l, &hw.arch, ev, &params)
                         .max(latency_lower_bound(l, &hw.arch, 2, ev, &params));
                     assert!(
                         bound <= c.total_cycles as f64,
@@ -392,7 +392,8 @@ fn streaming_edp_search_equals_collecting() {
                         c.total_cycles as f64 * energy.energy(ev)
                     };
                     let counts_only = |ev: &ember_sim::Evaluation| {
-                        total_cycles_lower_bound(&hw.arch, ev, &params).floor() * energy.energy(ev)
+                        total_cycles_lower_bound(l, &hw.arch, ev, &params).floor()
+                            * energy.energy(ev)
                     };
                     let buffered = |ev: &ember_sim::Evaluation| {
                         latency_lower_bound(l, &hw.arch, batch, ev, &params).floor()

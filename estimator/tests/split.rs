@@ -68,7 +68,7 @@ proptest! {
         prop_assert_eq!(memo.mac_cycles, ev.cycles);
         prop_assert_eq!(&memo, &all);
         // The edp search's time bounds hold.
-        let bound = total_cycles_lower_bound(&hw.arch, &ev, &params);
+        let bound = total_cycles_lower_bound(&l, &hw.arch, &ev, &params);
         prop_assert!(bound <= memo.total_cycles as f64, "{} > {}", bound, memo.total_cycles);
         let bound = latency_lower_bound(&l, &hw.arch, batch, &ev, &params);
         prop_assert!(bound <= memo.total_cycles as f64, "{} > {}", bound, memo.total_cycles);

@@ -36,8 +36,9 @@ use crate::counts::{AccessCounts, NestCounts};
 use crate::dataflow::{Mapping, MappingOf};
 use crate::masks::{column_costs, Gating, Masks};
 use crate::passes::Pass;
-use crate::rs::segment::{segment_cols, segment_rows};
+use crate::rs::segment::{segment_cols, segment_of, segment_rows};
 use crate::rs::{GlbNeed, RsMapping};
+use crate::tiles::Tiles;
 use crate::workload::Layer;
 
 /// One pass as a dataflow hands it to the engine: what it moves and what is stepped.
@@ -780,22 +781,33 @@ fn run(
 /// A lower bound on the `total_cycles` that `simulate` gives for `ev`, from its counts alone
 /// (cheap, and non-decreasing in every count and in the cycles, so it also bounds a subtree from
 /// its floor counts). On chip: configuration, then per pass a serial filter load (its filter
-/// words over the filter bus) and a streaming phase no shorter than its MAC cycles nor its
-/// ifmap words over the ifmap bus. Off chip: every DRAM word over the link after configuration.
+/// words over the filter bus) and a streaming phase no shorter than its MAC cycles nor the
+/// ifmap words its last step needs over the ifmap bus (`ifmap_share`). Off chip: every DRAM
+/// word over the link after configuration.
 pub fn total_cycles_lower_bound(
+    l: &Layer,
     hw: &HwConfig,
     ev: &crate::Evaluation,
     params: &CycleParams,
 ) -> f64 {
-    let b = bound_parts(hw, ev, params);
-    (b.config + b.on_chip).max(b.config + b.dram.iter().sum::<f64>() / b.link)
+    let rates = Rates::new(l, hw, params, &ev.mapping, None);
+    counts_only(hw, &rates, &Load::whole(ev, params))
 }
 
-/// `total_cycles_lower_bound` tightened by what the mapping's buffers let overlap (what the edp
-/// mapping objective visits candidates by). A DRAM transfer the timeline cannot overlap with
-/// processing delays the chip by its link time: ifmaps when their tiles are not double-buffered
-/// (the array waits for them), drains when psum tiles are not (the array waits for the drain),
-/// and filters, with the ifmaps queued behind them, when the filter buffer cannot take the next
+/// Configuration and the on-chip bound, or configuration and every DRAM word over the link.
+fn counts_only(hw: &HwConfig, rates: &Rates, load: &Load) -> f64 {
+    let config = hw.core.scan_chain_bits as f64;
+    (config + rates.on_chip(load)).max(config + rates.dram(load).iter().sum::<f64>())
+}
+
+/// `total_cycles_lower_bound` tightened by what the mapping's buffers allow (what the edp
+/// mapping objective visits candidates by). On chip, the ifmap bus as the GLB banks of the
+/// mapping's ifmap tile cap it, and the psums of each pass in and out over their networks and
+/// banks (no faster than their words over the psum input network, the output network and the
+/// psum banks, which serve both). A DRAM transfer the timeline cannot overlap with processing
+/// delays the chip by its link time: ifmaps when their tiles are not double-buffered (the array
+/// waits for them), drains when psum tiles are not (the array waits for the drain), and
+/// filters, with the ifmaps queued behind them, when the filter buffer cannot take the next
 /// pass's filters before a pass ends. Pass by pass in `Timeline::place`, the chip is then free
 /// no earlier than it was after the previous pass plus those transfers plus the pass's on-chip
 /// time, so the sum over passes is a bound: configuration + the on-chip bound + the serial
@@ -808,82 +820,172 @@ pub fn latency_lower_bound(
     ev: &crate::Evaluation,
     params: &CycleParams,
 ) -> f64 {
-    let b = bound_parts(hw, ev, params);
-    let counts_only = (b.config + b.on_chip).max(b.config + b.dram.iter().sum::<f64>() / b.link);
-    // A filter cut into segments (psums kept in the GLB between segment passes) broke the
-    // tightened bound by a few cycles in the split-layer proptest (1993 > 1988; cause not yet
-    // found), so such mappings keep the counts-only bound.
-    if RsMapping::of(&ev.mapping).is_some_and(|m| m.segment.is_some()) {
-        return counts_only;
-    }
+    let load = Load::whole(ev, params);
+    let counts_only = counts_only(hw, &Rates::new(l, hw, params, &ev.mapping, None), &load);
     let Ok(buf) = ev.mapping.model().buffers(l, hw, batch, &ev.mapping) else {
         return counts_only;
     };
     let buffering = Buffering::new(hw, &buf);
-    let [filters, ifmaps, drain] = b.dram;
-    let filters_wait = buffering.filters == FilterBuffer::None;
-    let mut serial = 0.0;
-    if filters_wait {
-        serial += filters;
-    }
-    if filters_wait || !buffering.ifmaps {
-        serial += ifmaps;
-    }
-    if !buffering.psums {
-        serial += drain;
-    }
-    let chip_waits = b.config + b.on_chip + serial / b.link;
+    let rates = Rates::new(l, hw, params, &ev.mapping, Some(&Ports::new(hw, &buf)));
+    let config = hw.core.scan_chain_bits as f64;
+    let chip_waits = config + rates.on_chip(&load) + rates.serial(&buffering, &load);
     // A single filter buffer takes the next pass's filters only once this pass's are in the
     // spads, and the link brings a pass's ifmaps after its filters: pass starts are apart by
     // at least the filter load plus the next pass's filter and ifmap words over the link.
-    let loads_wait = if buffering.filters == FilterBuffer::Single && b.weights_first {
-        b.config + b.filter_bus + (filters + ifmaps) / b.link
+    let [filters, ifmaps, _] = rates.dram(&load);
+    let loads_wait = if buffering.filters == FilterBuffer::Single && rates.weights_first {
+        config + load.filters as f64 * rates.filter + filters + ifmaps
     } else {
         0.0
     };
     counts_only.max(chip_waits).max(loads_wait)
 }
 
-/// The terms of the latency bounds, in core cycles (DRAM: words).
-struct BoundParts {
-    config: f64,
-    on_chip: f64,
-    /// Filter words over the filter bus, and whether they load before a pass's MACs.
-    filter_bus: f64,
-    weights_first: bool,
-    /// DRAM words in (filters, ifmaps) and out (drains), compressed as `simulate` moves them.
-    dram: [f64; 3],
-    /// DRAM words per core cycle.
-    link: f64,
+/// The work the latency bounds are made of: a whole mapping's (`whole`), from its counts.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    /// GLB reads over the filter and ifmap buses.
+    filters: u64,
+    ifmaps: u64,
+    /// Psums into the array from the GLB (reloads; drains go to DRAM) and out to the GLB.
+    psums_in: u64,
+    psums_out: u64,
+    /// MAC cycles of the busiest PE.
+    macs: f64,
+    /// Dense DRAM words: filters and ifmaps in, ofmaps out.
+    dram: [u64; 3],
 }
 
-fn bound_parts(hw: &HwConfig, ev: &crate::Evaluation, params: &CycleParams) -> BoundParts {
-    let wb = hw.core.word_bits as f64;
-    let config = hw.core.scan_chain_bits as f64;
-    let glb = ev.counts.glb();
-    let filters = glb.weights.reads as f64 * wb / hw.noc.filter_bus_bits as f64;
-    let ifmaps = glb.ifmaps.reads as f64 * wb / hw.noc.ifmap_bus_bits as f64;
-    let macs = ev.cycles as f64 * params.mac_cycle_fraction;
-    let d = ev.counts.dram();
-    let s = &params.dram_scale;
-    // Weights loaded before the MACs (rs, ws) take their time first; streamed weights (os, nlr)
-    // overlap the MACs on their own network.
-    let weights_first = ev.mapping.model().weights_before_macs();
-    let on_chip = if weights_first {
-        filters + macs.max(ifmaps)
-    } else {
-        filters.max(macs).max(ifmaps)
+impl Load {
+    fn of(c: &NestCounts, macs: f64) -> Load {
+        Load {
+            filters: c.glb.weights.reads,
+            ifmaps: c.glb.ifmaps.reads,
+            psums_in: c.glb.psums.reads.saturating_sub(c.dram.psums.writes),
+            psums_out: c.glb.psums.writes,
+            macs,
+            dram: [
+                c.dram.weights.reads,
+                c.dram.ifmaps.reads,
+                c.dram.psums.writes,
+            ],
+        }
+    }
+
+    /// A mapping's: its MAC cycles are its analytic cycles x the MAC cycle fraction, which the
+    /// MAC cycles of its passes add up to at least.
+    fn whole(ev: &crate::Evaluation, params: &CycleParams) -> Load {
+        let macs = ev.cycles as f64 * params.mac_cycle_fraction;
+        Load::of(ev.counts.nest(), macs)
+    }
+}
+
+/// The least share of a pass's ifmap words (GLB reads) that arrive before its last step can
+/// start. A stream pass's last step waits for all of them; a row-stationary pass streams its
+/// filter segment's whole window of columns, but with a stride the last columns of the window
+/// may feed no ofmap column, and the pass can end before they arrive: its last ofmap column
+/// waits for the rows of every earlier image and its own columns (`step_pass`), at least the
+/// share of its segment's columns it reads, whatever the batch chunk.
+fn ifmap_share(l: &Layer, mp: &Mapping) -> f64 {
+    // With a stride of 1 the last ofmap column reads the end of every window.
+    let Some(rs) = RsMapping::of(mp).filter(|_| l.stride > 1) else {
+        return 1.0;
     };
-    BoundParts {
-        config,
-        on_chip,
-        filter_bus: filters,
-        weights_first,
-        dram: [
-            d.weights.reads as f64 * s[0],
-            d.ifmaps.reads as f64 * s[1],
-            d.psums.writes as f64 * s[2],
-        ],
-        link: hw.dram_words_per_cycle(),
+    let mut share: f64 = 1.0;
+    let mut s0 = 0;
+    for sk in Tiles::new(l.s, segment_of(l, rs).cols).iter() {
+        let sk = sk as usize;
+        let cols = segment_cols(l, s0, sk);
+        let last = ((l.f() - 1) * l.stride + s0 + sk)
+            .saturating_sub(l.pad)
+            .min(l.w);
+        let within = (last.saturating_sub(s0.saturating_sub(l.pad)) as u64).min(cols);
+        if cols > 0 {
+            share = share.min(within as f64 / cols as f64);
+        }
+        s0 += sk;
+    }
+    share
+}
+
+/// Core cycles per word of each path a `Load` takes, at the best the hardware allows.
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    weights_first: bool,
+    filter: f64,
+    ifmap: f64,
+    /// Psums in, out, and both through the psum banks (0: not counted).
+    psums: [f64; 3],
+    /// Per dense DRAM word over the link, after compression.
+    dram: [f64; 3],
+}
+
+impl Rates {
+    /// From the buses (the counts-only bound, monotone in the counts), or from the ports of
+    /// `mp` (the ifmap bus capped by its banks, and the psum paths).
+    fn new(
+        l: &Layer,
+        hw: &HwConfig,
+        params: &CycleParams,
+        mp: &Mapping,
+        ports: Option<&Ports>,
+    ) -> Rates {
+        let wb = hw.core.word_bits as f64;
+        let link = hw.dram_words_per_cycle();
+        let per = |bits: u64| wb / bits as f64;
+        let ifmap_bits = ports.map_or(hw.noc.ifmap_bus_bits as u64, |p| p.ifmap);
+        Rates {
+            weights_first: mp.model().weights_before_macs(),
+            filter: per(hw.noc.filter_bus_bits as u64),
+            ifmap: per(ifmap_bits) * ifmap_share(l, mp),
+            psums: ports.map_or([0.0; 3], |p| {
+                [
+                    per(p.psum_in),
+                    per(p.psum_out.min(p.psum_glb)),
+                    per(p.psum_glb),
+                ]
+            }),
+            dram: params.dram_scale.map(|s| s / link),
+        }
+    }
+
+    /// The chip's time for `load`: per pass a serial filter load (for weights loaded before
+    /// the MACs: rs, ws) and a streaming phase no shorter than its MAC cycles, the ifmaps its
+    /// last step needs over the ifmap bus (`ifmap_share`) or its psums over theirs; streamed
+    /// weights (os, nlr) overlap the MACs on their own network.
+    fn on_chip(&self, load: &Load) -> f64 {
+        let filters = load.filters as f64 * self.filter;
+        let ifmaps = load.ifmaps as f64 * self.ifmap;
+        let (pin, pout) = (load.psums_in as f64, load.psums_out as f64);
+        let [r_in, r_out, r_both] = self.psums;
+        let psums = (pin * r_in).max(pout * r_out).max((pin + pout) * r_both);
+        let stream = load.macs.max(ifmaps).max(psums);
+        if self.weights_first {
+            filters + stream
+        } else {
+            filters.max(stream)
+        }
+    }
+
+    /// The DRAM words of `load` in link cycles: filters, ifmaps, drains.
+    fn dram(&self, load: &Load) -> [f64; 3] {
+        [0, 1, 2].map(|i| load.dram[i] as f64 * self.dram[i])
+    }
+
+    /// The link cycles the chip waits for under `buffering` (`latency_lower_bound`).
+    fn serial(&self, buffering: &Buffering, load: &Load) -> f64 {
+        let [filters, ifmaps, drain] = self.dram(load);
+        let filters_wait = buffering.filters == FilterBuffer::None;
+        let mut serial = 0.0;
+        if filters_wait {
+            serial += filters;
+        }
+        if filters_wait || !buffering.ifmaps {
+            serial += ifmaps;
+        }
+        if !buffering.psums {
+            serial += drain;
+        }
+        serial
     }
 }
