@@ -28,6 +28,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::ControlFlow;
 
 use serde::Serialize;
 
@@ -41,19 +42,24 @@ use crate::rs::{GlbNeed, RsMapping};
 use crate::tiles::Tiles;
 use crate::workload::Layer;
 
-/// One pass as a dataflow hands it to the engine: what it moves and what is stepped.
+/// One pass as a dataflow hands it to the engine: what it moves and what is stepped. A
+/// row-stationary pass is borrowed from the walk (the edp search builds millions of them,
+/// and copying one was a fifth of its time).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CyclePass {
+pub struct CyclePass<'a> {
     /// Every access of the pass (the walk's share of it).
     pub counts: NestCounts,
-    pub work: Work,
+    pub work: Work<'a>,
 }
 
 /// The timing model of a pass.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Work {
+pub enum Work<'a> {
     /// A row-stationary pass: filter load, then ifmap columns streamed and psum columns moved.
-    Rows { pass: Pass, mapping: RsMapping },
+    Rows {
+        pass: &'a Pass,
+        mapping: &'a RsMapping,
+    },
     /// A pass that preloads stationary data and then consumes a stream of equal steps.
     Stream(StreamPass),
 }
@@ -544,11 +550,11 @@ fn pass_time(
     let scale = |macs: u64| (macs as f64 * params.mac_cycle_fraction).ceil() as u64;
     match p.work {
         Work::Rows { pass, mapping } => {
-            let key = shape(l, &pass);
+            let key = shape(l, pass);
             let dense = || scale((key.p_max * key.q_max * pass.sk) as u64);
             match (zeros, replay) {
                 (Some((m, g)), _) if hw.pe.skip_zero_cycles => {
-                    let costs = column_costs(l, &mapping, &pass, m, g);
+                    let costs = column_costs(l, mapping, pass, m, g);
                     step_pass(l, hw, ports, &key, &|i| costs[i as usize])
                 }
                 (_, Replay::Memo) => memo.get_or(Key::Rows(key), || {
@@ -582,6 +588,7 @@ enum FilterBuffer {
 }
 
 /// Buffering: can the next tile land while this one is in use?
+#[derive(Clone, Copy)]
 struct Buffering {
     filters: FilterBuffer,
     /// Ifmap tiles, psum tiles double-buffered (only when the config overlaps DRAM traffic
@@ -766,6 +773,7 @@ fn run(
             f(&pass_record(index, &slot, &time, &delta, inputs + drain));
         }
         index += 1;
+        ControlFlow::Continue(())
     };
     model
         .passes(l, hw, batch, mp, &mut each)
@@ -776,6 +784,77 @@ fn run(
     stats.stalls.dram = stats.total_cycles.saturating_sub(stats.processing_cycles);
     stats.counts = AccessCounts::place(&counts, hw.roles());
     stats
+}
+
+/// `simulate`'s `total_cycles` for `ev` (unmasked, `Replay::Memo`), or `None` as soon as a lower
+/// bound `b` on them has `over(b)` (`over` must stay true for any larger `b`). The edp search
+/// times a candidate only to compare it with the best so far, and most candidates it times
+/// lose: this stops them once they cannot win (`Remaining`). The passes are placed on the
+/// timeline exactly as `simulate` places them, so a run that ends gives its total.
+pub fn total_cycles_within(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    ev: &crate::Evaluation,
+    params: &CycleParams,
+    over: &dyn Fn(u64) -> bool,
+) -> Option<u64> {
+    let (mp, model) = (&ev.mapping, ev.mapping.model());
+    let buf = model
+        .buffers(l, hw, batch, mp)
+        .expect("a mapping's own dataflow accepts it");
+    let ports = Ports::new(hw, &buf);
+    let buffering = Buffering::new(hw, &buf);
+    let mut timeline = Timeline::new(hw.dram_words_per_cycle(), hw.core.scan_chain_bits as f64);
+    let mut memo = Memo::default();
+    let mut rest = Remaining {
+        load: Load::whole(ev, params),
+        rates: Rates::new(l, hw, params, mp, Some(&ports)),
+        buffering,
+    };
+    let mut stopped = false;
+    let mut each = |p: &CyclePass| {
+        let time = pass_time(l, hw, &ports, p, params, None, Replay::Memo, &mut memo);
+        timeline.place(&buffering, dram_words(&params.dram_scale, &p.counts), &time);
+        rest.ran(&time, &p.counts);
+        stopped = over(rest.bound(&timeline));
+        if stopped {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    model
+        .passes(l, hw, batch, mp, &mut each)
+        .expect("a mapping's own dataflow accepts it");
+    (!stopped).then(|| (timeline.chip_free.max(timeline.link_free)).ceil() as u64)
+}
+
+/// What a mapping still has to do after some of its passes, for `total_cycles_within`: the
+/// work of the passes not yet run, counted down pass by pass. Each pass adds at least its own
+/// share of `latency_lower_bound`'s chip terms to when the chip is next free (the argument
+/// there holds pass by pass, so from any pass on), and the link moves the remaining DRAM words
+/// after it is next free (transfers do not overlap on the link).
+struct Remaining {
+    load: Load,
+    rates: Rates,
+    buffering: Buffering,
+}
+
+impl Remaining {
+    fn ran(&mut self, time: &PassTime, c: &NestCounts) {
+        self.load.less(&Load::of(c, time.mac as f64));
+    }
+
+    /// A lower bound on the total cycles. The timeline sums pass by pass in f64 and the MAC
+    /// remainder is a difference of f64 sums; a relative margin of 1e-6 covers their rounding
+    /// (at most ~1e-16 per pass) for any mapping of fewer than 10^9 passes.
+    fn bound(&self, t: &Timeline) -> u64 {
+        let (r, load) = (&self.rates, &self.load);
+        let chip = t.chip_free + r.on_chip(load) + r.serial(&self.buffering, load);
+        let link = t.link_free + r.dram(load).iter().sum::<f64>();
+        (chip.max(link) * (1.0 - 1e-6)).floor() as u64
+    }
 }
 
 /// A lower bound on the `total_cycles` that `simulate` gives for `ev`, from its counts alone
@@ -841,7 +920,8 @@ pub fn latency_lower_bound(
     counts_only.max(chip_waits).max(loads_wait)
 }
 
-/// The work the latency bounds are made of: a whole mapping's (`whole`), from its counts.
+/// The work the latency bounds are made of: a whole mapping's (`whole`), one pass's (`of`) or
+/// what is left after some passes (`Remaining`).
 #[derive(Debug, Clone, Copy)]
 struct Load {
     /// GLB reads over the filter and ifmap buses.
@@ -877,6 +957,17 @@ impl Load {
     fn whole(ev: &crate::Evaluation, params: &CycleParams) -> Load {
         let macs = ev.cycles as f64 * params.mac_cycle_fraction;
         Load::of(ev.counts.nest(), macs)
+    }
+
+    fn less(&mut self, o: &Load) {
+        self.filters = self.filters.saturating_sub(o.filters);
+        self.ifmaps = self.ifmaps.saturating_sub(o.ifmaps);
+        self.psums_in = self.psums_in.saturating_sub(o.psums_in);
+        self.psums_out = self.psums_out.saturating_sub(o.psums_out);
+        self.macs = (self.macs - o.macs).max(0.0);
+        for (d, o) in self.dram.iter_mut().zip(o.dram) {
+            *d = d.saturating_sub(o);
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! model (`Dataflow::model`, `Mapping::model`).
 
 use std::fmt;
+use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 
@@ -56,14 +57,15 @@ pub trait DataflowModel: Sync {
         cost: Cost,
     ) -> Option<Evaluation>;
     /// The passes of `mp` in execution order, each with what it moves and what cycle mode
-    /// steps (`cycle::simulate`); the counts of all passes are `walk`'s.
+    /// steps (`cycle::simulate`); the counts of all passes are `walk`'s. Stops when `f` breaks
+    /// (a timing that already exceeds what it may cost, `cycle::total_cycles_within`).
     fn passes(
         &self,
         l: &Layer,
         hw: &HwConfig,
         batch: usize,
         mp: &Mapping,
-        f: &mut dyn FnMut(&CyclePass),
+        f: &mut dyn FnMut(&CyclePass) -> ControlFlow<()>,
     ) -> Result<(), String>;
     /// The GLB tiles of `mp` and the buffers that hold them, for cycle mode's double buffering
     /// and bank allocation.
