@@ -325,6 +325,67 @@ fn bounds_hold(
     (checked.get(), stops.get())
 }
 
+/// The row-stationary stream the edp search runs (`DataflowModel::stream`) skips only
+/// candidates whose floor (energy x the counts-only time bound, on the counts of the cheapest
+/// conceivable candidate of a part of the space) exceeds what its visitor still wants: with
+/// the visitor answering a fixed bound, every candidate of `search_reference` whose floor does
+/// not exceed it is visited; answering infinity, exactly `search_reference`'s candidates are
+/// (every AlexNet layer at batches 1 and 4, the first MobileNet layers and two small layers at
+/// batch 3, on every Eyeriss config; thresholds at quantiles of the floors).
+#[test]
+fn stream_skips_only_what_its_floor_rules_out() {
+    use ember_estimator::EnergyObjective;
+    use ember_sim::cycle::total_cycles_lower_bound;
+    let (alexnet, mobilenet) = (trace("alexnet.toml"), trace("mobilenet_v1.toml"));
+    let mut padded = ember_sim::Layer::conv("padded", 8, 9, 9, 12, 3, 3);
+    padded.pad = 1;
+    let mut cases: Vec<(&ember_sim::Layer, bool, usize)> = Vec::new();
+    for (i, l) in alexnet.layers.iter().enumerate() {
+        cases.push((l, i == 0, 1));
+        cases.push((l, i == 0, 4));
+    }
+    for l in &mobilenet.layers[..4] {
+        cases.push((l, false, 3));
+    }
+    cases.push((&padded, false, 3));
+    let model = Dataflow::RowStationary.model();
+    for hw in configs() {
+        for &(l, first, batch) in &cases {
+            let energy = EnergyObjective::new(l, &hw.context(first));
+            let params = hw.layer_cycle_params(l, first);
+            let floor = |ev: &ember_sim::Evaluation| {
+                total_cycles_lower_bound(l, &hw.arch, ev, &params).floor() * energy.energy(ev)
+            };
+            let all = std::cell::RefCell::new(Vec::new());
+            model.search_reference(l, &hw.arch, batch, &|ev| {
+                all.borrow_mut().push((floor(ev), ev.mapping));
+                0.0
+            });
+            let mut all = all.into_inner();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let tag = format!("{} {} batch {batch}", hw.arch.name, l.name);
+            let n = all.len();
+            for q in [0, n / 100, n / 10, n / 2, n - 1] {
+                let wanted = if q + 1 == n { f64::INFINITY } else { all[q].0 };
+                let mut seen = Vec::new();
+                model.stream(l, &hw.arch, batch, &floor, &mut |ev| {
+                    seen.push((floor(ev), ev.mapping));
+                    wanted
+                });
+                seen.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                let due: Vec<_> = all.iter().filter(|c| c.0 <= wanted).collect();
+                if wanted.is_infinite() {
+                    assert_eq!(seen, all, "{tag}: the whole space");
+                }
+                let mut rest = seen.iter();
+                for c in due {
+                    assert!(rest.any(|s| s == c), "{tag}: {c:?} skipped below {wanted}");
+                }
+            }
+        }
+    }
+}
+
 /// The edp search of the other dataflows: the lower bound (streamed weights overlap the MACs
 /// for OS and NLR, so their bound takes the longest of the three streams rather than a sum)
 /// never exceeds what cycle mode gives for any sampled candidate, and visiting candidates by
@@ -366,22 +427,25 @@ fn edp_of_every_dataflow_equals_exhaustive() {
     }
 }
 
-/// The streaming edp search (bounded memory, two passes) picks exactly what the collecting one
-/// it replaced picks (`search_lower_bounded_reference`: every candidate sorted by bound), with
-/// the same bound and cost: every AlexNet layer in row-stationary at batches 1 and 4 on
-/// eyeriss-v1 with the buffer-aware bound (what the edp objective runs); and in every dataflow,
-/// on eyeriss-v1, a copy that skips zero cycles and a copy that overlaps fmap traffic (other
-/// buffering, other bound terms), holding 1, 5 or the default number of candidates (so the
-/// second pass runs, also after a first pass that timed almost nothing): the first MobileNet
-/// layers (a depthwise and a pointwise one) at batches 1 and 3 with that bound, and two small
-/// layers at batches 1, 3 and 16 with it and with the counts-only bound (the MobileNet layers
-/// take minutes with the latter).
+/// The streaming edp search (bounded memory, two passes, parts of the space skipped by the
+/// counts-only floor, timings stopped once they cannot win) picks exactly what the collecting
+/// one it replaced picks (`search_lower_bounded_reference`: every candidate sorted by bound and
+/// timed in full), with the same bound: every AlexNet layer in row-stationary at batches 1 and
+/// 4 on eyeriss-v1 with the buffer-aware bound (what the edp objective runs); and in every
+/// dataflow, on eyeriss-v1, a copy that skips zero cycles and a copy that overlaps fmap traffic
+/// (other buffering, other bound terms), holding 1, 5 or the default number of candidates (so
+/// the second pass runs, also after a first pass that timed almost nothing): the first
+/// MobileNet layers (a depthwise and a pointwise one) at batches 1 and 3 with that bound, and
+/// two small layers at batches 1, 3 and 16 with it and with the counts-only bound (the
+/// MobileNet layers take minutes with the latter). Each search runs with timings that stop
+/// (`total_cycles_within`, what the edp objective runs) and, holding the default number, with
+/// timings that run to the end.
 #[test]
 fn streaming_edp_search_equals_collecting() {
     use ember_estimator::EnergyObjective;
-    use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound};
+    use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound, total_cycles_within};
     use ember_sim::dataflow::{
-        search_lower_bounded_keeping, search_lower_bounded_reference, SEARCH_KEPT,
+        search_lower_bounded_keeping, search_lower_bounded_reference, Bounded, SEARCH_KEPT,
     };
     let mut skipping = config("eyeriss-v1.toml");
     skipping.arch.pe.skip_zero_cycles = true;
@@ -442,26 +506,43 @@ fn streaming_edp_search_equals_collecting() {
                         latency_lower_bound(l, &hw.arch, batch, ev, &params).floor()
                             * energy.energy(ev)
                     };
+                    let stopping = |ev: &ember_sim::Evaluation, limit: f64| {
+                        let e = energy.energy(ev);
+                        let over = |c: u64| c as f64 * e > limit;
+                        let c = total_cycles_within(l, &hw.arch, batch, ev, &params, &over)?;
+                        Some(c as f64 * e)
+                    };
+                    let full = |ev: &ember_sim::Evaluation, _: f64| Some(edp(ev));
+                    type Timed<'a> = &'a dyn Fn(&ember_sim::Evaluation, f64) -> Option<f64>;
+                    let costs: [(Timed, &[usize]); 2] =
+                        [(&stopping, holds), (&full, &[SEARCH_KEPT])];
                     let bounds: [&dyn Fn(&ember_sim::Evaluation) -> f64; 2] =
                         [&buffered, &counts_only];
                     for (b, lower) in bounds.iter().take(n_bounds).enumerate() {
                         let want =
                             search_lower_bounded_reference(df, l, &hw.arch, batch, lower, &edp);
-                        for &kept in holds {
-                            let got = search_lower_bounded_keeping(
-                                kept, df, l, &hw.arch, batch, lower, &edp,
-                            );
-                            assert_eq!(
-                                got, want,
-                                "{} / {} / {df} / batch {batch} / bound {b} / kept {kept}",
-                                hw.arch.name, l.name
-                            );
-                            compared += 1;
+                        for (cost, holds) in costs {
+                            let bounded = Bounded {
+                                lower,
+                                floor: &counts_only,
+                                cost,
+                            };
+                            for &kept in holds {
+                                let got = search_lower_bounded_keeping(
+                                    kept, df, l, &hw.arch, batch, &bounded,
+                                );
+                                assert_eq!(
+                                    got, want,
+                                    "{} / {} / {df} / batch {batch} / bound {b} / kept {kept}",
+                                    hw.arch.name, l.name
+                                );
+                                compared += 1;
+                            }
                         }
                     }
                 }
             }
         }
     }
-    assert_eq!(compared, 16 + 144 + 432, "every case compared");
+    assert_eq!(compared, 2 * 16 + 4 * 48 + 4 * 144, "every case compared");
 }

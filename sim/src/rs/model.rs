@@ -59,6 +59,17 @@ impl DataflowModel for RowStationary {
         super::search_reference(l, hw, batch, cost)
     }
 
+    fn stream(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        floor: Cost,
+        visit: &mut dyn FnMut(&Evaluation) -> f64,
+    ) {
+        super::search::stream(l, hw, batch, floor, visit)
+    }
+
     fn passes(
         &self,
         l: &Layer,
