@@ -442,11 +442,7 @@ fn edp_of_every_dataflow_equals_exhaustive() {
 /// timings that run to the end.
 #[test]
 fn streaming_edp_search_equals_collecting() {
-    use ember_estimator::EnergyObjective;
-    use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound, total_cycles_within};
-    use ember_sim::dataflow::{
-        search_lower_bounded_keeping, search_lower_bounded_reference, Bounded, SEARCH_KEPT,
-    };
+    use ember_sim::dataflow::SEARCH_KEPT;
     let mut skipping = config("eyeriss-v1.toml");
     skipping.arch.pe.skip_zero_cycles = true;
     let mut overlapping = config("eyeriss-v1.toml");
@@ -489,60 +485,69 @@ fn streaming_edp_search_equals_collecting() {
             if !every_hw && h > 0 {
                 continue;
             }
-            let energy = EnergyObjective::new(l, &hw.context(first));
-            let params = hw.layer_cycle_params(l, first);
             for &df in dfs {
                 for &batch in batches {
-                    let edp = |ev: &ember_sim::Evaluation| {
-                        let c =
-                            simulate(l, &hw.arch, batch, &ev.mapping, &params, Replay::Memo, None);
-                        c.total_cycles as f64 * energy.energy(ev)
-                    };
-                    let counts_only = |ev: &ember_sim::Evaluation| {
-                        total_cycles_lower_bound(l, &hw.arch, ev, &params).floor()
-                            * energy.energy(ev)
-                    };
-                    let buffered = |ev: &ember_sim::Evaluation| {
-                        latency_lower_bound(l, &hw.arch, batch, ev, &params).floor()
-                            * energy.energy(ev)
-                    };
-                    let stopping = |ev: &ember_sim::Evaluation, limit: f64| {
-                        let e = energy.energy(ev);
-                        let over = |c: u64| c as f64 * e > limit;
-                        let c = total_cycles_within(l, &hw.arch, batch, ev, &params, &over)?;
-                        Some(c as f64 * e)
-                    };
-                    let full = |ev: &ember_sim::Evaluation, _: f64| Some(edp(ev));
-                    type Timed<'a> = &'a dyn Fn(&ember_sim::Evaluation, f64) -> Option<f64>;
-                    let costs: [(Timed, &[usize]); 2] =
-                        [(&stopping, holds), (&full, &[SEARCH_KEPT])];
-                    let bounds: [&dyn Fn(&ember_sim::Evaluation) -> f64; 2] =
-                        [&buffered, &counts_only];
-                    for (b, lower) in bounds.iter().take(n_bounds).enumerate() {
-                        let want =
-                            search_lower_bounded_reference(df, l, &hw.arch, batch, lower, &edp);
-                        for (cost, holds) in costs {
-                            let bounded = Bounded {
-                                lower,
-                                floor: &counts_only,
-                                cost,
-                            };
-                            for &kept in holds {
-                                let got = search_lower_bounded_keeping(
-                                    kept, df, l, &hw.arch, batch, &bounded,
-                                );
-                                assert_eq!(
-                                    got, want,
-                                    "{} / {} / {df} / batch {batch} / bound {b} / kept {kept}",
-                                    hw.arch.name, l.name
-                                );
-                                compared += 1;
-                            }
-                        }
-                    }
+                    let run = (l, first, df, batch);
+                    compared += streaming_equals_collecting(hw, run, n_bounds, holds);
                 }
             }
         }
     }
     assert_eq!(compared, 2 * 16 + 4 * 48 + 4 * 144, "every case compared");
+}
+
+/// `streaming_edp_search_equals_collecting` on one layer, dataflow and batch: with the first
+/// `n_bounds` of the buffer-aware and counts-only bounds, timings that stop holding each of
+/// `holds` candidates and timings that run to the end holding the default number. How many
+/// searches were compared.
+fn streaming_equals_collecting(
+    hw: &ember_estimator::Hardware,
+    (l, first, df, batch): (&ember_sim::Layer, bool, Dataflow, usize),
+    n_bounds: usize,
+    holds: &[usize],
+) -> usize {
+    use ember_estimator::EnergyObjective;
+    use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound, total_cycles_within};
+    use ember_sim::dataflow::{
+        search_lower_bounded_keeping, search_lower_bounded_reference, Bounded, SEARCH_KEPT,
+    };
+    type Ev = ember_sim::Evaluation;
+    let energy = EnergyObjective::new(l, &hw.context(first));
+    let params = hw.layer_cycle_params(l, first);
+    let edp = |ev: &Ev| {
+        let c = simulate(l, &hw.arch, batch, &ev.mapping, &params, Replay::Memo, None);
+        c.total_cycles as f64 * energy.energy(ev)
+    };
+    let counts_only =
+        |ev: &Ev| total_cycles_lower_bound(l, &hw.arch, ev, &params).floor() * energy.energy(ev);
+    let buffered =
+        |ev: &Ev| latency_lower_bound(l, &hw.arch, batch, ev, &params).floor() * energy.energy(ev);
+    let stopping = |ev: &Ev, limit: f64| {
+        let e = energy.energy(ev);
+        let over = |c: u64| c as f64 * e > limit;
+        let c = total_cycles_within(l, &hw.arch, batch, ev, &params, &over)?;
+        Some(c as f64 * e)
+    };
+    let full = |ev: &Ev, _: f64| Some(edp(ev));
+    type Timed<'a> = &'a dyn Fn(&Ev, f64) -> Option<f64>;
+    let costs: [(Timed, &[usize]); 2] = [(&stopping, holds), (&full, &[SEARCH_KEPT])];
+    let bounds: [&dyn Fn(&Ev) -> f64; 2] = [&buffered, &counts_only];
+    let mut compared = 0;
+    for (b, lower) in bounds.iter().take(n_bounds).enumerate() {
+        let want = search_lower_bounded_reference(df, l, &hw.arch, batch, lower, &edp);
+        for (cost, holds) in costs {
+            let floor = &counts_only;
+            let bounded = Bounded { lower, floor, cost };
+            for &kept in holds {
+                let got = search_lower_bounded_keeping(kept, df, l, &hw.arch, batch, &bounded);
+                let (hw, l) = (&hw.arch.name, &l.name);
+                assert_eq!(
+                    got, want,
+                    "{hw} / {l} / {df} / batch {batch} / bound {b} / kept {kept}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    compared
 }
