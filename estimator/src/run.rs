@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use ember_sim::cycle::{latency_lower_bound, simulate, Replay};
+use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound, total_cycles_within};
+use ember_sim::dataflow::{search_lower_bounded, Bounded};
 use ember_sim::{map_layer, Dataflow, Evaluation, Layer, Network, SimError};
 
 use crate::energy::{estimate, Context, EnergyObjective, LayerEnergy};
@@ -113,25 +114,21 @@ impl Hardware {
             // Energy x total cycles of cycle mode is not monotone in the counts alone, so the
             // whole space is searched; executing a candidate is what costs, and its time has a
             // lower bound from its counts and buffers (`latency_lower_bound`), so the space is
-            // streamed and a candidate runs only while its bound on EDP can still win.
+            // streamed and a candidate runs only while its bound on EDP can still win, and
+            // stops as soon as the time it has taken shows it cannot (`total_cycles_within`).
             let params = self.layer_cycle_params(layer, first_layer);
             // `[mapper] min_active_pes`: a mapping below the floor never wins (map_layer
-            // above has already refused a layer that no mapping can keep that busy).
+            // above has already refused a layer that no mapping can keep that busy); its cost
+            // is infinite, so it exceeds any finite limit.
             let least = self.arch.mapper.least_active_pes(self.arch.pes());
-            let edp = |ev: &Evaluation| {
+            let edp = |ev: &Evaluation, limit: f64| {
                 if ev.active_pes < least {
-                    return f64::INFINITY;
+                    return (!limit.is_finite()).then_some(f64::INFINITY);
                 }
-                let c = simulate(
-                    layer,
-                    &self.arch,
-                    batch,
-                    &ev.mapping,
-                    &params,
-                    Replay::Memo,
-                    None,
-                );
-                c.total_cycles as f64 * energy_of.energy(ev)
+                let energy = energy_of.energy(ev);
+                let over = |cycles: u64| cycles as f64 * energy > limit;
+                let cycles = total_cycles_within(layer, &self.arch, batch, ev, &params, &over)?;
+                Some(cycles as f64 * energy)
             };
             let lower = |ev: &Evaluation| {
                 if ev.active_pes < least {
@@ -140,9 +137,18 @@ impl Hardware {
                 latency_lower_bound(layer, &self.arch, batch, ev, &params).floor()
                     * energy_of.energy(ev)
             };
-            if let Some(ev) = ember_sim::dataflow::search_lower_bounded(
-                dataflow, layer, &self.arch, batch, &lower, &edp,
-            ) {
+            // The counts-only part of `lower`: monotone in the counts, so it bounds whole parts
+            // of the space from their cheapest conceivable counts.
+            let floor = |ev: &Evaluation| {
+                total_cycles_lower_bound(layer, &self.arch, ev, &params).floor()
+                    * energy_of.energy(ev)
+            };
+            let bounded = Bounded {
+                lower: &lower,
+                floor: &floor,
+                cost: &edp,
+            };
+            if let Some(ev) = search_lower_bounded(dataflow, layer, &self.arch, batch, &bounded) {
                 eval = ev;
             }
         }

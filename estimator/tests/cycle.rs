@@ -234,49 +234,153 @@ fn edp_search_equals_exhaustive() {
     }
 }
 
-/// The bounds the edp search prunes by (counts only, and with the mapping's buffers) never
-/// exceed what cycle mode gives: every
-/// candidate of AlexNet CONV1, CONV3, CONV5 and three MobileNet layers, and every 200th of the
-/// 140k candidates of AlexNet FC8 (batch 2), with the chip's compression, on eyeriss-v1 and on
-/// a copy that also skips zero cycles.
+/// The bounds the edp search prunes by never exceed what cycle mode gives: the counts-only
+/// bound, the buffer-aware one (`latency_lower_bound`), and the bound a timing stops on after
+/// each pass (`total_cycles_within` never stops a run that ends within its limit, and a run it
+/// lets end gives cycle mode's total). Every candidate of AlexNet CONV1, CONV3, CONV5 and three
+/// MobileNet layers, and 700 of the 140k candidates of AlexNet FC8 (batch 2), in
+/// row-stationary; 20 candidates spread over the space of AlexNet CONV2, CONV3 and FC8 and of
+/// two MobileNet layers in each other dataflow (timing all of theirs takes minutes); with the
+/// chip's compression, on eyeriss-v1 and on a copy that also skips zero cycles.
 #[test]
 fn time_lower_bound_holds_for_every_candidate() {
-    use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound};
-    use std::cell::Cell;
     let mut skipping = config("eyeriss-v1.toml");
     skipping.arch.pe.skip_zero_cycles = true;
+    let (alexnet, mobilenet) = (trace("alexnet.toml"), trace("mobilenet_v1.toml"));
+    // (network, layer, dataflows, candidates to check).
+    let rs: &[Dataflow] = &[Dataflow::RowStationary];
+    let others = &Dataflow::ALL[1..];
+    let mut cases: Vec<(&ember_sim::Network, usize, &[Dataflow], u64)> = vec![
+        (&alexnet, 0, rs, u64::MAX),
+        (&alexnet, 2, rs, u64::MAX),
+        (&alexnet, 4, rs, u64::MAX),
+        (&alexnet, 7, rs, 700),
+    ];
+    for i in 1..5 {
+        cases.push((&mobilenet, i, rs, u64::MAX));
+    }
+    for i in [1, 2, 7] {
+        cases.push((&alexnet, i, others, 20));
+    }
+    for i in [1, 2] {
+        cases.push((&mobilenet, i, others, 20));
+    }
+    let mut stopped = 0;
     for hw in [config("eyeriss-v1.toml"), skipping] {
-        for (name, layers) in [
-            ("alexnet.toml", [(0, 1), (2, 1), (4, 1), (7, 200)]),
-            ("mobilenet_v1.toml", [(1, 1), (2, 1), (3, 1), (4, 1)]),
+        for &(net, i, dfs, most) in &cases {
+            for &df in dfs {
+                let (seen, stops) = bounds_hold(&hw, &net.layers[i], i == 0, df, most);
+                assert!(seen > 0, "{} {} {df}", net.name, net.layers[i].name);
+                stopped += stops;
+            }
+        }
+    }
+    assert!(stopped > 0, "a timing limited below its total stops");
+}
+
+/// `time_lower_bound_holds_for_every_candidate` on about `most` candidates spread evenly over
+/// the space of one layer in one dataflow (batch 2): how many were checked, and how many
+/// timings limited to 99 % of their total stopped.
+fn bounds_hold(
+    hw: &ember_estimator::Hardware,
+    l: &ember_sim::Layer,
+    first: bool,
+    df: Dataflow,
+    most: u64,
+) -> (u64, u64) {
+    use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound, total_cycles_within};
+    use std::cell::Cell;
+    let params = hw.layer_cycle_params(l, first);
+    let space = Cell::new(0u64);
+    df.model().search_reference(l, &hw.arch, 2, &|_| {
+        space.set(space.get() + 1);
+        0.0
+    });
+    let every = space.get().div_ceil(most).max(1);
+    let (seen, checked, stops) = (Cell::new(0u64), Cell::new(0u64), Cell::new(0u64));
+    let check = |ev: &ember_sim::Evaluation| {
+        seen.set(seen.get() + 1);
+        if !(seen.get() - 1).is_multiple_of(every) {
+            return 0.0;
+        }
+        checked.set(checked.get() + 1);
+        let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
+        let total = c.total_cycles;
+        let tag = format!("{} {df} {:?}", l.name, ev.mapping);
+        for bound in [
+            total_cycles_lower_bound(l, &hw.arch, ev, &params),
+            latency_lower_bound(l, &hw.arch, 2, ev, &params),
         ] {
-            let net = trace(name);
-            for (i, every) in layers {
-                let l = &net.layers[i];
-                let params = hw.layer_cycle_params(l, i == 0);
-                let seen = Cell::new(0u64);
-                let check = |ev: &ember_sim::Evaluation| {
-                    seen.set(seen.get() + 1);
-                    if !seen.get().is_multiple_of(every) {
-                        return 0.0;
-                    }
-                    let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
-                    for bound in [
-                        total_cycles_lower_bound(&hw.arch, ev, &params),
-                        latency_lower_bound(l, &hw.arch, 2, ev, &params),
-                    ] {
-                        assert!(
-                            bound <= c.total_cycles as f64,
-                            "{name} {}: {:?} bound {bound} > {}",
-                            l.name,
-                            ev.mapping,
-                            c.total_cycles
-                        );
-                    }
-                    0.0
-                };
-                ember_sim::rs::search_reference(l, &hw.arch, 2, &check);
-                assert!(seen.get() > 0, "{name} {}", l.name);
+            assert!(bound <= total as f64, "{tag}: bound {bound} > {total}");
+        }
+        let within = |limit: u64| total_cycles_within(l, &hw.arch, 2, ev, &params, &|b| b > limit);
+        assert_eq!(within(total), Some(total), "{tag}");
+        match within(total - total / 100 - 1) {
+            None => stops.set(stops.get() + 1),
+            Some(t) => assert_eq!(t, total, "{tag}"),
+        }
+        0.0
+    };
+    df.model().search_reference(l, &hw.arch, 2, &check);
+    (checked.get(), stops.get())
+}
+
+/// The row-stationary stream the edp search runs (`DataflowModel::stream`) skips only
+/// candidates whose floor (energy x the counts-only time bound, on the counts of the cheapest
+/// conceivable candidate of a part of the space) exceeds what its visitor still wants: with
+/// the visitor answering a fixed bound, every candidate of `search_reference` whose floor does
+/// not exceed it is visited; answering infinity, exactly `search_reference`'s candidates are
+/// (every AlexNet layer at batches 1 and 4, the first MobileNet layers and two small layers at
+/// batch 3, on every Eyeriss config; thresholds at quantiles of the floors).
+#[test]
+fn stream_skips_only_what_its_floor_rules_out() {
+    use ember_estimator::EnergyObjective;
+    use ember_sim::cycle::total_cycles_lower_bound;
+    let (alexnet, mobilenet) = (trace("alexnet.toml"), trace("mobilenet_v1.toml"));
+    let mut padded = ember_sim::Layer::conv("padded", 8, 9, 9, 12, 3, 3);
+    padded.pad = 1;
+    let mut cases: Vec<(&ember_sim::Layer, bool, usize)> = Vec::new();
+    for (i, l) in alexnet.layers.iter().enumerate() {
+        cases.push((l, i == 0, 1));
+        cases.push((l, i == 0, 4));
+    }
+    for l in &mobilenet.layers[..4] {
+        cases.push((l, false, 3));
+    }
+    cases.push((&padded, false, 3));
+    let model = Dataflow::RowStationary.model();
+    for hw in configs() {
+        for &(l, first, batch) in &cases {
+            let energy = EnergyObjective::new(l, &hw.context(first));
+            let params = hw.layer_cycle_params(l, first);
+            let floor = |ev: &ember_sim::Evaluation| {
+                total_cycles_lower_bound(l, &hw.arch, ev, &params).floor() * energy.energy(ev)
+            };
+            let all = std::cell::RefCell::new(Vec::new());
+            model.search_reference(l, &hw.arch, batch, &|ev| {
+                all.borrow_mut().push((floor(ev), ev.mapping));
+                0.0
+            });
+            let mut all = all.into_inner();
+            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let tag = format!("{} {} batch {batch}", hw.arch.name, l.name);
+            let n = all.len();
+            for q in [0, n / 100, n / 10, n / 2, n - 1] {
+                let wanted = if q + 1 == n { f64::INFINITY } else { all[q].0 };
+                let mut seen = Vec::new();
+                model.stream(l, &hw.arch, batch, &floor, &mut |ev| {
+                    seen.push((floor(ev), ev.mapping));
+                    wanted
+                });
+                seen.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                let due: Vec<_> = all.iter().filter(|c| c.0 <= wanted).collect();
+                if wanted.is_infinite() {
+                    assert_eq!(seen, all, "{tag}: the whole space");
+                }
+                let mut rest = seen.iter();
+                for c in due {
+                    assert!(rest.any(|s| s == c), "{tag}: {c:?} skipped below {wanted}");
+                }
             }
         }
     }
@@ -306,7 +410,7 @@ fn edp_of_every_dataflow_equals_exhaustive() {
             for df in &Dataflow::ALL[1..] {
                 let edp = |ev: &ember_sim::Evaluation| {
                     let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
-                    let bound = total_cycles_lower_bound(&hw.arch, ev, &params)
+                    let bound = total_cycles_lower_bound(l, &hw.arch, ev, &params)
                         .max(latency_lower_bound(l, &hw.arch, 2, ev, &params));
                     assert!(
                         bound <= c.total_cycles as f64,
@@ -323,23 +427,22 @@ fn edp_of_every_dataflow_equals_exhaustive() {
     }
 }
 
-/// The streaming edp search (bounded memory, two passes) picks exactly what the collecting one
-/// it replaced picks (`search_lower_bounded_reference`: every candidate sorted by bound), with
-/// the same bound and cost: every AlexNet layer in row-stationary at batches 1 and 4 on
-/// eyeriss-v1 with the buffer-aware bound (what the edp objective runs); and in every dataflow,
-/// on eyeriss-v1, a copy that skips zero cycles and a copy that overlaps fmap traffic (other
-/// buffering, other bound terms), holding 1, 5 or the default number of candidates (so the
-/// second pass runs, also after a first pass that timed almost nothing): the first MobileNet
-/// layers (a depthwise and a pointwise one) at batches 1 and 3 with that bound, and two small
-/// layers at batches 1, 3 and 16 with it and with the counts-only bound (the MobileNet layers
-/// take minutes with the latter).
+/// The streaming edp search (bounded memory, two passes, parts of the space skipped by the
+/// counts-only floor, timings stopped once they cannot win) picks exactly what the collecting
+/// one it replaced picks (`search_lower_bounded_reference`: every candidate sorted by bound and
+/// timed in full), with the same bound: every AlexNet layer in row-stationary at batches 1 and
+/// 4 on eyeriss-v1 with the buffer-aware bound (what the edp objective runs); and in every
+/// dataflow, on eyeriss-v1, a copy that skips zero cycles and a copy that overlaps fmap traffic
+/// (other buffering, other bound terms), holding 1, 5 or the default number of candidates (so
+/// the second pass runs, also after a first pass that timed almost nothing): the first
+/// MobileNet layers (a depthwise and a pointwise one) at batches 1 and 3 with that bound, and
+/// two small layers at batches 1, 3 and 16 with it and with the counts-only bound (the
+/// MobileNet layers take minutes with the latter). Each search runs with timings that stop
+/// (`total_cycles_within`, what the edp objective runs) and, holding the default number, with
+/// timings that run to the end.
 #[test]
 fn streaming_edp_search_equals_collecting() {
-    use ember_estimator::EnergyObjective;
-    use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound};
-    use ember_sim::dataflow::{
-        search_lower_bounded_keeping, search_lower_bounded_reference, SEARCH_KEPT,
-    };
+    use ember_sim::dataflow::SEARCH_KEPT;
     let mut skipping = config("eyeriss-v1.toml");
     skipping.arch.pe.skip_zero_cycles = true;
     let mut overlapping = config("eyeriss-v1.toml");
@@ -382,42 +485,69 @@ fn streaming_edp_search_equals_collecting() {
             if !every_hw && h > 0 {
                 continue;
             }
-            let energy = EnergyObjective::new(l, &hw.context(first));
-            let params = hw.layer_cycle_params(l, first);
             for &df in dfs {
                 for &batch in batches {
-                    let edp = |ev: &ember_sim::Evaluation| {
-                        let c =
-                            simulate(l, &hw.arch, batch, &ev.mapping, &params, Replay::Memo, None);
-                        c.total_cycles as f64 * energy.energy(ev)
-                    };
-                    let counts_only = |ev: &ember_sim::Evaluation| {
-                        total_cycles_lower_bound(&hw.arch, ev, &params).floor() * energy.energy(ev)
-                    };
-                    let buffered = |ev: &ember_sim::Evaluation| {
-                        latency_lower_bound(l, &hw.arch, batch, ev, &params).floor()
-                            * energy.energy(ev)
-                    };
-                    let bounds: [&dyn Fn(&ember_sim::Evaluation) -> f64; 2] =
-                        [&buffered, &counts_only];
-                    for (b, lower) in bounds.iter().take(n_bounds).enumerate() {
-                        let want =
-                            search_lower_bounded_reference(df, l, &hw.arch, batch, lower, &edp);
-                        for &kept in holds {
-                            let got = search_lower_bounded_keeping(
-                                kept, df, l, &hw.arch, batch, lower, &edp,
-                            );
-                            assert_eq!(
-                                got, want,
-                                "{} / {} / {df} / batch {batch} / bound {b} / kept {kept}",
-                                hw.arch.name, l.name
-                            );
-                            compared += 1;
-                        }
-                    }
+                    let run = (l, first, df, batch);
+                    compared += streaming_equals_collecting(hw, run, n_bounds, holds);
                 }
             }
         }
     }
-    assert_eq!(compared, 16 + 144 + 432, "every case compared");
+    assert_eq!(compared, 2 * 16 + 4 * 48 + 4 * 144, "every case compared");
+}
+
+/// `streaming_edp_search_equals_collecting` on one layer, dataflow and batch: with the first
+/// `n_bounds` of the buffer-aware and counts-only bounds, timings that stop holding each of
+/// `holds` candidates and timings that run to the end holding the default number. How many
+/// searches were compared.
+fn streaming_equals_collecting(
+    hw: &ember_estimator::Hardware,
+    (l, first, df, batch): (&ember_sim::Layer, bool, Dataflow, usize),
+    n_bounds: usize,
+    holds: &[usize],
+) -> usize {
+    use ember_estimator::EnergyObjective;
+    use ember_sim::cycle::{latency_lower_bound, total_cycles_lower_bound, total_cycles_within};
+    use ember_sim::dataflow::{
+        search_lower_bounded_keeping, search_lower_bounded_reference, Bounded, SEARCH_KEPT,
+    };
+    type Ev = ember_sim::Evaluation;
+    let energy = EnergyObjective::new(l, &hw.context(first));
+    let params = hw.layer_cycle_params(l, first);
+    let edp = |ev: &Ev| {
+        let c = simulate(l, &hw.arch, batch, &ev.mapping, &params, Replay::Memo, None);
+        c.total_cycles as f64 * energy.energy(ev)
+    };
+    let counts_only =
+        |ev: &Ev| total_cycles_lower_bound(l, &hw.arch, ev, &params).floor() * energy.energy(ev);
+    let buffered =
+        |ev: &Ev| latency_lower_bound(l, &hw.arch, batch, ev, &params).floor() * energy.energy(ev);
+    let stopping = |ev: &Ev, limit: f64| {
+        let e = energy.energy(ev);
+        let over = |c: u64| c as f64 * e > limit;
+        let c = total_cycles_within(l, &hw.arch, batch, ev, &params, &over)?;
+        Some(c as f64 * e)
+    };
+    let full = |ev: &Ev, _: f64| Some(edp(ev));
+    type Timed<'a> = &'a dyn Fn(&Ev, f64) -> Option<f64>;
+    let costs: [(Timed, &[usize]); 2] = [(&stopping, holds), (&full, &[SEARCH_KEPT])];
+    let bounds: [&dyn Fn(&Ev) -> f64; 2] = [&buffered, &counts_only];
+    let mut compared = 0;
+    for (b, lower) in bounds.iter().take(n_bounds).enumerate() {
+        let want = search_lower_bounded_reference(df, l, &hw.arch, batch, lower, &edp);
+        for (cost, holds) in costs {
+            let floor = &counts_only;
+            let bounded = Bounded { lower, floor, cost };
+            for &kept in holds {
+                let got = search_lower_bounded_keeping(kept, df, l, &hw.arch, batch, &bounded);
+                let (hw, l) = (&hw.arch.name, &l.name);
+                assert_eq!(
+                    got, want,
+                    "{hw} / {l} / {df} / batch {batch} / bound {b} / kept {kept}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    compared
 }

@@ -1,11 +1,13 @@
 //! Filters taller than the array or wider than the spads, split into segments across passes:
 //! the invariants every other layer keeps (pruned search = exhaustive search, cycle mode =
-//! analytic counts, replay = stepping, the edp time bound) on random such layers and arrays.
+//! analytic counts, replay = stepping, the edp time bounds) on random such layers and arrays.
 
 mod common;
 
 use ember_estimator::{EnergyObjective, Hardware};
-use ember_sim::cycle::{latency_lower_bound, simulate, total_cycles_lower_bound, Replay};
+use ember_sim::cycle::{
+    latency_lower_bound, simulate, total_cycles_lower_bound, total_cycles_within, Replay,
+};
 use ember_sim::dataflow::MappingOf;
 use ember_sim::rs::RsMapping;
 use ember_sim::{Dataflow, Layer, LayerKind};
@@ -68,10 +70,14 @@ proptest! {
         prop_assert_eq!(memo.mac_cycles, ev.cycles);
         prop_assert_eq!(&memo, &all);
         // The edp search's time bounds hold.
-        let bound = total_cycles_lower_bound(&hw.arch, &ev, &params);
+        let bound = total_cycles_lower_bound(&l, &hw.arch, &ev, &params);
         prop_assert!(bound <= memo.total_cycles as f64, "{} > {}", bound, memo.total_cycles);
         let bound = latency_lower_bound(&l, &hw.arch, batch, &ev, &params);
         prop_assert!(bound <= memo.total_cycles as f64, "{} > {}", bound, memo.total_cycles);
+        // A timing limited to its own total is never stopped, and ends at that total.
+        let total = memo.total_cycles;
+        let within = total_cycles_within(&l, &hw.arch, batch, &ev, &params, &|b| b > total);
+        prop_assert_eq!(within, Some(total));
     }
 }
 

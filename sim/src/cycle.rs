@@ -27,6 +27,8 @@
 //! are added pass by pass as the passes execute.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::ControlFlow;
 
 use serde::Serialize;
 
@@ -35,23 +37,29 @@ use crate::counts::{AccessCounts, NestCounts};
 use crate::dataflow::{Mapping, MappingOf};
 use crate::masks::{column_costs, Gating, Masks};
 use crate::passes::Pass;
-use crate::rs::segment::{segment_cols, segment_rows};
+use crate::rs::segment::{segment_cols, segment_of, segment_rows};
 use crate::rs::{GlbNeed, RsMapping};
+use crate::tiles::Tiles;
 use crate::workload::Layer;
 
-/// One pass as a dataflow hands it to the engine: what it moves and what is stepped.
+/// One pass as a dataflow hands it to the engine: what it moves and what is stepped. A
+/// row-stationary pass is borrowed from the walk (the edp search builds millions of them,
+/// and copying one was a fifth of its time).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CyclePass {
+pub struct CyclePass<'a> {
     /// Every access of the pass (the walk's share of it).
     pub counts: NestCounts,
-    pub work: Work,
+    pub work: Work<'a>,
 }
 
 /// The timing model of a pass.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Work {
+pub enum Work<'a> {
     /// A row-stationary pass: filter load, then ifmap columns streamed and psum columns moved.
-    Rows { pass: Pass, mapping: RsMapping },
+    Rows {
+        pass: &'a Pass,
+        mapping: &'a RsMapping,
+    },
     /// A pass that preloads stationary data and then consumes a stream of equal steps.
     Stream(StreamPass),
 }
@@ -195,12 +203,14 @@ struct PassTime {
     stalls: Stalls,
 }
 
-/// Everything the stepping of a pass depends on.
+/// Everything the stepping of a pass depends on. The strip's position enters only through the
+/// ifmap rows its segment reads, so the strips between the padded edges share one shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Shape {
     n: usize,
     e: usize,
-    e0: usize,
+    /// Ifmap rows the segment reads (`segment_rows`).
+    rows: u64,
     m: usize,
     c: usize,
     p_max: usize,
@@ -210,11 +220,11 @@ struct Shape {
     seg: [usize; 4],
 }
 
-fn shape(p: &Pass) -> Shape {
+fn shape(l: &Layer, p: &Pass) -> Shape {
     Shape {
         n: p.n,
         e: p.e,
-        e0: p.e0,
+        rows: segment_rows(l, p.e0, p.e, p.r0, p.rk),
         m: p.m,
         c: p.c,
         p_max: p.p_max,
@@ -338,12 +348,12 @@ fn step_pass(
     col_cost: &dyn Fn(u64) -> u64,
 ) -> PassTime {
     let wb = hw.core.word_bits as u64;
-    let [r0, rk, s0, sk] = s.seg;
+    let [_, rk, s0, sk] = s.seg;
     let mut t = PassTime::default();
     load_filters(&mut t, (s.m * s.c * rk * sk) as u64 * wb, ports.filter);
     // Streaming: the segment's ifmap columns arrive, PEs compute column after column, psums
     // move.
-    let rows = segment_rows(l, s.e0, s.e, r0, rk);
+    let rows = s.rows;
     let cols = segment_cols(l, s0, sk);
     let first_col = s0.saturating_sub(l.pad); // the first real column the segment reads
     let col_words = s.c as u64 * rows; // one real ifmap column of the strip
@@ -474,6 +484,56 @@ enum Key {
     Stream(StreamPass),
 }
 
+/// The timings of the pass shapes one run has met (`Replay::Memo`). Looking a shape up once
+/// per pass is most of what timing a mapping costs (the edp search times hundreds of mappings
+/// of up to 10^5 passes each), so consecutive passes of one shape, the usual case, compare
+/// with the last shape only, and the map hashes with FxHash's multiply-rotate instead of
+/// SipHash (its keys are the model's own: nothing to defend against).
+#[derive(Default)]
+struct Memo {
+    last: Option<(Key, PassTime)>,
+    map: HashMap<Key, PassTime, BuildHasherDefault<Fx>>,
+}
+
+impl Memo {
+    fn get_or(&mut self, key: Key, step: impl FnOnce() -> PassTime) -> PassTime {
+        if let Some((k, t)) = &self.last {
+            if *k == key {
+                return *t;
+            }
+        }
+        let t = *self.map.entry(key).or_insert_with(step);
+        self.last = Some((key, t));
+        t
+    }
+}
+
+/// FxHash (rustc's hasher): one rotate, xor and multiply per word.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u8(&mut self, x: u8) {
+        self.write_u64(x.into());
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+}
+
 /// The on-chip timing of one pass: stepped, or replayed from an equal pass (`Replay::Memo`).
 #[allow(clippy::too_many_arguments)]
 fn pass_time(
@@ -484,33 +544,35 @@ fn pass_time(
     params: &CycleParams,
     zeros: Option<(&Masks, Gating)>,
     replay: Replay,
-    memo: &mut HashMap<Key, PassTime>,
+    memo: &mut Memo,
 ) -> PassTime {
+    // Only when a pass is stepped: most are replayed, and `ceil` is a libm call.
     let scale = |macs: u64| (macs as f64 * params.mac_cycle_fraction).ceil() as u64;
     match p.work {
         Work::Rows { pass, mapping } => {
-            let key = shape(&pass);
-            let dense = scale((key.p_max * key.q_max * pass.sk) as u64);
+            let key = shape(l, pass);
+            let dense = || scale((key.p_max * key.q_max * pass.sk) as u64);
             match (zeros, replay) {
                 (Some((m, g)), _) if hw.pe.skip_zero_cycles => {
-                    let costs = column_costs(l, &mapping, &pass, m, g);
+                    let costs = column_costs(l, mapping, pass, m, g);
                     step_pass(l, hw, ports, &key, &|i| costs[i as usize])
                 }
-                (_, Replay::Memo) => *memo
-                    .entry(Key::Rows(key))
-                    .or_insert_with(|| step_pass(l, hw, ports, &key, &|_| dense)),
-                (_, Replay::StepAll) => step_pass(l, hw, ports, &key, &|_| dense),
+                (_, Replay::Memo) => memo.get_or(Key::Rows(key), || {
+                    let dense = dense();
+                    step_pass(l, hw, ports, &key, &|_| dense)
+                }),
+                (_, Replay::StepAll) => {
+                    let dense = dense();
+                    step_pass(l, hw, ports, &key, &|_| dense)
+                }
             }
         }
-        Work::Stream(sp) => {
-            let step = scale(sp.step_macs);
-            match replay {
-                Replay::Memo => *memo
-                    .entry(Key::Stream(sp))
-                    .or_insert_with(|| step_stream(hw, ports, &sp, step)),
-                Replay::StepAll => step_stream(hw, ports, &sp, step),
-            }
-        }
+        Work::Stream(sp) => match replay {
+            Replay::Memo => memo.get_or(Key::Stream(sp), || {
+                step_stream(hw, ports, &sp, scale(sp.step_macs))
+            }),
+            Replay::StepAll => step_stream(hw, ports, &sp, scale(sp.step_macs)),
+        },
     }
 }
 
@@ -526,6 +588,7 @@ enum FilterBuffer {
 }
 
 /// Buffering: can the next tile land while this one is in use?
+#[derive(Clone, Copy)]
 struct Buffering {
     filters: FilterBuffer,
     /// Ifmap tiles, psum tiles double-buffered (only when the config overlaps DRAM traffic
@@ -670,7 +733,7 @@ fn run(
     replay: Replay,
     mut trace: Option<&mut dyn FnMut(&PassRecord)>,
 ) -> CycleStats {
-    let mut memo: HashMap<Key, PassTime> = HashMap::new();
+    let mut memo = Memo::default();
     let mut counts = NestCounts::default();
     let mut stats = CycleStats {
         mac_cycles: 0,
@@ -710,6 +773,7 @@ fn run(
             f(&pass_record(index, &slot, &time, &delta, inputs + drain));
         }
         index += 1;
+        ControlFlow::Continue(())
     };
     model
         .passes(l, hw, batch, mp, &mut each)
@@ -722,25 +786,107 @@ fn run(
     stats
 }
 
+/// `simulate`'s `total_cycles` for `ev` (unmasked, `Replay::Memo`), or `None` as soon as a lower
+/// bound `b` on them has `over(b)` (`over` must stay true for any larger `b`). The edp search
+/// times a candidate only to compare it with the best so far, and most candidates it times
+/// lose: this stops them once they cannot win (`Remaining`). The passes are placed on the
+/// timeline exactly as `simulate` places them, so a run that ends gives its total.
+pub fn total_cycles_within(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    ev: &crate::Evaluation,
+    params: &CycleParams,
+    over: &dyn Fn(u64) -> bool,
+) -> Option<u64> {
+    let (mp, model) = (&ev.mapping, ev.mapping.model());
+    let buf = model
+        .buffers(l, hw, batch, mp)
+        .expect("a mapping's own dataflow accepts it");
+    let ports = Ports::new(hw, &buf);
+    let buffering = Buffering::new(hw, &buf);
+    let mut timeline = Timeline::new(hw.dram_words_per_cycle(), hw.core.scan_chain_bits as f64);
+    let mut memo = Memo::default();
+    let mut rest = Remaining {
+        load: Load::whole(ev, params),
+        rates: Rates::new(l, hw, params, mp, Some(&ports)),
+        buffering,
+    };
+    let mut stopped = false;
+    let mut each = |p: &CyclePass| {
+        let time = pass_time(l, hw, &ports, p, params, None, Replay::Memo, &mut memo);
+        timeline.place(&buffering, dram_words(&params.dram_scale, &p.counts), &time);
+        rest.ran(&time, &p.counts);
+        stopped = over(rest.bound(&timeline));
+        if stopped {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    model
+        .passes(l, hw, batch, mp, &mut each)
+        .expect("a mapping's own dataflow accepts it");
+    (!stopped).then(|| (timeline.chip_free.max(timeline.link_free)).ceil() as u64)
+}
+
+/// What a mapping still has to do after some of its passes, for `total_cycles_within`: the
+/// work of the passes not yet run, counted down pass by pass. Each pass adds at least its own
+/// share of `latency_lower_bound`'s chip terms to when the chip is next free (the argument
+/// there holds pass by pass, so from any pass on), and the link moves the remaining DRAM words
+/// after it is next free (transfers do not overlap on the link).
+struct Remaining {
+    load: Load,
+    rates: Rates,
+    buffering: Buffering,
+}
+
+impl Remaining {
+    fn ran(&mut self, time: &PassTime, c: &NestCounts) {
+        self.load.less(&Load::of(c, time.mac as f64));
+    }
+
+    /// A lower bound on the total cycles. The timeline sums pass by pass in f64 and the MAC
+    /// remainder is a difference of f64 sums; a relative margin of 1e-6 covers their rounding
+    /// (at most ~1e-16 per pass) for any mapping of fewer than 10^9 passes.
+    fn bound(&self, t: &Timeline) -> u64 {
+        let (r, load) = (&self.rates, &self.load);
+        let chip = t.chip_free + r.on_chip(load) + r.serial(&self.buffering, load);
+        let link = t.link_free + r.dram(load).iter().sum::<f64>();
+        (chip.max(link) * (1.0 - 1e-6)).floor() as u64
+    }
+}
+
 /// A lower bound on the `total_cycles` that `simulate` gives for `ev`, from its counts alone
 /// (cheap, and non-decreasing in every count and in the cycles, so it also bounds a subtree from
 /// its floor counts). On chip: configuration, then per pass a serial filter load (its filter
-/// words over the filter bus) and a streaming phase no shorter than its MAC cycles nor its
-/// ifmap words over the ifmap bus. Off chip: every DRAM word over the link after configuration.
+/// words over the filter bus) and a streaming phase no shorter than its MAC cycles nor the
+/// ifmap words its last step needs over the ifmap bus (`ifmap_share`). Off chip: every DRAM
+/// word over the link after configuration.
 pub fn total_cycles_lower_bound(
+    l: &Layer,
     hw: &HwConfig,
     ev: &crate::Evaluation,
     params: &CycleParams,
 ) -> f64 {
-    let b = bound_parts(hw, ev, params);
-    (b.config + b.on_chip).max(b.config + b.dram.iter().sum::<f64>() / b.link)
+    let rates = Rates::new(l, hw, params, &ev.mapping, None);
+    counts_only(hw, &rates, &Load::whole(ev, params))
 }
 
-/// `total_cycles_lower_bound` tightened by what the mapping's buffers let overlap (what the edp
-/// mapping objective visits candidates by). A DRAM transfer the timeline cannot overlap with
-/// processing delays the chip by its link time: ifmaps when their tiles are not double-buffered
-/// (the array waits for them), drains when psum tiles are not (the array waits for the drain),
-/// and filters, with the ifmaps queued behind them, when the filter buffer cannot take the next
+/// Configuration and the on-chip bound, or configuration and every DRAM word over the link.
+fn counts_only(hw: &HwConfig, rates: &Rates, load: &Load) -> f64 {
+    let config = hw.core.scan_chain_bits as f64;
+    (config + rates.on_chip(load)).max(config + rates.dram(load).iter().sum::<f64>())
+}
+
+/// `total_cycles_lower_bound` tightened by what the mapping's buffers allow (what the edp
+/// mapping objective visits candidates by). On chip, the ifmap bus as the GLB banks of the
+/// mapping's ifmap tile cap it, and the psums of each pass in and out over their networks and
+/// banks (no faster than their words over the psum input network, the output network and the
+/// psum banks, which serve both). A DRAM transfer the timeline cannot overlap with processing
+/// delays the chip by its link time: ifmaps when their tiles are not double-buffered (the array
+/// waits for them), drains when psum tiles are not (the array waits for the drain), and
+/// filters, with the ifmaps queued behind them, when the filter buffer cannot take the next
 /// pass's filters before a pass ends. Pass by pass in `Timeline::place`, the chip is then free
 /// no earlier than it was after the previous pass plus those transfers plus the pass's on-chip
 /// time, so the sum over passes is a bound: configuration + the on-chip bound + the serial
@@ -753,82 +899,184 @@ pub fn latency_lower_bound(
     ev: &crate::Evaluation,
     params: &CycleParams,
 ) -> f64 {
-    let b = bound_parts(hw, ev, params);
-    let counts_only = (b.config + b.on_chip).max(b.config + b.dram.iter().sum::<f64>() / b.link);
-    // A filter cut into segments (psums kept in the GLB between segment passes) broke the
-    // tightened bound by a few cycles in the split-layer proptest (1993 > 1988; cause not yet
-    // found), so such mappings keep the counts-only bound.
-    if RsMapping::of(&ev.mapping).is_some_and(|m| m.segment.is_some()) {
-        return counts_only;
-    }
+    let load = Load::whole(ev, params);
+    let counts_only = counts_only(hw, &Rates::new(l, hw, params, &ev.mapping, None), &load);
     let Ok(buf) = ev.mapping.model().buffers(l, hw, batch, &ev.mapping) else {
         return counts_only;
     };
     let buffering = Buffering::new(hw, &buf);
-    let [filters, ifmaps, drain] = b.dram;
-    let filters_wait = buffering.filters == FilterBuffer::None;
-    let mut serial = 0.0;
-    if filters_wait {
-        serial += filters;
-    }
-    if filters_wait || !buffering.ifmaps {
-        serial += ifmaps;
-    }
-    if !buffering.psums {
-        serial += drain;
-    }
-    let chip_waits = b.config + b.on_chip + serial / b.link;
+    let rates = Rates::new(l, hw, params, &ev.mapping, Some(&Ports::new(hw, &buf)));
+    let config = hw.core.scan_chain_bits as f64;
+    let chip_waits = config + rates.on_chip(&load) + rates.serial(&buffering, &load);
     // A single filter buffer takes the next pass's filters only once this pass's are in the
     // spads, and the link brings a pass's ifmaps after its filters: pass starts are apart by
     // at least the filter load plus the next pass's filter and ifmap words over the link.
-    let loads_wait = if buffering.filters == FilterBuffer::Single && b.weights_first {
-        b.config + b.filter_bus + (filters + ifmaps) / b.link
+    let [filters, ifmaps, _] = rates.dram(&load);
+    let loads_wait = if buffering.filters == FilterBuffer::Single && rates.weights_first {
+        config + load.filters as f64 * rates.filter + filters + ifmaps
     } else {
         0.0
     };
     counts_only.max(chip_waits).max(loads_wait)
 }
 
-/// The terms of the latency bounds, in core cycles (DRAM: words).
-struct BoundParts {
-    config: f64,
-    on_chip: f64,
-    /// Filter words over the filter bus, and whether they load before a pass's MACs.
-    filter_bus: f64,
-    weights_first: bool,
-    /// DRAM words in (filters, ifmaps) and out (drains), compressed as `simulate` moves them.
-    dram: [f64; 3],
-    /// DRAM words per core cycle.
-    link: f64,
+/// The work the latency bounds are made of: a whole mapping's (`whole`), one pass's (`of`) or
+/// what is left after some passes (`Remaining`).
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    /// GLB reads over the filter and ifmap buses.
+    filters: u64,
+    ifmaps: u64,
+    /// Psums into the array from the GLB (reloads; drains go to DRAM) and out to the GLB.
+    psums_in: u64,
+    psums_out: u64,
+    /// MAC cycles of the busiest PE.
+    macs: f64,
+    /// Dense DRAM words: filters and ifmaps in, ofmaps out.
+    dram: [u64; 3],
 }
 
-fn bound_parts(hw: &HwConfig, ev: &crate::Evaluation, params: &CycleParams) -> BoundParts {
-    let wb = hw.core.word_bits as f64;
-    let config = hw.core.scan_chain_bits as f64;
-    let glb = ev.counts.glb();
-    let filters = glb.weights.reads as f64 * wb / hw.noc.filter_bus_bits as f64;
-    let ifmaps = glb.ifmaps.reads as f64 * wb / hw.noc.ifmap_bus_bits as f64;
-    let macs = ev.cycles as f64 * params.mac_cycle_fraction;
-    let d = ev.counts.dram();
-    let s = &params.dram_scale;
-    // Weights loaded before the MACs (rs, ws) take their time first; streamed weights (os, nlr)
-    // overlap the MACs on their own network.
-    let weights_first = ev.mapping.model().weights_before_macs();
-    let on_chip = if weights_first {
-        filters + macs.max(ifmaps)
-    } else {
-        filters.max(macs).max(ifmaps)
+impl Load {
+    fn of(c: &NestCounts, macs: f64) -> Load {
+        Load {
+            filters: c.glb.weights.reads,
+            ifmaps: c.glb.ifmaps.reads,
+            psums_in: c.glb.psums.reads.saturating_sub(c.dram.psums.writes),
+            psums_out: c.glb.psums.writes,
+            macs,
+            dram: [
+                c.dram.weights.reads,
+                c.dram.ifmaps.reads,
+                c.dram.psums.writes,
+            ],
+        }
+    }
+
+    /// A mapping's: its MAC cycles are its analytic cycles x the MAC cycle fraction, which the
+    /// MAC cycles of its passes add up to at least.
+    fn whole(ev: &crate::Evaluation, params: &CycleParams) -> Load {
+        let macs = ev.cycles as f64 * params.mac_cycle_fraction;
+        Load::of(ev.counts.nest(), macs)
+    }
+
+    fn less(&mut self, o: &Load) {
+        self.filters = self.filters.saturating_sub(o.filters);
+        self.ifmaps = self.ifmaps.saturating_sub(o.ifmaps);
+        self.psums_in = self.psums_in.saturating_sub(o.psums_in);
+        self.psums_out = self.psums_out.saturating_sub(o.psums_out);
+        self.macs = (self.macs - o.macs).max(0.0);
+        for (d, o) in self.dram.iter_mut().zip(o.dram) {
+            *d = d.saturating_sub(o);
+        }
+    }
+}
+
+/// The least share of a pass's ifmap words (GLB reads) that arrive before its last step can
+/// start. A stream pass's last step waits for all of them; a row-stationary pass streams its
+/// filter segment's whole window of columns, but with a stride the last columns of the window
+/// may feed no ofmap column, and the pass can end before they arrive: its last ofmap column
+/// waits for the rows of every earlier image and its own columns (`step_pass`), at least the
+/// share of its segment's columns it reads, whatever the batch chunk.
+fn ifmap_share(l: &Layer, mp: &Mapping) -> f64 {
+    // With a stride of 1 the last ofmap column reads the end of every window.
+    let Some(rs) = RsMapping::of(mp).filter(|_| l.stride > 1) else {
+        return 1.0;
     };
-    BoundParts {
-        config,
-        on_chip,
-        filter_bus: filters,
-        weights_first,
-        dram: [
-            d.weights.reads as f64 * s[0],
-            d.ifmaps.reads as f64 * s[1],
-            d.psums.writes as f64 * s[2],
-        ],
-        link: hw.dram_words_per_cycle(),
+    let mut share: f64 = 1.0;
+    let mut s0 = 0;
+    for sk in Tiles::new(l.s, segment_of(l, rs).cols).iter() {
+        let sk = sk as usize;
+        let cols = segment_cols(l, s0, sk);
+        let last = ((l.f() - 1) * l.stride + s0 + sk)
+            .saturating_sub(l.pad)
+            .min(l.w);
+        let within = (last.saturating_sub(s0.saturating_sub(l.pad)) as u64).min(cols);
+        if cols > 0 {
+            share = share.min(within as f64 / cols as f64);
+        }
+        s0 += sk;
+    }
+    share
+}
+
+/// Core cycles per word of each path a `Load` takes, at the best the hardware allows.
+#[derive(Debug, Clone, Copy)]
+struct Rates {
+    weights_first: bool,
+    filter: f64,
+    ifmap: f64,
+    /// Psums in, out, and both through the psum banks (0: not counted).
+    psums: [f64; 3],
+    /// Per dense DRAM word over the link, after compression.
+    dram: [f64; 3],
+}
+
+impl Rates {
+    /// From the buses (the counts-only bound, monotone in the counts), or from the ports of
+    /// `mp` (the ifmap bus capped by its banks, and the psum paths).
+    fn new(
+        l: &Layer,
+        hw: &HwConfig,
+        params: &CycleParams,
+        mp: &Mapping,
+        ports: Option<&Ports>,
+    ) -> Rates {
+        let wb = hw.core.word_bits as f64;
+        let link = hw.dram_words_per_cycle();
+        let per = |bits: u64| wb / bits as f64;
+        let ifmap_bits = ports.map_or(hw.noc.ifmap_bus_bits as u64, |p| p.ifmap);
+        Rates {
+            weights_first: mp.model().weights_before_macs(),
+            filter: per(hw.noc.filter_bus_bits as u64),
+            ifmap: per(ifmap_bits) * ifmap_share(l, mp),
+            psums: ports.map_or([0.0; 3], |p| {
+                [
+                    per(p.psum_in),
+                    per(p.psum_out.min(p.psum_glb)),
+                    per(p.psum_glb),
+                ]
+            }),
+            dram: params.dram_scale.map(|s| s / link),
+        }
+    }
+
+    /// The chip's time for `load`: per pass a serial filter load (for weights loaded before
+    /// the MACs: rs, ws) and a streaming phase no shorter than its MAC cycles, the ifmaps its
+    /// last step needs over the ifmap bus (`ifmap_share`) or its psums over theirs; streamed
+    /// weights (os, nlr) overlap the MACs on their own network.
+    fn on_chip(&self, load: &Load) -> f64 {
+        let filters = load.filters as f64 * self.filter;
+        let ifmaps = load.ifmaps as f64 * self.ifmap;
+        let (pin, pout) = (load.psums_in as f64, load.psums_out as f64);
+        let [r_in, r_out, r_both] = self.psums;
+        let psums = (pin * r_in).max(pout * r_out).max((pin + pout) * r_both);
+        let stream = load.macs.max(ifmaps).max(psums);
+        if self.weights_first {
+            filters + stream
+        } else {
+            filters.max(stream)
+        }
+    }
+
+    /// The DRAM words of `load` in link cycles: filters, ifmaps, drains.
+    fn dram(&self, load: &Load) -> [f64; 3] {
+        [0, 1, 2].map(|i| load.dram[i] as f64 * self.dram[i])
+    }
+
+    /// The link cycles the chip waits for under `buffering` (`latency_lower_bound`).
+    fn serial(&self, buffering: &Buffering, load: &Load) -> f64 {
+        let [filters, ifmaps, drain] = self.dram(load);
+        let filters_wait = buffering.filters == FilterBuffer::None;
+        let mut serial = 0.0;
+        if filters_wait {
+            serial += filters;
+        }
+        if filters_wait || !buffering.ifmaps {
+            serial += ifmaps;
+        }
+        if !buffering.psums {
+            serial += drain;
+        }
+        serial
     }
 }

@@ -8,6 +8,7 @@
 //! model (`Dataflow::model`, `Mapping::model`).
 
 use std::fmt;
+use std::ops::ControlFlow;
 
 use serde::{Deserialize, Serialize};
 
@@ -55,15 +56,37 @@ pub trait DataflowModel: Sync {
         batch: usize,
         cost: Cost,
     ) -> Option<Evaluation>;
+    /// The candidates of `search_reference`, in any order, each handed to `visit`, which
+    /// answers the largest lower bound it still wants: the model may skip any part of the
+    /// space whose `floor` (non-decreasing in every count and in the cycles) on a probe with
+    /// counts and cycles no larger than any of the part's candidates' (and the dataflow's
+    /// mapping) exceeds that answer. What `search_lower_bounded` streams; by default
+    /// `search_reference`, skipping nothing.
+    fn stream(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        floor: Cost,
+        visit: &mut dyn FnMut(&Evaluation) -> f64,
+    ) {
+        let _ = floor;
+        let visit = std::cell::RefCell::new(visit);
+        self.search_reference(l, hw, batch, &|ev| {
+            (visit.borrow_mut())(ev);
+            0.0
+        });
+    }
     /// The passes of `mp` in execution order, each with what it moves and what cycle mode
-    /// steps (`cycle::simulate`); the counts of all passes are `walk`'s.
+    /// steps (`cycle::simulate`); the counts of all passes are `walk`'s. Stops when `f` breaks
+    /// (a timing that already exceeds what it may cost, `cycle::total_cycles_within`).
     fn passes(
         &self,
         l: &Layer,
         hw: &HwConfig,
         batch: usize,
         mp: &Mapping,
-        f: &mut dyn FnMut(&CyclePass),
+        f: &mut dyn FnMut(&CyclePass) -> ControlFlow<()>,
     ) -> Result<(), String>;
     /// The GLB tiles of `mp` and the buffers that hold them, for cycle mode's double buffering
     /// and bank allocation.
@@ -260,28 +283,44 @@ impl<'de> Deserialize<'de> for Dataflow {
     }
 }
 
-/// The space of `df` on `l` (`search_reference`) streamed through a lower bound, for a cost
-/// that is expensive to evaluate but has a cheap lower bound (edp): a candidate is evaluated by
-/// `cost` only if its bound `lower` (which must never exceed `cost`) can still beat or tie the
-/// best found. The result is exactly `search_reference` with `cost` (the same tie-break, a
-/// total order), in memory that does not grow with the space or the batch.
+/// What `search_lower_bounded` minimises, and the bounds it prunes by.
+#[derive(Clone, Copy)]
+pub struct Bounded<'a> {
+    /// A candidate's lower bound: never above its cost.
+    pub lower: Cost<'a>,
+    /// A bound for whole parts of the space (`DataflowModel::stream`): non-decreasing in every
+    /// count and in the cycles, and never above `lower` of a candidate with the same counts
+    /// and cycles.
+    pub floor: Cost<'a>,
+    /// The cost, or `None` when it certainly exceeds the limit given (strictly): a candidate is
+    /// timed only to be compared with the best so far, so a run that cannot win may stop.
+    pub cost: &'a dyn Fn(&Evaluation, f64) -> Option<f64>,
+}
+
+/// The space of `df` on `l` streamed through lower bounds, for a cost that is expensive to
+/// evaluate but has cheap lower bounds (edp): a candidate is evaluated by `cost` only if its
+/// bound `lower` can still beat or tie the best found. The result is exactly
+/// `search_reference` with `cost` (the same tie-break, a total order), in memory that does not
+/// grow with the space or the batch.
 ///
-/// Two passes over the model's enumeration, neither holding more than [`SEARCH_KEPT`]
-/// candidates: the first keeps the candidates of least bound (ties: first enumerated) and times
-/// them by ascending bound until one bound exceeds the incumbent; the second, needed only if
-/// the largest bound kept does not, times every other candidate whose bound does not exceed the
-/// incumbent when it comes. A candidate is dropped only when its bound exceeds an incumbent's
-/// cost, and the incumbent's cost never rises, so no dropped candidate can beat or tie the
-/// result.
+/// Two passes over the model's `stream`, neither holding more than [`SEARCH_KEPT`]
+/// candidates: the first keeps the candidates of least bound and times them by ascending bound
+/// until one bound exceeds the incumbent; the second, needed only if candidates were left out
+/// and the largest bound kept does not exceed the incumbent, times every candidate left out
+/// whose bound does not exceed the incumbent when it comes. Each pass lets the model skip the
+/// parts whose `floor` exceeds what it still wants (the largest bound kept once the heap is
+/// full; the incumbent's cost), and a candidate's `floor` spares computing its `lower`. A
+/// candidate is dropped only when a bound of it exceeds an incumbent's cost, or when its
+/// bound is at least the largest kept and the second pass looks at it, and the incumbent's
+/// cost never rises, so no dropped candidate can beat or tie the result.
 pub fn search_lower_bounded(
     df: Dataflow,
     l: &Layer,
     hw: &HwConfig,
     batch: usize,
-    lower: Cost,
-    cost: Cost,
+    b: &Bounded,
 ) -> Option<Evaluation> {
-    search_lower_bounded_keeping(SEARCH_KEPT, df, l, hw, batch, lower, cost)
+    search_lower_bounded_keeping(SEARCH_KEPT, df, l, hw, batch, b)
 }
 
 /// `search_lower_bounded` holding at most `kept` (at least 1) candidates: tests use small
@@ -293,59 +332,90 @@ pub fn search_lower_bounded_keeping(
     l: &Layer,
     hw: &HwConfig,
     batch: usize,
-    lower: Cost,
-    cost: Cost,
+    b: &Bounded,
 ) -> Option<Evaluation> {
-    use std::cell::{Cell, RefCell};
-    let most = kept.max(1);
-    use std::collections::BinaryHeap;
     let model = df.model();
-    // Pass 1: the least bounds, keyed (bound, enumeration index): a total order.
-    let kept = RefCell::new(BinaryHeap::with_capacity(most + 1));
-    let seen = Cell::new(0u64);
-    model.search_reference(l, hw, batch, &|ev| {
-        let key = Key(lower(ev), seen.get());
-        seen.set(seen.get() + 1);
-        let mut kept = kept.borrow_mut();
-        if kept.len() < most || kept.peek().is_some_and(|(k, _)| key < *k) {
-            kept.push((key, Least(ev.clone())));
-            if kept.len() > most {
-                kept.pop();
-            }
-        }
-        0.0
-    });
-    let kept = kept.into_inner().into_sorted_vec();
+    let (order, mut slab, full) = least_bounds(kept.max(1), model, l, hw, batch, b);
     let mut best: Option<(f64, Evaluation)> = None;
-    let loses = |best: &Option<(f64, Evaluation)>, bound: f64| {
-        best.as_ref().is_some_and(|(c, _)| bound > *c)
-    };
-    // The largest key kept: every candidate at or below it was in `kept`.
-    let cut = kept.last().map(|(k, _)| *k);
-    for (Key(bound, _), Least(ev)) in kept {
+    // The largest bound kept: every candidate of a smaller bound was kept.
+    let cut = order.last().map(|(k, _)| k.0);
+    for (Key(bound, _), slot) in order {
         if loses(&best, bound) {
             break;
         }
-        let c = cost(&ev);
-        crate::select::keep(&mut best, c, ev);
+        time(&mut best, b, slab[slot].take().expect("a kept slot"));
     }
-    // Pass 2: the candidates pass 1 did not keep, if any can still win.
-    if let Some(cut) = cut.filter(|cut| seen.get() > most as u64 && !loses(&best, cut.0)) {
-        let best_cell = RefCell::new(best);
-        let index = Cell::new(0u64);
-        model.search_reference(l, hw, batch, &|ev| {
-            let key = Key(lower(ev), index.get());
-            index.set(index.get() + 1);
-            let mut best = best_cell.borrow_mut();
-            if key > cut && !loses(&best, key.0) {
-                let c = cost(ev);
-                crate::select::keep(&mut best, c, ev.clone());
+    drop(slab);
+    // Pass 2 (holding only the incumbent): the candidates pass 1 left out, if any can still
+    // win. Those of the cut's own bound may have been kept; timing one twice changes nothing.
+    if let Some(cut) = cut.filter(|&cut| full && !loses(&best, cut)) {
+        model.stream(l, hw, batch, b.floor, &mut |ev| {
+            if !loses(&best, (b.floor)(ev)) {
+                let bound = (b.lower)(ev);
+                if bound >= cut && !loses(&best, bound) {
+                    time(&mut best, b, ev.clone());
+                }
             }
-            0.0
+            best.as_ref().map_or(f64::INFINITY, |(c, _)| *c)
         });
-        best = best_cell.into_inner();
     }
     best.map(|(_, ev)| ev)
+}
+
+/// Whether a candidate of bound `bound` cannot beat or tie the incumbent.
+fn loses(best: &Option<(f64, Evaluation)>, bound: f64) -> bool {
+    best.as_ref().is_some_and(|(c, _)| bound > *c)
+}
+
+/// Time `ev` against the incumbent and keep it if it wins.
+fn time(best: &mut Option<(f64, Evaluation)>, b: &Bounded, ev: Evaluation) {
+    let limit = best.as_ref().map_or(f64::INFINITY, |(c, _)| *c);
+    if let Some(c) = (b.cost)(&ev, limit) {
+        crate::select::keep(best, c, ev);
+    }
+}
+
+/// Pass 1 of `search_lower_bounded`: the `most` candidates of least (bound, stream index),
+/// ascending, as slots of a slab that holds their evaluations, and whether the heap filled
+/// (only then can a candidate have been left out). The heap orders slots, so that a candidate
+/// that gets in moves two words, not its evaluation; the slab is the one list of evaluations
+/// (a second, sorted copy took the process from 12 to 17 MB).
+fn least_bounds(
+    most: usize,
+    model: &dyn DataflowModel,
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    b: &Bounded,
+) -> (Vec<(Key, usize)>, Vec<Option<Evaluation>>, bool) {
+    let mut kept = std::collections::BinaryHeap::with_capacity(most + 1);
+    let mut slab: Vec<Option<Evaluation>> = Vec::with_capacity(most);
+    // The bound a candidate must beat to get in: later candidates lose ties on the index.
+    let top = |kept: &std::collections::BinaryHeap<(Key, usize)>| match kept.peek() {
+        Some((k, _)) if kept.len() == most => k.0,
+        _ => f64::INFINITY,
+    };
+    let mut index = 0u64;
+    model.stream(l, hw, batch, b.floor, &mut |ev| {
+        let at_most = top(&kept);
+        if at_most < f64::INFINITY && (b.floor)(ev) >= at_most {
+            return at_most;
+        }
+        let key = Key((b.lower)(ev), index);
+        index += 1;
+        if kept.len() < most {
+            slab.push(Some(ev.clone()));
+            kept.push((key, slab.len() - 1));
+        } else if key.0 < at_most {
+            // It takes the slot of the largest kept, which it beats.
+            let (_, slot) = kept.pop().expect("the heap is full");
+            slab[slot] = Some(ev.clone());
+            kept.push((key, slot));
+        }
+        top(&kept)
+    });
+    let full = kept.len() == most;
+    (kept.into_sorted_vec(), slab, full)
 }
 
 /// The most candidates `search_lower_bounded` holds at once.
@@ -366,29 +436,6 @@ impl PartialOrd for Key {
 impl Ord for Key {
     fn cmp(&self, o: &Key) -> std::cmp::Ordering {
         self.0.total_cmp(&o.0).then(self.1.cmp(&o.1))
-    }
-}
-
-/// An evaluation that orders as equal to any other (the heap orders by `Key` alone).
-struct Least(Evaluation);
-
-impl PartialEq for Least {
-    fn eq(&self, _: &Least) -> bool {
-        true
-    }
-}
-
-impl Eq for Least {}
-
-impl PartialOrd for Least {
-    fn partial_cmp(&self, o: &Least) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-
-impl Ord for Least {
-    fn cmp(&self, _: &Least) -> std::cmp::Ordering {
-        std::cmp::Ordering::Equal
     }
 }
 

@@ -90,7 +90,14 @@ pub fn map_layer(
             f64::INFINITY
         }
     };
-    match dataflow::search_lower_bounded(dataflow, layer, hw, batch, &kept, &kept) {
+    // The bound for whole parts of the space is the cost itself (monotone in the counts and
+    // the cycles, and never above `kept`); a candidate's cost is `kept`.
+    let bounded = dataflow::Bounded {
+        lower: &kept,
+        floor: cost,
+        cost: &|ev: &Evaluation, _limit: f64| Some(kept(ev)),
+    };
+    match dataflow::search_lower_bounded(dataflow, layer, hw, batch, &bounded) {
         Some(ev) if ev.active_pes >= least => Ok(ev),
         Some(_) => Err(no_mapping(
             format!(

@@ -5,6 +5,8 @@
 //! with no factorisation. `rs::assemble` must agree with it exactly (tests), and the
 //! cycle-level engine builds on the same walk.
 
+use std::ops::ControlFlow;
+
 use crate::arch::HwConfig;
 use crate::counts::{AccessCounts, NestCounts};
 use crate::rs::segment::{segment_cols, segment_of, segment_rows, segment_width, tiles};
@@ -55,8 +57,13 @@ fn chunks(dim: usize, size: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..dim).step_by(size).map(move |s| (s, size.min(dim - s)))
 }
 
-/// Walk every pass of `mp` on `l` in loop order.
-pub fn for_each_pass(l: &Layer, batch: usize, mp: &RsMapping, mut f: impl FnMut(&Pass)) {
+/// Walk every pass of `mp` on `l` in loop order, until `f` breaks.
+pub fn for_each_pass(
+    l: &Layer,
+    batch: usize,
+    mp: &RsMapping,
+    mut f: impl FnMut(&Pass) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     let (cg, mg) = (l.cg(), l.mg());
     let segs = tiles(l, segment_of(l, mp));
     for group in 0..l.groups {
@@ -93,7 +100,7 @@ pub fn for_each_pass(l: &Layer, batch: usize, mp: &RsMapping, mut f: impl FnMut(
                                 first_of_chunk,
                                 drains: 0,
                             };
-                            filter_chunks(mp, &proto, last, &mut f);
+                            filter_chunks(mp, &proto, last, &mut f)?;
                             first_of_strip = false;
                             first_of_chunk = false;
                         }
@@ -102,12 +109,18 @@ pub fn for_each_pass(l: &Layer, batch: usize, mp: &RsMapping, mut f: impl FnMut(
             }
         }
     }
+    ControlFlow::Continue(())
 }
 
 /// The passes of one segment of one channel chunk: the m-chunk of `proto` in pieces of p·t
 /// filters. `last`: the chunk and segment close the m-chunk's accumulation (its ofmaps drain
 /// after the last piece).
-fn filter_chunks(mp: &RsMapping, proto: &Pass, last: bool, f: &mut impl FnMut(&Pass)) {
+fn filter_chunks(
+    mp: &RsMapping,
+    proto: &Pass,
+    last: bool,
+    f: &mut impl FnMut(&Pass) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     let m_pieces: Vec<_> = chunks(proto.m, mp.p * mp.t).collect();
     for (mi, &(m_off, m)) in m_pieces.iter().enumerate() {
         let first = mi == 0;
@@ -125,8 +138,9 @@ fn filter_chunks(mp: &RsMapping, proto: &Pass, last: bool, f: &mut impl FnMut(&P
             },
             ..*proto
         };
-        f(&pass);
+        f(&pass)?;
     }
+    ControlFlow::Continue(())
 }
 
 /// What one pass moves, counted from its own tile (see the loop nest in `rs`).
@@ -195,8 +209,9 @@ pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, out: &mut NestCounts) ->
 pub fn walk(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> (AccessCounts, u64) {
     let mut counts = NestCounts::default();
     let mut cycles = 0;
-    for_each_pass(l, batch, mp, |p| {
-        cycles += pass_counts(l, mp, p, &mut counts)
+    let _ = for_each_pass(l, batch, mp, |p| {
+        cycles += pass_counts(l, mp, p, &mut counts);
+        ControlFlow::Continue(())
     });
     (AccessCounts::place(&counts, hw.roles()), cycles)
 }

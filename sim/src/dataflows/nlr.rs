@@ -4,6 +4,8 @@
 //! weight is read from the GLB and sent to its PE. All the config's storage is GLB
 //! (`dataflows::all_glb`). Loop nest, counts, walk and search: `ws` with the `NLR` array kind.
 
+use std::ops::ControlFlow;
+
 use serde::ser::SerializeStruct;
 use serde::Serialize;
 
@@ -141,7 +143,7 @@ impl DataflowModel for NoLocalReuse {
         _hw: &HwConfig,
         batch: usize,
         mp: &Mapping,
-        f: &mut dyn FnMut(&CyclePass),
+        f: &mut dyn FnMut(&CyclePass) -> ControlFlow<()>,
     ) -> Result<(), String> {
         ws::passes(&NLR, l, batch, &own(mp)?, f);
         Ok(())

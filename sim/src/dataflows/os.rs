@@ -19,6 +19,8 @@
 //!
 //! Mapping parameters: [`OsMapping`]. The GLB always holds the strip's ifmaps of every channel.
 
+use std::ops::ControlFlow;
+
 use serde::ser::SerializeStruct;
 use serde::Serialize;
 
@@ -199,7 +201,12 @@ struct Pass {
 }
 
 /// Every pass of `mp` in loop order (the loop nest in the module doc).
-fn for_each_pass(l: &Layer, batch: usize, mp: &OsMapping, f: &mut dyn FnMut(&Pass)) {
+fn for_each_pass(
+    l: &Layer,
+    batch: usize,
+    mp: &OsMapping,
+    f: &mut dyn FnMut(&Pass) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     let cg = l.cg() as u64;
     let crs = cg * (l.r * l.s) as u64;
     for _g in 0..l.groups {
@@ -219,7 +226,7 @@ fn for_each_pass(l: &Layer, batch: usize, mp: &OsMapping, f: &mut dyn FnMut(&Pas
                             taps: row_taps * col_taps,
                             ifmap_fetch,
                             weight_fetch,
-                        });
+                        })?;
                         ifmap_fetch = 0;
                         weight_fetch = 0;
                     }
@@ -227,6 +234,7 @@ fn for_each_pass(l: &Layer, batch: usize, mp: &OsMapping, f: &mut dyn FnMut(&Pas
             }
         }
     }
+    ControlFlow::Continue(())
 }
 
 /// What one pass moves, counted from its own tile; its MAC cycles.
@@ -275,7 +283,10 @@ fn stream(l: &Layer, p: &Pass) -> StreamPass {
 pub fn walk(l: &Layer, hw: &HwConfig, batch: usize, mp: &OsMapping) -> (AccessCounts, u64) {
     let mut a = NestCounts::default();
     let mut cycles = 0;
-    for_each_pass(l, batch, mp, &mut |p| cycles += pass_counts(l, p, &mut a));
+    let _ = for_each_pass(l, batch, mp, &mut |p| {
+        cycles += pass_counts(l, p, &mut a);
+        ControlFlow::Continue(())
+    });
     (AccessCounts::place(&a, hw.roles()), cycles)
 }
 
@@ -377,15 +388,15 @@ impl DataflowModel for OutputStationary {
         _hw: &HwConfig,
         batch: usize,
         mp: &Mapping,
-        f: &mut dyn FnMut(&CyclePass),
+        f: &mut dyn FnMut(&CyclePass) -> ControlFlow<()>,
     ) -> Result<(), String> {
-        for_each_pass(l, batch, own(mp)?, &mut |p| {
+        let _ = for_each_pass(l, batch, own(mp)?, &mut |p| {
             let mut counts = NestCounts::default();
             pass_counts(l, p, &mut counts);
             f(&CyclePass {
                 counts,
                 work: Work::Stream(stream(l, p)),
-            });
+            })
         });
         Ok(())
     }

@@ -30,6 +30,8 @@
 //!
 //! Mapping parameters: [`WsMapping`] (NLR: `nlr::NlrMapping`, the same without filters per PE).
 
+use std::ops::ControlFlow;
+
 use serde::ser::SerializeStruct;
 use serde::Serialize;
 
@@ -308,7 +310,12 @@ struct Pass {
 }
 
 /// Every pass of `mp` in loop order (the loop nest in the module doc).
-fn for_each_pass(l: &Layer, batch: usize, mp: &WsMapping, f: &mut dyn FnMut(&Pass)) {
+fn for_each_pass(
+    l: &Layer,
+    batch: usize,
+    mp: &WsMapping,
+    f: &mut dyn FnMut(&Pass) -> ControlFlow<()>,
+) -> ControlFlow<()> {
     let (cg, mg) = (l.cg(), l.mg());
     let k = mp.filters_per_pe;
     let w = l.w as u64;
@@ -344,7 +351,7 @@ fn for_each_pass(l: &Layer, batch: usize, mp: &WsMapping, f: &mut dyn FnMut(&Pas
                                     fetch,
                                     reload: c0 > 0 || i > 0 || j > 0,
                                     drains: c0 + cc == cg && i + 1 == l.r && j + 1 == l.s,
-                                });
+                                })?;
                             }
                         }
                     }
@@ -352,6 +359,7 @@ fn for_each_pass(l: &Layer, batch: usize, mp: &WsMapping, f: &mut dyn FnMut(&Pas
             }
         }
     }
+    ControlFlow::Continue(())
 }
 
 /// What one pass moves, counted from its own tile; its MAC cycles.
@@ -427,8 +435,9 @@ pub(crate) fn walk(
 ) -> (AccessCounts, u64) {
     let mut a = NestCounts::default();
     let mut cycles = 0;
-    for_each_pass(l, batch, mp, &mut |p| {
-        cycles += pass_counts(v, l, p, &mut a)
+    let _ = for_each_pass(l, batch, mp, &mut |p| {
+        cycles += pass_counts(v, l, p, &mut a);
+        ControlFlow::Continue(())
     });
     (AccessCounts::place(&a, hw.roles()), cycles)
 }
@@ -439,15 +448,15 @@ pub(crate) fn passes(
     l: &Layer,
     batch: usize,
     mp: &WsMapping,
-    f: &mut dyn FnMut(&CyclePass),
+    f: &mut dyn FnMut(&CyclePass) -> ControlFlow<()>,
 ) {
-    for_each_pass(l, batch, mp, &mut |p| {
+    let _ = for_each_pass(l, batch, mp, &mut |p| {
         let mut counts = NestCounts::default();
         pass_counts(v, l, p, &mut counts);
         f(&CyclePass {
             counts,
             work: Work::Stream(stream(v, l, p)),
-        });
+        })
     });
 }
 
@@ -774,7 +783,7 @@ impl DataflowModel for WeightStationary {
         _hw: &HwConfig,
         batch: usize,
         mp: &Mapping,
-        f: &mut dyn FnMut(&CyclePass),
+        f: &mut dyn FnMut(&CyclePass) -> ControlFlow<()>,
     ) -> Result<(), String> {
         passes(&WS, l, batch, own(mp)?, f);
         Ok(())

@@ -1,6 +1,8 @@
 //! Row-stationary behind the dataflow trait: the functions of `rs`, `passes` and `cycle` on the
 //! parameters of `RsMapping`.
 
+use std::ops::ControlFlow;
+
 use crate::arch::HwConfig;
 use crate::counts::{AccessCounts, NestCounts};
 use crate::cycle::{Buffers, CyclePass, Work};
@@ -57,25 +59,36 @@ impl DataflowModel for RowStationary {
         super::search_reference(l, hw, batch, cost)
     }
 
+    fn stream(
+        &self,
+        l: &Layer,
+        hw: &HwConfig,
+        batch: usize,
+        floor: Cost,
+        visit: &mut dyn FnMut(&Evaluation) -> f64,
+    ) {
+        super::search::stream(l, hw, batch, floor, visit)
+    }
+
     fn passes(
         &self,
         l: &Layer,
         _hw: &HwConfig,
         batch: usize,
         mp: &Mapping,
-        f: &mut dyn FnMut(&CyclePass),
+        f: &mut dyn FnMut(&CyclePass) -> ControlFlow<()>,
     ) -> Result<(), String> {
         let mapping = *own(mp)?;
-        for_each_pass(l, batch, &mapping, |pass| {
-            let mut counts = NestCounts::default();
-            pass_counts(l, &mapping, pass, &mut counts);
-            f(&CyclePass {
-                counts,
+        let _ = for_each_pass(l, batch, &mapping, |pass| {
+            let mut p = CyclePass {
+                counts: NestCounts::default(),
                 work: Work::Rows {
-                    pass: *pass,
-                    mapping,
+                    pass,
+                    mapping: &mapping,
                 },
-            });
+            };
+            pass_counts(l, &mapping, pass, &mut p.counts);
+            f(&p)
         });
         Ok(())
     }

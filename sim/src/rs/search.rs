@@ -1,8 +1,8 @@
-//! The row-stationary mapping search: an exact branch-and-bound (`search`) and the plain
-//! exhaustive oracle it is tested against (`search_reference`), which
-//! `dataflow::search_lower_bounded` streams through a lower bound. All three visit the same
-//! space: for every filter segment and strip width, every (n, p, q, r, t) and GLB tiling that
-//! fits.
+//! The row-stationary mapping search: an exact branch-and-bound (`search`), the plain
+//! exhaustive oracle it is tested against (`search_reference`), and the stream
+//! `dataflow::search_lower_bounded` bounds from below (`stream`). All visit the same space:
+//! for every filter segment and strip width, every (n, p, q, r, t) and GLB tiling that fits
+//! (`search_reference` and `stream` build their candidates in `candidates`).
 
 use super::segment::{mapping_segment, seg_sums, segments, SegSums};
 use super::{
@@ -104,11 +104,17 @@ impl<'a> Strip<'a> {
         }
     }
 
+    /// The evaluation of a candidate.
+    #[inline(always)]
+    fn evaluate(&self, mp: RsMapping, mut sums: Sums) -> Evaluation {
+        sums.ifmap_fetches = ifmap_fetches(&self.d, &mp);
+        evaluation(self.l, &self.d, self.roles, mp, &sums)
+    }
+
     /// Evaluate a candidate and keep it if it wins.
     #[inline(always)]
-    fn consider(&self, mp: RsMapping, mut sums: Sums, cost: Cost, best: &mut Best) {
-        sums.ifmap_fetches = ifmap_fetches(&self.d, &mp);
-        let ev = evaluation(self.l, &self.d, self.roles, mp, &sums);
+    fn consider(&self, mp: RsMapping, sums: Sums, cost: Cost, best: &mut Best) {
+        let ev = self.evaluate(mp, sums);
         let c = cost(&ev);
         keep(best, c, ev);
     }
@@ -352,35 +358,158 @@ fn reference_strip(
                     .into_iter()
                     .filter(|&t| r * t <= s.cap)
                 {
-                    let pt = p * t;
-                    let filters = (pt.min(mg) * (q * r).min(cg) * s.seg.rows * s.seg.cols) as u64;
-                    if hw.glb.filter_words > 0 && filters > hw.glb.filter_words as u64 {
+                    candidates(
+                        s,
+                        hw,
+                        [p, q, r, t],
+                        (n, n_count),
+                        c_side,
+                        &mut |mp, sums| s.consider(mp, sums, cost, best),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The candidates of one strip, (p, q, r, t) and batch chunk, with their sums: resident
+/// ifmaps (no bigger m) and not (the most psums that fit, to cut the ifmap refetches), where
+/// the filters fit the filter buffer and the tiles the GLB.
+fn candidates(
+    s: &Strip,
+    hw: &HwConfig,
+    [p, q, r, t]: [usize; 4],
+    (n, n_count): (usize, u64),
+    c_side: (u64, u64, u64),
+    f: &mut impl FnMut(RsMapping, Sums),
+) {
+    let l = s.l;
+    let (cg, mg) = (l.cg(), l.mg());
+    let pt = p * t;
+    let filters = (pt.min(mg) * (q * r).min(cg) * s.seg.rows * s.seg.cols) as u64;
+    if hw.glb.filter_words > 0 && filters > hw.glb.filter_words as u64 {
+        return;
+    }
+    let shared = if hw.glb.filter_words > 0 { 0 } else { filters };
+    let m_side = chunk_sums(s.d.m, p as u64, t as u64);
+    for resident in [true, false] {
+        let base = s.mapping(n, [p, q, r, t], pt, resident);
+        let need = glb_need_with(l, n, &base, s.e_rows_max, cg, mg);
+        let free = (hw.glb.words as u64).checked_sub(shared + need.ifmaps);
+        let Some(free) = free else { continue };
+        let per_filter = (n * s.e * l.f()) as u64;
+        let fit = (free / per_filter) as usize / pt * pt;
+        if fit < pt {
+            continue;
+        }
+        let m = if resident {
+            pt
+        } else {
+            fit.min(mg.div_ceil(pt) * pt)
+        };
+        f(RsMapping { m, ..base }, s.sums(n_count, m_side, c_side));
+    }
+}
+
+/// `search_reference`'s space for `dataflow::search_lower_bounded`, each candidate handed to
+/// `visit`, which answers the largest bound it still wants. Channel sets (q, r) and then
+/// filters per PE (p) are bounded from below as in `search` (the counts of their cheapest
+/// conceivable candidate, `floor`), and skipped when even that bound exceeds the answer: most
+/// of a fully-connected layer's 10^5-10^6 candidates go so. Largest q and p first, as `search`,
+/// so that low bounds come early.
+pub fn stream(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    floor: Cost,
+    visit: &mut dyn FnMut(&Evaluation) -> f64,
+) {
+    let d = Dims::new(l, batch);
+    let mut s = Stream {
+        hw,
+        ns: batch_chunks(batch),
+        floor,
+        visit,
+        wanted: f64::INFINITY,
+    };
+    for strip in strips(l, hw, d) {
+        s.strip(&strip);
+    }
+}
+
+/// The state of `stream`: where it hands candidates, and the largest bound last wanted.
+struct Stream<'a, 'v> {
+    hw: &'a HwConfig,
+    ns: Vec<(usize, u64)>,
+    floor: Cost<'a>,
+    visit: &'v mut dyn FnMut(&Evaluation) -> f64,
+    wanted: f64,
+}
+
+impl Stream<'_, '_> {
+    /// Whether every candidate with channel sums `c_side`, `p <= p_hi`, `t <= t_cap` and at
+    /// least `n_count` batch chunks (at least the floor sums) has a bound above the one wanted.
+    fn unwanted(
+        &self,
+        s: &Strip,
+        [p_hi, q, r]: [usize; 3],
+        c_side: (u64, u64, u64),
+        n_count: u64,
+    ) -> bool {
+        let d = &s.d;
+        let (p_hi, t_cap) = (p_hi as u64, (s.cap / r).max(1) as u64);
+        let m_side = (
+            d.m.div_ceil(p_hi * t_cap),
+            d.m.div_ceil(p_hi),
+            d.m.div_ceil(t_cap),
+        );
+        let mapping = s.mapping(1, [p_hi as usize, q, r, 1], p_hi as usize, true);
+        let probe = evaluation(s.l, d, s.roles, mapping, &s.sums(n_count, m_side, c_side));
+        (self.floor)(&probe) > self.wanted
+    }
+
+    /// Every (q, r, p) of one strip whose floor is wanted, largest first.
+    fn strip(&mut self, s: &Strip) {
+        let (l, hw, d) = (s.l, self.hw, &s.d);
+        let (cg, mg) = (l.cg(), l.mg());
+        let qmax = (hw.pe.ifmap_spad_words / s.seg.cols).min(cg);
+        for q in (1..=qmax).rev() {
+            let pmax = (hw.pe.filter_spad_words / (q * s.seg.cols))
+                .min(hw.pe.psum_spad_words)
+                .min(mg);
+            if pmax == 0 {
+                continue;
+            }
+            for r in balanced(cg.div_ceil(q)).into_iter().filter(|&r| r <= s.cap) {
+                let c_side = chunk_sums(d.c, q as u64, r as u64);
+                // The fewest batch chunks: the whole batch in one.
+                if self.unwanted(s, [pmax, q, r], c_side, 1) {
+                    continue;
+                }
+                for p in (1..=pmax).rev() {
+                    if self.unwanted(s, [p, q, r], c_side, 1) {
                         continue;
                     }
-                    let shared = if hw.glb.filter_words > 0 { 0 } else { filters };
-                    let m_side = chunk_sums(d.m, p as u64, t as u64);
-                    for resident in [true, false] {
-                        let base = s.mapping(n, [p, q, r, t], pt, resident);
-                        let need = glb_need_with(l, n, &base, s.e_rows_max, cg, mg);
-                        let free = (hw.glb.words as u64).checked_sub(shared + need.ifmaps);
-                        let Some(free) = free else { continue };
-                        let per_filter = (n * s.e * l.f()) as u64;
-                        let fit = (free / per_filter) as usize / pt * pt;
-                        if fit < pt {
-                            continue;
+                    for i in 0..self.ns.len() {
+                        if !self.unwanted(s, [p, q, r], c_side, self.ns[i].1) {
+                            self.sets(s, [p, q, r], c_side, self.ns[i]);
                         }
-                        // Resident ifmaps need no bigger m; otherwise the most psums that fit
-                        // cut the ifmap refetches.
-                        let m = if resident {
-                            pt
-                        } else {
-                            fit.min(mg.div_ceil(pt) * pt)
-                        };
-                        let sums = s.sums(n_count, m_side, c_side);
-                        s.consider(RsMapping { m, ..base }, sums, cost, best);
                     }
                 }
             }
+        }
+    }
+
+    /// Every t and residency of one (p, q, r) and batch chunk.
+    fn sets(&mut self, s: &Strip, [p, q, r]: [usize; 3], c_side: (u64, u64, u64), n: (usize, u64)) {
+        let mg = s.l.mg();
+        for t in balanced(mg.div_ceil(p))
+            .into_iter()
+            .filter(|&t| r * t <= s.cap)
+        {
+            candidates(s, self.hw, [p, q, r, t], n, c_side, &mut |mp, sums| {
+                self.wanted = (self.visit)(&s.evaluate(mp, sums));
+            });
         }
     }
 }
