@@ -551,3 +551,32 @@ fn streaming_equals_collecting(
     }
     compared
 }
+
+/// Every cycle of a layer is MAC work or a named stall (issue 13 item 6): total cycles =
+/// MAC cycles + configuration + filter load + ifmap bus + psum bus + pipeline + DRAM, for every
+/// shipped trace on every shipped config (row-stationary, batch 2) and AlexNet in every
+/// dataflow; the last column's psums leaving after the last MAC count as psum-bus time.
+#[test]
+fn every_cycle_has_a_cause() {
+    let check = |hw: &ember_estimator::Hardware, net: &ember_sim::Network, df: Dataflow| {
+        let res = hw.run(net, 2, df).unwrap();
+        for (c, l) in hw.simulate_cycles(&res, None).iter().zip(&res.layers) {
+            let s = &c.stalls;
+            let named = s.configuration + s.filter_load + s.ifmap_bus + s.psum_bus;
+            let all = c.mac_cycles + named + s.pipeline + s.dram;
+            assert_eq!(
+                all, c.total_cycles,
+                "{} {} {df:?}: {s:?}",
+                hw.arch.name, l.layer.name
+            );
+        }
+    };
+    for hw in configs() {
+        for net in traces() {
+            check(&hw, &net, Dataflow::RowStationary);
+        }
+        for df in Dataflow::ALL {
+            check(&hw, &trace("alexnet.toml"), df);
+        }
+    }
+}

@@ -297,6 +297,9 @@ fn step_stream(hw: &HwConfig, ports: &Ports, s: &StreamPass, step_cost: u64) -> 
                 t.mac += 1;
                 busy = step_cost.max(1) - 1;
             }
+        } else {
+            // Every step done: the last step's outputs leaving over the psum network.
+            t.stalls.psum_bus += 1;
         }
         if busy == 0 && started > done {
             done += 1;
@@ -399,6 +402,9 @@ fn step_pass(
                     produced = psum_col_bits;
                 }
             }
+        } else {
+            // Every column done: the last column's psums leaving over the psum network.
+            t.stalls.psum_bus += 1;
         }
         if ifmap_bits < total_ifmap_bits {
             ifmap_bits = (ifmap_bits + ports.ifmap).min(total_ifmap_bits);
