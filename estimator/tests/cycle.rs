@@ -117,7 +117,8 @@ fn one_pass_by_hand() {
     // while the 24-cycle column computes, so no further ifmap stalls.
     assert_eq!(c.stalls.ifmap_bus, 40);
     // Psums out: 2 filters x 5 rows = 10 words per column at 4 words/cycle: 3 cycles, hidden
-    // behind the next column except the last one's (3 cycles of draining).
+    // behind the next column except the last one's (3 cycles of draining, psum-bus time).
+    assert_eq!(c.stalls.psum_bus, 3);
     // Pipeline: 3 stages, 2 extra cycles to drain.
     assert_eq!(c.stalls.pipeline, 2);
     // Before all of it, the layer's 1794 configuration bits, one per cycle.
@@ -129,11 +130,14 @@ fn one_pass_by_hand() {
 /// 2017 §V-B) and bounded by the GLB's psum banks. AlexNet CONV2 with p = 22, q = 2 (one 5x27
 /// set folded in two, 135 PEs): a column of a pass with m filters costs m·q·S = 10m MAC cycles
 /// and moves m·e = 27m psum words in and 27m out. At 4 words/cycle each way that is 6.75m
-/// cycles: hidden, no psum stall. One 64-bit GLB bank for everything (in + out share 4
-/// words/cycle: 13.5m > 10m) must stall. A 16-bit output network (27m cycles a column) makes
-/// every column from the third wait for the psums of the column two before it to leave: 27m -
-/// 10m = 17m cycles, for the 25 of the 27 columns of a pass. The 128 filters of a group run in
-/// pieces of 22, 22, 22, 22, 22 and 18, so every 6 passes stall 25 x 17 x 128 cycles.
+/// cycles: hidden behind the next column; only the last column's 27m words leave after the
+/// last MAC, ceil(27m / 4) cycles. The 128 filters of a group run in pieces of 22, 22, 22, 22,
+/// 22 and 18, so every 6 passes drain 5 x ceil(594 / 4) + ceil(486 / 4) = 867 cycles. One
+/// 64-bit GLB bank for everything (in + out share 4 words/cycle: 13.5m > 10m) must stall more.
+/// A 16-bit output network (27m cycles a column) makes every column from the third wait for the
+/// psums of the column two before it to leave: 27m - 10m = 17m cycles, for the 25 of the 27
+/// columns of a pass; the last column starts with 27m words waiting, 10m leave during its MACs,
+/// and its own 27m join them: 44m cycles of draining. Every 6 passes: (25 x 17 + 44) x 128.
 #[test]
 fn psum_networks_and_banks() {
     use ember_sim::rs::RsMapping;
@@ -157,15 +161,15 @@ fn psum_networks_and_banks() {
         simulate(l, arch, 4, &mp, &CycleParams::default(), Replay::Memo, None)
     };
     let base = run(&hw.arch);
-    assert_eq!(base.stalls.psum_bus, 0);
+    assert_eq!(base.passes % 6, 0);
+    assert_eq!(base.stalls.psum_bus, base.passes / 6 * 867);
     let mut one_bank = hw.arch.clone();
     one_bank.glb.banks = 1;
     assert!(run(&one_bank).stalls.psum_bus > 0);
     let mut narrow = hw.arch.clone();
     narrow.noc.psum_out_bus_bits = Some(16);
     let slow = run(&narrow);
-    assert_eq!(base.passes % 6, 0);
-    assert_eq!(slow.stalls.psum_bus, base.passes / 6 * 25 * 17 * 128);
+    assert_eq!(slow.stalls.psum_bus, base.passes / 6 * (25 * 17 + 44) * 128);
 }
 
 /// Eyeriss stops processing while ifmaps load and ofmaps drain (`dram.overlap_fmaps = false`,
