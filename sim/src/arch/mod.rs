@@ -160,7 +160,9 @@ fn is_zero(v: &f64) -> bool {
 }
 
 impl MapperSpec {
-    /// The least number of busy PEs a mapping on `pes` PEs may have.
+    /// The least number of busy PEs a mapping on `pes` PEs may have: the share rounded up
+    /// (0.9 x 256 = 230.4 -> 231), less a hair so that a product that is whole in exact
+    /// arithmetic but a float ulp above it (0.07 x 100 = 7.000000000000001) is not raised to 8.
     pub fn least_active_pes(&self, pes: usize) -> usize {
         (self.min_active_pes * pes as f64 - 1e-9).ceil().max(0.0) as usize
     }
