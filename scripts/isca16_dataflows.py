@@ -7,7 +7,7 @@ Each layer runs alone (a one-layer trace cut from traces/alexnet.toml), so an in
 on one layer does not hide the others. Prints a Markdown table; "-" marks a floor no mapping of
 that dataflow reaches. Not part of CI (about a minute).
 
-    scripts/isca16_dataflows.py [EMBER=target/release/ember]
+    [EMBER=target/release/ember] [HW=hw_configs/eyeriss-isca16-256.toml] scripts/isca16_dataflows.py
 """
 import json
 import os
@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EMBER = os.environ.get("EMBER", str(ROOT / "target/release/ember"))
-HW = str(ROOT / "hw_configs/eyeriss-isca16-256.toml")
+HW = os.environ.get("HW", str(ROOT / "hw_configs/eyeriss-isca16-256.toml"))
 FLOORS = [0.0, 0.5, 0.75, 0.9]
 DATAFLOWS = ["rs", "ws", "os", "nlr"]
 

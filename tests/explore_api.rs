@@ -175,3 +175,68 @@ fn a_zero_batch_is_refused_not_clamped() {
     };
     zero(ember_explore::compare(&compare).unwrap_err());
 }
+
+/// A unified-RF base (eyeriss-isca16-256) sweeps `rf_words`: each row's RF is the grid's value,
+/// its storage the GLB plus PEs x RF, and its counts those of `ember sim` on that config. A grid
+/// key for the kind of PE storage the base lacks is refused, naming the key.
+#[test]
+fn sweep_varies_a_unified_rf() {
+    let dir = scratch_dir("explore-rf");
+    let space = dir.path().join("rf.toml");
+    let base = std::fs::canonicalize("hw_configs/eyeriss-isca16-256.toml").unwrap();
+    let write = |grid: &str| {
+        std::fs::write(
+            &space,
+            format!(
+                "base = {:?}\n[grid]\ndataflow = [\"rs\"]\n{grid}",
+                base.display()
+            ),
+        )
+        .unwrap();
+    };
+    write("rf_words = [64, 256]\n");
+    let sweep = Sweep::load(&space, &Workload::default(), 0, 1).unwrap();
+    let rep = sweep.run();
+    assert_eq!(rep.rows.len(), 2);
+    for (row, rf) in rep.rows.iter().zip([64, 256]) {
+        assert_eq!(row.sizes[2..6], [0, 0, 0, rf]);
+        assert_eq!(row.storage_words, 65536 + 256 * rf);
+    }
+    // The 256-word point is the shipped config itself: the same energy as `ember sim`.
+    let sim: serde_json::Value = serde_json::from_str(&ok(&[
+        "sim",
+        "--hw",
+        "hw_configs/eyeriss-isca16-256.toml",
+        "--objective",
+        "energy",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let total = rep.rows[1].metrics.as_ref().unwrap().energy_total;
+    assert_eq!(sim["total"]["energy"]["total"].as_f64().unwrap(), total);
+
+    write("filter_spad_words = [224]\n");
+    let err = Sweep::load(&space, &Workload::default(), 0, 1)
+        .err()
+        .unwrap();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("grid.filter_spad_words") && msg.contains("rf_words"),
+        "{msg}"
+    );
+    let spads = std::fs::canonicalize("hw_configs/eyeriss-v1.toml").unwrap();
+    std::fs::write(
+        &space,
+        format!("base = {:?}\n[grid]\nrf_words = [256]\n", spads.display()),
+    )
+    .unwrap();
+    let msg = Sweep::load(&space, &Workload::default(), 0, 1)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("grid.rf_words") && msg.contains("three spads"),
+        "{msg}"
+    );
+}

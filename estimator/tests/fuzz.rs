@@ -323,6 +323,7 @@ const HW_KEYS: &[(&str, &[&str])] = &[
             "filter_spad_words",
             "ifmap_spad_words",
             "psum_spad_words",
+            "rf_words",
             "pipeline_stages",
             "skip_zero_cycles",
         ],

@@ -11,7 +11,8 @@
 //! cols = [8, 14, 16]
 //! filter_spad_words = [112, 224]
 //! ifmap_spad_words = [12]
-//! psum_spad_words = [16, 24]
+//! psum_spad_words = [16, 24]   # a base with three spads; with a unified RF (`rf_words`):
+//! # rf_words = [128, 256]     # instead (a point has one kind of PE storage, the base's)
 //! glb_words = [32768, 65536]
 //! batch = [1, 4]              # default [4]
 //! energy = ["base", "../hw_configs/eyeriss-v1.toml"]  # the [energy] table of these configs
@@ -19,7 +20,7 @@
 //!
 //! The base may have any level list (`[[level]]` tables, or the four Eyeriss sections). The
 //! grid's sizes name the parts every hierarchy has, one each: `rows` and `cols` the array,
-//! the three `*_spad_words` the `pe` level, `glb_words` the global buffer (the `buffer` level,
+//! the three `*_spad_words` or `rf_words` the `pe` level, `glb_words` the global buffer (the `buffer` level,
 //! `glb` in every shipped config). A `staging` level (an L2) keeps the base's spec: it models no
 //! reuse, so its capacity changes no count and is no grid parameter (a key naming it, e.g.
 //! `l2_words`, is an unknown key). Every `grid.energy` table must price every level of the
@@ -27,7 +28,8 @@
 //! Eyeriss levels give the columns results files always had).
 //!
 //! Grid index: mixed radix over the lists in the order energy, dataflow, batch, rows, cols,
-//! filter_spad_words, ifmap_spad_words, psum_spad_words, glb_words (last fastest). Rows are
+//! filter_spad_words, ifmap_spad_words, psum_spad_words, rf_words, glb_words (last fastest;
+//! the kind of PE storage the base lacks is one value, 0, in the results file). Rows are
 //! written sorted by index, so the file's bytes never depend on the thread count, on sharding
 //! and merging, or on how often the run was interrupted and resumed. The file format is
 //! `results`. Scheduling (threads, progress, checkpoints) is the caller's: `Sweep` hands out

@@ -21,19 +21,19 @@ use ember_sim::Dataflow;
 use crate::error::{ExploreError, Result, Role};
 
 /// The columns before the level energies: the parameters, the status, the total and the MAC.
-const HEAD: &str = "index,dataflow,rows,cols,filter_spad_words,ifmap_spad_words,psum_spad_words,glb_words,batch,energy_table,energy_units,storage_words,status,energy_total,energy_mac";
+const HEAD: &str = "index,dataflow,rows,cols,filter_spad_words,ifmap_spad_words,psum_spad_words,rf_words,glb_words,batch,energy_table,energy_units,storage_words,status,energy_total,energy_mac";
 /// The columns after the level energies: the figures, which run wrote the row, the front flag.
 const TAIL: &str = "cycles,utilization,grid,grid_points,shard,pareto";
 /// The `status` field (`ok` or `no_mapping`); the figures follow it.
-const STATUS: usize = 12;
+const STATUS: usize = 13;
 /// The `energy_total` field; `energy_mac` follows it, then one `energy_<level>` per level.
-const TOTAL: usize = 13;
+const TOTAL: usize = 14;
 /// Columns of `HEAD`.
 const HEAD_FIELDS: usize = TOTAL + 2;
 /// The columns of the four-level Eyeriss configs, as every results file had before levels were
 /// data (checked by a test below).
 #[cfg(test)]
-const EYERISS_HEADER: &str = "index,dataflow,rows,cols,filter_spad_words,ifmap_spad_words,psum_spad_words,glb_words,batch,energy_table,energy_units,storage_words,status,energy_total,energy_mac,energy_dram,energy_glb,energy_array,energy_rf,cycles,utilization,grid,grid_points,shard,pareto";
+const EYERISS_HEADER: &str = "index,dataflow,rows,cols,filter_spad_words,ifmap_spad_words,psum_spad_words,rf_words,glb_words,batch,energy_table,energy_units,storage_words,status,energy_total,energy_mac,energy_dram,energy_glb,energy_array,energy_rf,cycles,utilization,grid,grid_points,shard,pareto";
 
 /// The header of a results file whose base config has the levels `levels` (outermost first):
 /// one `energy_<name>` column per level between `energy_mac` and `cycles`.
@@ -119,8 +119,9 @@ impl Origin {
 pub struct SweepRow {
     pub index: usize,
     pub dataflow: Dataflow,
-    /// rows, cols, filter spad, ifmap spad, psum spad, GLB words.
-    pub sizes: [usize; 6],
+    /// rows, cols, filter spad, ifmap spad, psum spad, unified RF, GLB words (the spads are 0
+    /// on a unified-RF base, the RF 0 on a three-spad base).
+    pub sizes: [usize; 7],
     pub batch: usize,
     /// The `grid.energy` entry whose table priced the point, as written (commas as `;`).
     pub energy_table: String,
@@ -155,7 +156,7 @@ impl SweepRow {
         // Writing to a String cannot fail.
         let _ = write!(
             out,
-            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.index,
             self.dataflow.code(),
             s[0],
@@ -164,6 +165,7 @@ impl SweepRow {
             s[3],
             s[4],
             s[5],
+            s[6],
             self.batch,
             self.energy_table,
             self.units.key(),
@@ -207,15 +209,23 @@ impl SweepRow {
         Some(SweepRow {
             index: num(0)?,
             dataflow: f[1].parse().ok()?,
-            sizes: [num(2)?, num(3)?, num(4)?, num(5)?, num(6)?, num(7)?],
-            batch: num(8)?,
-            energy_table: f[9].to_string(),
-            units: match f[10] {
+            sizes: [
+                num(2)?,
+                num(3)?,
+                num(4)?,
+                num(5)?,
+                num(6)?,
+                num(7)?,
+                num(8)?,
+            ],
+            batch: num(9)?,
+            energy_table: f[10].to_string(),
+            units: match f[11] {
                 "normalized" => Units::Normalized,
                 "pJ" => Units::Picojoules,
                 _ => return None,
             },
-            storage_words: num(11)?,
+            storage_words: num(12)?,
             metrics,
         })
     }
@@ -607,7 +617,7 @@ mod tests {
         SweepRow {
             index,
             dataflow: Dataflow::RowStationary,
-            sizes: [12, 14, 224, 12, 24, 54_000],
+            sizes: [12, 14, 224, 12, 24, 0, 54_000],
             batch: 4,
             energy_table: "base".into(),
             units: Units::Normalized,

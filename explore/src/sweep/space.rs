@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use ember_estimator::{EnergyTable, Hardware, Units};
-use ember_sim::{Dataflow, Network};
+use ember_sim::{Dataflow, HwConfig, Network};
 
 use super::results::{Metrics, SweepRow};
 use crate::error::{ExploreError, Result};
@@ -71,6 +71,7 @@ struct Grid {
     filter_spad_words: Option<Vec<usize>>,
     ifmap_spad_words: Option<Vec<usize>>,
     psum_spad_words: Option<Vec<usize>>,
+    rf_words: Option<Vec<usize>>,
     glb_words: Option<Vec<usize>>,
     batch: Option<Vec<usize>>,
     energy: Option<Vec<String>>,
@@ -83,8 +84,8 @@ pub struct Space {
     energy_tables: Vec<EnergyTable>,
     dataflow: Vec<Dataflow>,
     batch: Vec<usize>,
-    /// rows, cols, filter spad, ifmap spad, psum spad, glb words.
-    sizes: [Vec<usize>; 6],
+    /// rows, cols, filter spad, ifmap spad, psum spad, unified RF, glb words.
+    sizes: [Vec<usize>; 7],
 }
 
 /// One grid point.
@@ -94,7 +95,7 @@ pub struct Point {
     pub energy: usize,
     pub dataflow: Dataflow,
     pub batch: usize,
-    pub sizes: [usize; 6],
+    pub sizes: [usize; 7],
 }
 
 impl Space {
@@ -111,20 +112,15 @@ impl Space {
         let g = file.grid;
         let a = &base.arch;
         let list = |v, default, key: &str| positive_list(path, v, default, key);
+        let (spads, rf) = pe_lists(path, &g, a)?;
+        let [filter, ifmap, psum] = spads;
         let sizes = [
             list(g.rows, a.array.rows, "rows")?,
             list(g.cols, a.array.cols, "cols")?,
-            list(
-                g.filter_spad_words,
-                a.pe.filter_spad_words,
-                "filter_spad_words",
-            )?,
-            list(
-                g.ifmap_spad_words,
-                a.pe.ifmap_spad_words,
-                "ifmap_spad_words",
-            )?,
-            list(g.psum_spad_words, a.pe.psum_spad_words, "psum_spad_words")?,
+            filter,
+            ifmap,
+            psum,
+            rf,
             list(g.glb_words, a.glb.words, "glb_words")?,
         ];
         let batch = list(g.batch, 4, "batch")?;
@@ -203,7 +199,7 @@ impl Space {
             digits[i] = rest % radix[i];
             rest /= radix[i];
         }
-        let mut sizes = [0; 6];
+        let mut sizes = [0; 7];
         for (j, s) in sizes.iter_mut().enumerate() {
             *s = self.sizes[j][digits[3 + j]];
         }
@@ -225,7 +221,8 @@ impl Space {
         a.pe.filter_spad_words = p.sizes[2];
         a.pe.ifmap_spad_words = p.sizes[3];
         a.pe.psum_spad_words = p.sizes[4];
-        a.glb.words = p.sizes[5];
+        a.pe.rf_words = (p.sizes[5] > 0).then_some(p.sizes[5]);
+        a.glb.words = p.sizes[6];
         a.dataflow = p.dataflow;
         hw.energy = self.energy_tables[p.energy].clone();
         hw
@@ -261,7 +258,7 @@ impl Space {
     /// only if their fingerprints agree.
     pub fn fingerprint(&self, net: &Network) -> String {
         let desc = serde_json::json!({
-            "format": "ember-sweep-1",
+            "format": "ember-sweep-2",
             "arch": self.base.arch,
             "sparsity": self.base.sparsity,
             "energy": self.energy_tables,
@@ -272,6 +269,46 @@ impl Space {
             "network": net,
         });
         format!("{:016x}", fnv1a(desc.to_string().as_bytes()))
+    }
+}
+
+/// The PE storage lists: the three spads' (each the base's alone when absent) and `[0]` for the
+/// RF on a three-spad base; `[0]` for each spad and the RF's list on a unified-RF base. A grid
+/// key for the kind of storage the base does not have is refused (a point cannot have both).
+fn pe_lists(path: &Path, g: &Grid, a: &HwConfig) -> Result<([Vec<usize>; 3], Vec<usize>)> {
+    let spad_keys = [
+        (
+            "filter_spad_words",
+            &g.filter_spad_words,
+            a.pe.filter_spad_words,
+        ),
+        (
+            "ifmap_spad_words",
+            &g.ifmap_spad_words,
+            a.pe.ifmap_spad_words,
+        ),
+        ("psum_spad_words", &g.psum_spad_words, a.pe.psum_spad_words),
+    ];
+    match a.pe.rf_words {
+        Some(u) => {
+            if let Some((key, _, _)) = spad_keys.iter().find(|(_, v, _)| v.is_some()) {
+                return Err(invalid(path, format!(
+                    "key `grid.{key}`: the base config has one unified RF per PE (`rf_words`), not three spads; fix: vary `grid.rf_words` instead, or use a base with spads"
+                )));
+            }
+            let rf = positive_list(path, g.rf_words.clone(), u, "rf_words")?;
+            Ok(([vec![0], vec![0], vec![0]], rf))
+        }
+        None => {
+            if g.rf_words.is_some() {
+                return Err(invalid(path, "key `grid.rf_words`: the base config has three spads, not one unified RF; fix: vary the spad sizes instead, or use a base with `rf_words` (e.g. eyeriss-isca16-256)".into()));
+            }
+            let mut lists = spad_keys
+                .iter()
+                .map(|(key, v, d)| positive_list(path, (*v).clone(), *d, key));
+            let mut next = || lists.next().expect("three keys");
+            Ok(([next()?, next()?, next()?], vec![0]))
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! Prices are not here: `sim` counts, the estimator prices (see ARCHITECTURE.md).
 
 pub mod levels;
+mod spads;
 
 use serde::{Deserialize, Serialize};
 
@@ -19,13 +20,21 @@ pub struct ArraySpec {
     pub cols: usize,
 }
 
-/// Per-PE scratchpads (register file), in words.
+/// Per-PE storage, in words: three spads (`filter_spad_words`, `ifmap_spad_words`,
+/// `psum_spad_words`), or one register file `rf_words` whose split the mapper chooses (the
+/// three spad keys are then absent and 0). See `spads`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeSpec {
+    #[serde(default)]
     pub filter_spad_words: usize,
+    #[serde(default)]
     pub ifmap_spad_words: usize,
+    #[serde(default)]
     pub psum_spad_words: usize,
+    /// A unified RF of this many words per PE, split among the data types per mapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rf_words: Option<usize>,
     /// Pipeline depth; a pass pays it once to fill.
     #[serde(default = "default_pipeline")]
     pub pipeline_stages: usize,
@@ -208,10 +217,7 @@ impl HwConfig {
     }
     /// On-chip storage in words: GLB, filter buffer and all spads.
     pub fn storage_words(&self) -> usize {
-        self.glb.words
-            + self.glb.filter_words
-            + self.pes()
-                * (self.pe.filter_spad_words + self.pe.ifmap_spad_words + self.pe.psum_spad_words)
+        self.glb.words + self.glb.filter_words + self.pes() * self.pe.rf_total()
     }
 }
 
@@ -232,9 +238,6 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
     let positive = [
         ("array.rows".to_string(), hw.array.rows),
         ("array.cols".to_string(), hw.array.cols),
-        (key(pe, "filter_spad_words"), hw.pe.filter_spad_words),
-        (key(pe, "ifmap_spad_words"), hw.pe.ifmap_spad_words),
-        (key(pe, "psum_spad_words"), hw.pe.psum_spad_words),
         (key(pe, "pipeline_stages"), hw.pe.pipeline_stages),
         (key(glb, "words"), hw.glb.words),
         (key(glb, "banks"), hw.glb.banks),
@@ -246,6 +249,7 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
         (key(dram, "bus_bits"), hw.dram.bus_bits),
         ("core.word_bits".to_string(), hw.core.word_bits),
     ];
+    check_pe_storage(hw, pe)?;
     for (key, v) in positive {
         if v == 0 {
             return Err((
@@ -287,6 +291,54 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
     Ok(())
 }
 
+/// The PE's storage is either three spads, each at least one word, or one RF of at least three
+/// words (an ifmap, a weight and a psum), never both.
+fn check_pe_storage(hw: &HwConfig, pe: &Level) -> Result<(), (String, String, String)> {
+    let spads = [
+        ("filter_spad_words", hw.pe.filter_spad_words),
+        ("ifmap_spad_words", hw.pe.ifmap_spad_words),
+        ("psum_spad_words", hw.pe.psum_spad_words),
+    ];
+    match hw.pe.rf_words {
+        Some(u) => {
+            if let Some((name, _)) = spads.iter().find(|(_, v)| *v > 0) {
+                let k = key(pe, "rf_words");
+                return Err((
+                    k.clone(),
+                    format!(
+                        "`{k}` and `{}` are both given: a unified RF replaces the three spads",
+                        key(pe, name)
+                    ),
+                    "give either `rf_words` (the mapper splits it) or the three spad sizes".into(),
+                ));
+            }
+            if u < 3 {
+                let k = key(pe, "rf_words");
+                return Err((
+                    k.clone(),
+                    format!("`{k}` = {u} cannot hold an ifmap, a weight and a psum"),
+                    "give at least 3 words".into(),
+                ));
+            }
+        }
+        None => {
+            for (name, v) in spads {
+                if v == 0 {
+                    let k = key(pe, name);
+                    return Err((
+                        k.clone(),
+                        format!("`{k}` is 0 or missing but must be at least 1"),
+                        "give the three spad sizes (filter_spad_words, ifmap_spad_words, \
+                         psum_spad_words), or one unified `rf_words`"
+                            .into(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Clocks from 1 kHz to 1 THz: outside them, link and latency figures stop being finite.
 const MIN_MHZ: f64 = 1e-3;
 const MAX_MHZ: f64 = 1e6;
@@ -294,7 +346,7 @@ const MAX_MHZ: f64 = 1e6;
 /// (key, value, largest value allowed): far beyond any Eyeriss-class design, and small enough
 /// that PE counts, storage words and the bits cycle mode steps through stay exact and finite in
 /// time (a 2^40-bit word over a 1-bit bus would step for ever).
-fn limits(hw: &HwConfig) -> [(String, usize, usize); 17] {
+fn limits(hw: &HwConfig) -> [(String, usize, usize); 18] {
     const K64: usize = 1 << 16;
     let (pe, glb, noc, dram) = (
         hw.levels.rf(),
@@ -312,6 +364,7 @@ fn limits(hw: &HwConfig) -> [(String, usize, usize); 17] {
         ),
         (key(pe, "ifmap_spad_words"), hw.pe.ifmap_spad_words, 1 << 20),
         (key(pe, "psum_spad_words"), hw.pe.psum_spad_words, 1 << 20),
+        (key(pe, "rf_words"), hw.pe.rf_words.unwrap_or(0), 1 << 20),
         (key(pe, "pipeline_stages"), hw.pe.pipeline_stages, 1 << 10),
         (key(glb, "words"), hw.glb.words, 1 << 40),
         (key(glb, "filter_words"), hw.glb.filter_words, 1 << 40),

@@ -19,14 +19,16 @@
 //! | dataflow | RF per PE (words) | GLB (words, shared by all data types) |
 //! |---|---|---|
 //! | rs  | the config's three spads | the config's GLB (+ filter buffer) |
-//! | ws  | `pe.ifmap_spad_words + pe.psum_spad_words` | T − PEs x RF |
-//! | os  | `pe.ifmap_spad_words + pe.psum_spad_words` | T − PEs x RF |
+//! | ws  | `pe.ifmap_spad_words + pe.psum_spad_words`, or `pe.rf_words` | T − PEs x RF |
+//! | os  | `pe.ifmap_spad_words + pe.psum_spad_words`, or `pe.rf_words` | T − PEs x RF |
 //! | nlr | 0 (no RF, the study's definition) | T |
 //!
 //! NLR has no RF by definition (§V-C), so all its storage is GLB. WS and OS need only a small
 //! RF (a few stationary weights, or the psums of one PE); Ember's rule gives them the config's
 //! two small spads (32 words on `eyeriss-isca16-256`, 36 on the
-//! chip) and moves the large filter spad's storage into the GLB. Equal *words* stand in for
+//! chip) and moves the large filter spad's storage into the GLB. A config with one unified RF
+//! per PE (`pe.rf_words`, the study's own 512 B RF) has no spad split to re-partition: WS and
+//! OS get that RF and the config's GLB, the hardware RS runs on, and use what they need of it. Equal *words* stand in for
 //! equal *area* (an RF word costs more area than a GLB word, so this favours RS slightly less
 //! than an area-exact split would). The rule depends only on the config, never on the layer.
 
@@ -54,8 +56,15 @@ pub fn storage(hw: &HwConfig, df: Dataflow) -> Storage {
     df.model().storage(hw)
 }
 
-/// WS and OS: the config's two small spads per PE; the rest of its storage is GLB.
+/// WS and OS: the config's two small spads per PE, the rest of its storage GLB; with a unified
+/// RF, that RF and the config's GLB (the hardware row-stationary runs on).
 pub(crate) fn small_rf(hw: &HwConfig) -> Storage {
+    if let Some(u) = hw.pe.rf_words {
+        return Storage {
+            rf_words: u,
+            glb_words: hw.storage_words() - hw.pes() * u,
+        };
+    }
     let small = hw.pe.ifmap_spad_words + hw.pe.psum_spad_words;
     Storage {
         rf_words: small,

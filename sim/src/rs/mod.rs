@@ -238,29 +238,9 @@ pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> Result<(
 }
 
 /// The spads of one PE hold a mapping's ifmap row (q channels of an `sk`-column segment
-/// row), its filter rows (p filters of those) and p psums.
+/// row), its filter rows (p filters of those) and p psums (`PeSpec::fits`).
 fn check_spads(hw: &HwConfig, mp: &RsMapping, sk: usize) -> Result<(), String> {
-    if mp.q * sk > hw.pe.ifmap_spad_words {
-        return Err(format!(
-            "ifmap spad {} < q·S = {}",
-            hw.pe.ifmap_spad_words,
-            mp.q * sk
-        ));
-    }
-    if mp.p * mp.q * sk > hw.pe.filter_spad_words {
-        return Err(format!(
-            "filter spad {} < p·q·S = {}",
-            hw.pe.filter_spad_words,
-            mp.p * mp.q * sk
-        ));
-    }
-    if mp.p > hw.pe.psum_spad_words {
-        return Err(format!(
-            "psum spad {} < p = {}",
-            hw.pe.psum_spad_words, mp.p
-        ));
-    }
-    Ok(())
+    hw.pe.fits(mp.p, mp.q, sk)
 }
 
 /// One pass's filters, ifmaps and psums fit the GLB, or filters a separate filter buffer.

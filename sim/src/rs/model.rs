@@ -114,7 +114,7 @@ impl DataflowModel for RowStationary {
     /// The config's own spads and GLB.
     fn storage(&self, hw: &HwConfig) -> Storage {
         Storage {
-            rf_words: hw.pe.filter_spad_words + hw.pe.ifmap_spad_words + hw.pe.psum_spad_words,
+            rf_words: hw.pe.rf_total(),
             glb_words: hw.glb.words + hw.glb.filter_words,
         }
     }

@@ -192,10 +192,8 @@ struct Lists {
 impl Lists {
     fn new(l: &Layer, hw: &HwConfig, cols: usize) -> Lists {
         let (cg, mg) = (l.cg(), l.mg());
-        let qmax = (hw.pe.ifmap_spad_words / cols).min(cg);
-        let p_top = (hw.pe.filter_spad_words / cols)
-            .min(hw.pe.psum_spad_words)
-            .min(mg);
+        let qmax = hw.pe.max_q(cols).min(cg);
+        let p_top = hw.pe.max_p(1, cols).min(mg);
         Lists {
             r_lists: (0..=qmax)
                 .map(|q| balanced(cg.div_ceil(q.max(1))))
@@ -213,9 +211,7 @@ impl Search<'_> {
         let (d, hw) = (&s.d, self.hw);
         let mg = s.l.mg();
         for (q, r_list) in lists.r_lists.iter().enumerate().skip(1).rev() {
-            let pmax = (hw.pe.filter_spad_words / (q * s.seg.cols))
-                .min(hw.pe.psum_spad_words)
-                .min(mg);
+            let pmax = hw.pe.max_p(q, s.seg.cols).min(mg);
             if pmax == 0 {
                 // The filter spad cannot hold q channels' rows of even one filter.
                 continue;
@@ -346,11 +342,9 @@ fn reference_strip(
 ) {
     let (l, d) = (s.l, &s.d);
     let (cg, mg) = (l.cg(), l.mg());
-    let qmax = (hw.pe.ifmap_spad_words / s.seg.cols).min(cg);
+    let qmax = hw.pe.max_q(s.seg.cols).min(cg);
     for q in 1..=qmax {
-        let pmax = (hw.pe.filter_spad_words / (q * s.seg.cols))
-            .min(hw.pe.psum_spad_words)
-            .min(mg);
+        let pmax = hw.pe.max_p(q, s.seg.cols).min(mg);
         for r in balanced(cg.div_ceil(q)).into_iter().filter(|&r| r <= s.cap) {
             let c_side = chunk_sums(d.c, q as u64, r as u64);
             for p in 1..=pmax {
@@ -472,11 +466,9 @@ impl Stream<'_, '_> {
     fn strip(&mut self, s: &Strip) {
         let (l, hw, d) = (s.l, self.hw, &s.d);
         let (cg, mg) = (l.cg(), l.mg());
-        let qmax = (hw.pe.ifmap_spad_words / s.seg.cols).min(cg);
+        let qmax = hw.pe.max_q(s.seg.cols).min(cg);
         for q in (1..=qmax).rev() {
-            let pmax = (hw.pe.filter_spad_words / (q * s.seg.cols))
-                .min(hw.pe.psum_spad_words)
-                .min(mg);
+            let pmax = hw.pe.max_p(q, s.seg.cols).min(mg);
             if pmax == 0 {
                 continue;
             }

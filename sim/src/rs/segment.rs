@@ -34,7 +34,7 @@ pub fn segments(l: &Layer, hw: &HwConfig) -> Vec<Segment> {
             balanced(dim).into_iter().filter(|&k| k <= room).collect()
         }
     };
-    let width = hw.pe.ifmap_spad_words.min(hw.pe.filter_spad_words);
+    let width = hw.pe.max_row();
     let rows = fitting(l.r, hw.array.rows);
     let cols = fitting(l.s, width);
     rows.iter()

@@ -12,6 +12,7 @@ pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> Hw
             filter_spad_words: 224,
             ifmap_spad_words: 12,
             psum_spad_words: 24,
+            rf_words: None,
             pipeline_stages: 1,
             skip_zero_cycles: false,
         },
