@@ -153,6 +153,21 @@ pub struct Context<'a> {
     /// Where the DRAM and the PEs' storage sit in the config's level list (the sparsity rules
     /// act on those two).
     pub roles: Roles,
+    /// Width of a psum on chip (`core.psum_bits`; the word width unless the config says).
+    pub psum_bits: usize,
+}
+
+impl Context<'_> {
+    /// The price of data type `d` at level `l`, at its width: psums at `psum_bits` on chip, and
+    /// at the word width to and from DRAM (the ofmaps leave quantised to words).
+    pub fn price(&self, l: usize, d: DataType) -> Price {
+        let bits = if d == DataType::Psums && l != self.roles.dram as usize {
+            self.psum_bits
+        } else {
+            self.word_bits
+        };
+        self.table.access(l, d, bits)
+    }
 }
 
 /// What the sparsity rules leave of each dense count, per level, data type and direction, and
@@ -263,7 +278,7 @@ impl EnergyObjective {
         let f = Factors::new(layer, cx);
         // The price of every action at level `l` per dense read and per dense write.
         let priced = |l: usize, d: usize| {
-            let p = cx.table.access(l, cx.word_bits);
+            let p = cx.price(l, DataType::ALL[d]);
             let ((kr, kw), (gr, gw)) = (f.kept[l][d], f.gated[l][d]);
             let mut c = (kr * p.read, kw * p.write);
             if p.gated_read != 0.0 {
@@ -328,9 +343,8 @@ pub fn estimate(layer: &Layer, ev: &Evaluation, cx: &Context) -> LayerEnergy {
         ..LayerEnergy::default()
     };
     for l in 0..e.levels {
-        let price = cx.table.access(l, cx.word_bits);
         for d in DataType::ALL {
-            let v = accesses.actions(l, d).energy(&price);
+            let v = accesses.actions(l, d).energy(&cx.price(l, d));
             e.cell[l][d as usize] = v;
             e.by_level[l] += v;
             e.by_data_type[d as usize] += v;

@@ -19,4 +19,4 @@ pub use energy::{
 pub use hardware::Hardware;
 pub use run::{LayerResult, NetworkResult, Objective};
 pub use sparsity::{Preset, SparsityRules};
-pub use table::{EnergySpec, EnergyTable, Price, Units};
+pub use table::{EnergySpec, EnergyTable, LevelPrice, Price, Units};

@@ -80,6 +80,7 @@ impl Hardware {
             first_layer,
             seconds_per_cycle: 1e-6 / self.arch.core.clock_mhz,
             roles: self.arch.roles(),
+            psum_bits: self.arch.core.psum_bits(),
         }
     }
 

@@ -5,14 +5,17 @@
 //! ISCA 2016 table) or a table of actions: `{ read, write, gated_read, gated_write }` (`write`
 //! defaults to `read`, the gated actions to 0). A gated access is one the sparsity rules gate
 //! (a zero operand: the access is clock-gated, not performed); run-length coding moves fewer
-//! words, so it lowers the reads and writes themselves. The table is keyed by the config's
-//! level names and resolved against its level list once, when the config loads.
+//! words, so it lowers the reads and writes themselves. A level whose storage differs per data
+//! type (the Eyeriss chip's filter spad is SRAM, its ifmap and psum spads registers, JSSC 2017
+//! §V-C) takes one price per data type: `{ weights = .., ifmaps = .., psums = .. }`, each a number
+//! or a table of actions. The table is keyed by the config's level names and resolved against
+//! its level list once, when the config loads.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use ember_sim::Levels;
+use ember_sim::{DataType, Levels};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Units {
@@ -114,6 +117,49 @@ impl Serialize for Price {
     }
 }
 
+/// The prices of one level, per data type (all three equal unless the table gives them apart).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LevelPrice {
+    pub weights: Price,
+    pub ifmaps: Price,
+    pub psums: Price,
+}
+
+impl LevelPrice {
+    /// Every data type at the price `p`.
+    pub fn uniform(p: Price) -> LevelPrice {
+        LevelPrice {
+            weights: p,
+            ifmaps: p,
+            psums: p,
+        }
+    }
+    pub fn get(&self, d: DataType) -> Price {
+        match d {
+            DataType::Weights => self.weights,
+            DataType::Ifmaps => self.ifmaps,
+            DataType::Psums => self.psums,
+        }
+    }
+    fn is_uniform(&self) -> bool {
+        self.weights == self.ifmaps && self.ifmaps == self.psums
+    }
+}
+
+/// Written as it is read: one price when every data type has it, else one per data type.
+impl Serialize for LevelPrice {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.is_uniform() {
+            return self.weights.serialize(s);
+        }
+        let mut m = BTreeMap::new();
+        for d in DataType::ALL {
+            m.insert(d.key(), self.get(d));
+        }
+        m.serialize(s)
+    }
+}
+
 /// An `[energy]` table as written: the fixed keys, and one price per level name.
 #[derive(Debug, Clone, Deserialize)]
 pub struct EnergySpec {
@@ -164,10 +210,10 @@ pub struct EnergyTable {
     /// itself, as the file writes them (and as the sweep's grid fingerprint has always seen
     /// them).
     #[serde(flatten, serialize_with = "as_map")]
-    pub levels: Vec<(String, Price)>,
+    pub levels: Vec<(String, LevelPrice)>,
 }
 
-fn as_map<S: Serializer>(v: &[(String, Price)], s: S) -> Result<S::Ok, S::Error> {
+fn as_map<S: Serializer>(v: &[(String, LevelPrice)], s: S) -> Result<S::Ok, S::Error> {
     s.collect_map(v.iter().map(|(k, p)| (k, p)))
 }
 
@@ -175,7 +221,7 @@ impl EnergyTable {
     /// The ISCA 2016 normalised table (65 nm, 16-bit, relative to one MAC) for the Eyeriss
     /// levels.
     pub fn isca16() -> EnergyTable {
-        let price = |name: &str, e: f64| (name.to_string(), Price::flat(e));
+        let price = |name: &str, e: f64| (name.to_string(), LevelPrice::uniform(Price::flat(e)));
         EnergyTable {
             units: Units::Normalized,
             mac: 1.0,
@@ -221,7 +267,7 @@ impl EnergyTable {
                     format!("add `{name} = <energy per access>` to [{section}]"),
                 )
             })?;
-            out.push((name.to_string(), price_of(v, &key)?));
+            out.push((name.to_string(), level_price_of(v, &key)?));
         }
         Ok(EnergyTable {
             units: spec.units,
@@ -253,10 +299,10 @@ impl EnergyTable {
         })
     }
 
-    /// Prices at level `i` (the config's order) for words of `bits`.
+    /// Prices of data type `d` at level `i` (the config's order) for words of `bits`.
     #[inline]
-    pub fn access(&self, i: usize, bits: usize) -> Price {
-        self.levels[i].1.scaled(
+    pub fn access(&self, i: usize, d: DataType, bits: usize) -> Price {
+        self.levels[i].1.get(d).scaled(
             self.memory_scaling
                 .factor(bits as f64 / self.reference_bits as f64),
         )
@@ -281,14 +327,22 @@ impl EnergyTable {
             (format!("{section}.mac"), self.mac),
             (format!("{section}.static_mw"), self.static_mw),
         ];
-        for (name, p) in &self.levels {
-            for (action, v) in p.actions() {
-                let key = if p.is_flat() {
+        for (name, lp) in &self.levels {
+            for d in DataType::ALL {
+                let p = lp.get(d);
+                let level = if lp.is_uniform() {
                     format!("{section}.{name}")
                 } else {
-                    format!("{section}.{name}.{action}")
+                    format!("{section}.{name}.{}", d.key())
                 };
-                prices.push((key, v));
+                for (action, v) in p.actions() {
+                    let key = if p.is_flat() {
+                        level.clone()
+                    } else {
+                        format!("{level}.{action}")
+                    };
+                    prices.push((key, v));
+                }
             }
         }
         for (key, v) in &prices {
@@ -322,7 +376,44 @@ impl EnergyTable {
     }
 }
 
-/// A level's price as written: a number, or a table of actions.
+/// A level's prices as written: one price for every data type, or a table of them by data type
+/// (all three named: a level moves every data type it holds, and a silent default would price
+/// one at another's cost).
+fn level_price_of(v: &toml::Value, key: &str) -> Result<LevelPrice, TableError> {
+    let by_type = match v {
+        toml::Value::Table(t) if t.keys().any(|k| DataType::ALL.iter().any(|d| d.key() == k)) => t,
+        _ => return price_of(v, key).map(LevelPrice::uniform),
+    };
+    let wrong = |rule: String| {
+        (
+            key.to_string(),
+            rule,
+            "give one price for the level, or a table { weights = .., ifmaps = .., psums = .. } (each a number or a table of actions)".into(),
+        )
+    };
+    if let Some(other) = by_type
+        .keys()
+        .find(|k| !DataType::ALL.iter().any(|d| d.key() == k.as_str()))
+    {
+        return Err(wrong(format!(
+            "`{key}` mixes data types with `{other}`, which is not one (weights, ifmaps, psums)"
+        )));
+    }
+    let get = |d: DataType| match by_type.get(d.key()) {
+        Some(v) => price_of(v, &format!("{key}.{}", d.key())),
+        None => Err(wrong(format!(
+            "`{key}` prices some data types but not `{}`",
+            d.key()
+        ))),
+    };
+    Ok(LevelPrice {
+        weights: get(DataType::Weights)?,
+        ifmaps: get(DataType::Ifmaps)?,
+        psums: get(DataType::Psums)?,
+    })
+}
+
+/// A price as written: a number, or a table of actions.
 fn price_of(v: &toml::Value, key: &str) -> Result<Price, TableError> {
     let wrong = |why: String| {
         (

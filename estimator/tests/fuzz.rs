@@ -342,7 +342,10 @@ const HW_KEYS: &[(&str, &[&str])] = &[
         ],
     ),
     ("dram", &["bus_bits", "clock_mhz", "overlap_fmaps"]),
-    ("core", &["clock_mhz", "word_bits", "scan_chain_bits"]),
+    (
+        "core",
+        &["clock_mhz", "word_bits", "psum_bits", "scan_chain_bits"],
+    ),
     (
         "energy",
         &[

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{config, trace};
-use ember_estimator::{estimate, EnergyObjective, Hardware};
+use ember_estimator::{estimate, EnergyObjective, Hardware, LevelPrice};
 use ember_sim::{DataType, Dataflow, SimError};
 
 /// `eyeriss-v1` with its four sections written as `[[level]]` tables named `names`.
@@ -95,8 +95,13 @@ fn actions_are_priced_separately() {
     let mut priced = base.clone();
     let glb = base.arch.roles().glb as usize;
     let rf = base.arch.roles().rf as usize;
-    priced.energy.levels[glb].1.write = 7.0;
-    priced.energy.levels[rf].1.gated_read = 0.25;
+    let set = |lp: &mut LevelPrice, f: &dyn Fn(&mut ember_estimator::Price)| {
+        f(&mut lp.weights);
+        f(&mut lp.ifmaps);
+        f(&mut lp.psums);
+    };
+    set(&mut priced.energy.levels[glb].1, &|p| p.write = 7.0);
+    set(&mut priced.energy.levels[rf].1, &|p| p.gated_read = 0.25);
     let net = trace("alexnet.toml");
     for (i, l) in net.layers.iter().enumerate() {
         let r = base

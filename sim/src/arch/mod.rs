@@ -131,10 +131,22 @@ fn default_true() -> bool {
 pub struct CoreSpec {
     pub clock_mhz: f64,
     pub word_bits: usize,
+    /// Width of a psum on chip, when wider than a word (Eyeriss v2: 8-bit data, 20-bit psums;
+    /// JETCAS 2019 §IV). Absent: psums are words. It prices psum accesses on chip; ofmaps leave
+    /// for DRAM as words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psum_bits: Option<usize>,
     /// Configuration bits shifted in serially before each layer, one per core cycle (Eyeriss: a
     /// 1794-bit scan chain, "less than 100 us", JSSC 2017 §III-B). 0: no configuration time.
     #[serde(default)]
     pub scan_chain_bits: usize,
+}
+
+impl CoreSpec {
+    /// Bits of a psum on chip: `psum_bits`, or a word.
+    pub fn psum_bits(&self) -> usize {
+        self.psum_bits.unwrap_or(self.word_bits)
+    }
 }
 
 /// How the row-stationary mapper may fit a PE set onto the array.
@@ -248,6 +260,7 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
         (key(noc, "psum_out_bus_bits"), hw.noc.psum_out_bits()),
         (key(dram, "bus_bits"), hw.dram.bus_bits),
         ("core.word_bits".to_string(), hw.core.word_bits),
+        ("core.psum_bits".to_string(), hw.core.psum_bits()),
     ];
     check_pe_storage(hw, pe)?;
     for (key, v) in positive {
@@ -346,7 +359,7 @@ const MAX_MHZ: f64 = 1e6;
 /// (key, value, largest value allowed): far beyond any Eyeriss-class design, and small enough
 /// that PE counts, storage words and the bits cycle mode steps through stay exact and finite in
 /// time (a 2^40-bit word over a 1-bit bus would step for ever).
-fn limits(hw: &HwConfig) -> [(String, usize, usize); 18] {
+fn limits(hw: &HwConfig) -> [(String, usize, usize); 19] {
     const K64: usize = 1 << 16;
     let (pe, glb, noc, dram) = (
         hw.levels.rf(),
@@ -376,6 +389,7 @@ fn limits(hw: &HwConfig) -> [(String, usize, usize); 18] {
         (key(noc, "psum_out_bus_bits"), hw.noc.psum_out_bits(), K64),
         (key(dram, "bus_bits"), hw.dram.bus_bits, K64),
         ("core.word_bits".into(), hw.core.word_bits, 64),
+        ("core.psum_bits".into(), hw.core.psum_bits(), 64),
         (
             "core.scan_chain_bits".into(),
             hw.core.scan_chain_bits,

@@ -36,6 +36,7 @@ pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> Hw
         core: CoreSpec {
             clock_mhz: 200.0,
             word_bits: 16,
+            psum_bits: None,
             scan_chain_bits: 0,
         },
         mapper: MapperSpec::default(),
