@@ -45,16 +45,37 @@ pub struct MeasuredLayer {
     pub active_pes: Option<f64>,
     pub glb_mb: Option<f64>,
     pub dram_mb: Option<f64>,
+    /// Energy efficiency, GOPS/W: 2 x the layer's nominal MACs (zeros included) over the chip's
+    /// energy for the layer, DRAM excluded, clock, control and leakage included (the Eyeriss
+    /// v2 paper's definition, JETCAS 2019 §V, footnote 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gops_per_w: Option<f64>,
+}
+
+impl MeasuredLayer {
+    /// Every metric of the layer, measured or not, in report order.
+    fn values(&self) -> [(&'static str, Option<f64>); 7] {
+        [
+            ("active_pes", self.active_pes),
+            ("processing_latency_ms", self.processing_latency_ms),
+            ("total_latency_ms", self.total_latency_ms),
+            ("dram_mb", self.dram_mb),
+            ("glb_mb", self.glb_mb),
+            ("power_mw", self.power_mw),
+            ("gops_per_w", self.gops_per_w),
+        ]
+    }
 }
 
 /// The metrics, in report order.
-pub const METRICS: [&str; 6] = [
+pub const METRICS: [&str; 7] = [
     "active_pes",
     "processing_latency_ms",
     "total_latency_ms",
     "dram_mb",
     "glb_mb",
     "power_mw",
+    "gops_per_w",
 ];
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -150,15 +171,7 @@ impl Measurements {
             });
         }
         for (i, l) in self.layers.iter().enumerate() {
-            let metrics = [
-                ("power_mw", l.power_mw),
-                ("total_latency_ms", l.total_latency_ms),
-                ("processing_latency_ms", l.processing_latency_ms),
-                ("active_pes", l.active_pes),
-                ("glb_mb", l.glb_mb),
-                ("dram_mb", l.dram_mb),
-            ];
-            for (key, v) in metrics {
+            for (key, v) in l.values() {
                 if v.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
                     let from = text.find(&format!("name = \"{}\"", l.name)).unwrap_or(0);
                     return Err(SimError::Invalid {
@@ -263,34 +276,28 @@ fn simulated(
         let e = estimate(&r.layer, &r.eval, &cx);
         // Chip power: everything but DRAM, over the whole layer time.
         let chip_pj = e.total - e.level(roles.dram as usize);
-        match &hw.power {
+        let mw = match &hw.power {
             // `static_mw` is 0 beside a [power] model (checked when the config loads).
             Some(model) => {
                 let active = r.eval.active_pes as f64 / hw.arch.pes() as f64;
                 let p = model.power(chip_pj, c.total_cycles, hw.arch.core.clock_mhz, active);
-                sim.insert("power_mw", p.total_mw);
                 power = Some(p);
+                p.total_mw
             }
-            None => {
-                sim.insert("power_mw", chip_pj / ms(c.total_cycles) * 1e-6);
-            }
-        }
+            None => chip_pj / ms(c.total_cycles) * 1e-6,
+        };
+        sim.insert("power_mw", mw);
+        // Operations per joule of chip energy (mW x ms = uJ), in G/W.
+        let chip_uj = mw * ms(c.total_cycles);
+        sim.insert("gops_per_w", 2.0 * r.eval.macs as f64 / chip_uj * 1e-3);
     }
     Ok((sim, power))
 }
 
 /// Every metric both measured for `m` and simulated, with the simulation's error.
 fn compared(m: &MeasuredLayer, sim: &BTreeMap<&str, f64>) -> BTreeMap<String, Compared> {
-    let measured = [
-        ("active_pes", m.active_pes),
-        ("processing_latency_ms", m.processing_latency_ms),
-        ("total_latency_ms", m.total_latency_ms),
-        ("dram_mb", m.dram_mb),
-        ("glb_mb", m.glb_mb),
-        ("power_mw", m.power_mw),
-    ];
     let mut metrics = BTreeMap::new();
-    for (k, v) in measured {
+    for (k, v) in m.values() {
         if let (Some(mv), Some(&sv)) = (v, sim.get(k)) {
             metrics.insert(
                 k.to_string(),

@@ -544,6 +544,7 @@ fn measurements() -> impl Strategy<Value = String> {
                     "active_pes",
                     "glb_mb",
                     "dram_mb",
+                    "gops_per_w",
                 ]),
                 metric,
             ),

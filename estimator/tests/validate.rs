@@ -98,3 +98,35 @@ fn unknown_measured_layer_names_the_file() {
         "{e}"
     );
 }
+
+/// GOPS/W (the Eyeriss v2 paper's efficiency metric) is the layer's nominal operations over its
+/// chip energy: from the same run, 2 x MACs / (power x total latency). Checked on CONV1 of the v1
+/// chip, whose Table V figure follows from its own cells: 2 x 421,660,800 MACs (batch 4) /
+/// (332 mW x 20.9 ms) = 121.5 GOPS/W; so the simulated error in GOPS/W is fixed by the errors in
+/// power and latency, 1 + e_gops = 1 / ((1 + e_power)(1 + e_latency)).
+#[test]
+fn gops_per_w_is_operations_over_chip_energy() {
+    let hw = config("eyeriss-v1.toml");
+    let net = trace("alexnet.toml");
+    let text = "name = \"t\"\nsource = \"JSSC 2017 Table V\"\nnetwork = \"AlexNet\"\nbatch = 4\n\
+                [[layer]]\nname = \"CONV1\"\npower_mw = 332\ntotal_latency_ms = 20.9\n\
+                gops_per_w = 121.5\n";
+    let meas = Measurements::parse(std::path::Path::new("t.toml"), text).unwrap();
+    let v = validate(&hw, &net, &meas, Objective::Edp).unwrap();
+    let m = &v.layers[0].metrics;
+    let (p, t, g) = (&m["power_mw"], &m["total_latency_ms"], &m["gops_per_w"]);
+    let macs = 421_660_800.0;
+    let want = 2.0 * macs / (p.simulated * t.simulated) * 1e-3;
+    assert!(
+        (g.simulated - want).abs() <= 1e-9 * want,
+        "{} vs {want}",
+        g.simulated
+    );
+    assert!((2.0 * macs / (332.0 * 20.9) * 1e-3 - g.measured).abs() < 0.05);
+    let chained = 1.0 / ((1.0 + p.error_pct / 100.0) * (1.0 + t.error_pct / 100.0)) - 1.0;
+    assert!(
+        (g.error_pct / 100.0 - chained).abs() < 1e-3,
+        "{} vs {chained}",
+        g.error_pct
+    );
+}
