@@ -21,6 +21,34 @@ fn v1_text() -> String {
     std::fs::read_to_string(common::root().join("hw_configs/eyeriss-v1.toml")).unwrap()
 }
 
+/// For every AlexNet layer mapped on `base` (minimum energy), `other` prices the same mapping:
+/// each level x data type cell must be `base`'s times `ratio(level, type)`, and the mapper's
+/// objective on `other` must equal its estimate. Returns the number of layers checked.
+fn scales_by(base: &Hardware, other: &Hardware, ratio: &dyn Fn(usize, DataType) -> f64) -> usize {
+    let net = trace("alexnet.toml");
+    for (i, l) in net.layers.iter().enumerate() {
+        let r = base
+            .run_layer(l, 4, Dataflow::RowStationary, i == 0)
+            .unwrap();
+        let e0 = estimate(l, &r.eval, &base.context(i == 0));
+        let cx = other.context(i == 0);
+        let e1 = estimate(l, &r.eval, &cx);
+        assert_eq!(e0.mac, e1.mac, "{}", l.name);
+        for lv in 0..e0.levels {
+            for d in DataType::ALL {
+                let (a, b) = (
+                    e0.cell[lv][d as usize] * ratio(lv, d),
+                    e1.cell[lv][d as usize],
+                );
+                assert!((a - b).abs() <= 1e-9 * a.max(1.0), "{} {lv} {d:?}", l.name);
+            }
+        }
+        let obj = EnergyObjective::new(l, &cx).energy(&r.eval);
+        assert!((obj - e1.total).abs() <= 1e-9 * e1.total, "{}", l.name);
+    }
+    net.layers.len()
+}
+
 /// The RF priced per data type (weights 1.5, ifmaps 0.5, psums 0.75, against 1 for all): every
 /// RF cell of every AlexNet layer scales by its own ratio, nothing else moves, and the mapper's
 /// objective prices the same.
@@ -35,24 +63,8 @@ fn each_data_type_pays_its_own_price() {
     let typed = parse(&text).expect("loads");
     let rf = base.arch.roles().rf as usize;
     let ratio = [1.5, 0.5, 0.75];
-    let net = trace("alexnet.toml");
-    for (i, l) in net.layers.iter().enumerate() {
-        let r = base
-            .run_layer(l, 4, Dataflow::RowStationary, i == 0)
-            .unwrap();
-        let e0 = estimate(l, &r.eval, &base.context(i == 0));
-        let cx = typed.context(i == 0);
-        let e1 = estimate(l, &r.eval, &cx);
-        for lv in 0..e0.levels {
-            for d in DataType::ALL {
-                let k = if lv == rf { ratio[d as usize] } else { 1.0 };
-                let (a, b) = (e0.cell[lv][d as usize] * k, e1.cell[lv][d as usize]);
-                assert!((a - b).abs() <= 1e-9 * a.max(1.0), "{} {lv} {d:?}", l.name);
-            }
-        }
-        let obj = EnergyObjective::new(l, &cx).energy(&r.eval);
-        assert!((obj - e1.total).abs() <= 1e-9 * e1.total, "{}", l.name);
-    }
+    let k = |lv: usize, d: DataType| if lv == rf { ratio[d as usize] } else { 1.0 };
+    assert_eq!(scales_by(&base, &typed, &k), 8);
     // Written back as it was read.
     let json = serde_json::to_value(&typed.energy).unwrap();
     assert_eq!(json["rf"]["weights"], 1.5);
@@ -69,29 +81,14 @@ fn wide_psums_cost_their_width_on_chip() {
     let wide = parse(&text).expect("loads");
     assert_eq!(wide.arch.core.psum_bits(), 32);
     let dram = base.arch.roles().dram as usize;
-    let net = trace("alexnet.toml");
-    for (i, l) in net.layers.iter().enumerate() {
-        let r = base
-            .run_layer(l, 4, Dataflow::RowStationary, i == 0)
-            .unwrap();
-        let e0 = estimate(l, &r.eval, &base.context(i == 0));
-        let cx = wide.context(i == 0);
-        let e1 = estimate(l, &r.eval, &cx);
-        assert_eq!(e0.mac, e1.mac);
-        for lv in 0..e0.levels {
-            for d in DataType::ALL {
-                let k = if d == DataType::Psums && lv != dram {
-                    2.0
-                } else {
-                    1.0
-                };
-                let (a, b) = (e0.cell[lv][d as usize] * k, e1.cell[lv][d as usize]);
-                assert!((a - b).abs() <= 1e-9 * a.max(1.0), "{} {lv} {d:?}", l.name);
-            }
+    let k = |lv: usize, d: DataType| {
+        if d == DataType::Psums && lv != dram {
+            2.0
+        } else {
+            1.0
         }
-        let obj = EnergyObjective::new(l, &cx).energy(&r.eval);
-        assert!((obj - e1.total).abs() <= 1e-9 * e1.total, "{}", l.name);
-    }
+    };
+    assert_eq!(scales_by(&base, &wide, &k), 8);
 }
 
 /// A per-type table names all three data types and only them; each rule broken is an error at
