@@ -239,7 +239,7 @@ fn a_sparsity_preset_is_the_config_written_with_it() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("`sparse`") && e.contains("fix: give `none`, `chip` or `eap`"),
+        e.contains("`sparse`") && e.contains("fix: give `none`, `chip`, `eap` or `csc`"),
         "{e}"
     );
 }

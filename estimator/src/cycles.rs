@@ -18,9 +18,17 @@ impl Hardware {
         self.layer_cycle_params(&res.layers[i].layer, i == 0)
     }
 
-    /// What `sim::cycle` needs to know about zeros for `l`.
+    /// What `sim::cycle` needs to know about zeros for `l`. With compressed sparse columns the
+    /// words moved depend on the mapping's segments; the timing takes them without the segment
+    /// addresses (energy prices those), so one set of parameters serves every mapping.
     pub fn layer_cycle_params(&self, l: &ember_sim::Layer, first_layer: bool) -> CycleParams {
-        let f = Factors::new(l, &self.context(first_layer));
+        let cx = self.context(first_layer);
+        let f = if self.sparsity.csc {
+            let d = (l.weight_density, l.ifmap_density, l.ofmap_density);
+            Factors::csc(d, Some((0, 0)), &cx)
+        } else {
+            Factors::new(l, &cx)
+        };
         let dram = self.arch.roles().dram as usize;
         CycleParams {
             dram_scale: [

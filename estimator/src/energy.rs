@@ -4,9 +4,13 @@
 
 use serde::{Serialize, Serializer};
 
-use ember_sim::{DataType, Evaluation, Layer, Roles, MAX_LEVELS};
+use ember_sim::dataflow::MappingOf;
+use ember_sim::rs::RsMapping;
+use ember_sim::{DataType, Evaluation, Layer, Mapping, Roles, MAX_LEVELS};
 
-use crate::sparsity::{rlc_ratio, GatedRf, SparsityRules};
+use crate::sparsity::{
+    csc_ratio, rlc_ratio, GatedRf, SparsityRules, CSC_IFMAP_ADDRESS_BITS, CSC_WEIGHT_ADDRESS_BITS,
+};
 use crate::table::{EnergyTable, Price};
 
 /// The actions at one level for one data type: expected values under i.i.d. zeros, hence
@@ -183,6 +187,66 @@ pub struct Factors {
 }
 
 impl Factors {
+    /// The factors of `layer` under `mapping`: the mapping-independent rules (`new`), or, with
+    /// compressed sparse columns, the rules at the mapping's segment lengths (`csc`).
+    pub fn for_mapping(layer: &Layer, cx: &Context, mapping: &Mapping) -> Factors {
+        if cx.rules.csc {
+            let d = (
+                layer.weight_density,
+                layer.ifmap_density,
+                layer.ofmap_density,
+            );
+            return Factors::csc(d, csc_segments(layer.stride, mapping), cx);
+        }
+        Factors::new(layer, cx)
+    }
+
+    /// Eyeriss v2's compressed sparse columns (JETCAS 2019 §IV-C): ifmaps and weights move as
+    /// (4-bit count, value) pairs, one address per segment (q·U ifmaps, the p weights of a
+    /// column), from DRAM through the GLB and the network into the spads, and the PE reads and
+    /// computes only non-zero ifmaps and, for each, only non-zero weights (psum spad read and
+    /// write with each MAC). A data type that coding would not shrink goes uncompressed, zeros
+    /// included and processed ("the count in the CSC format is fixed to zero"). Psums are never
+    /// compressed; the ofmaps leave for DRAM in pairs (assumed: they are the next layer's
+    /// compressed ifmaps), with no address. Without segments (a dataflow other than
+    /// row-stationary) everything is dense.
+    pub fn csc(
+        (dw, di, dof): (f64, f64, f64),
+        segments: Option<(u64, u64)>,
+        cx: &Context,
+    ) -> Factors {
+        let mut f = Factors {
+            mac: 1.0,
+            kept: [[(1.0, 1.0); 3]; MAX_LEVELS],
+            gated: [[(0.0, 0.0); 3]; MAX_LEVELS],
+        };
+        let Some((seg_i, seg_w)) = segments else {
+            return f;
+        };
+        let bits = cx.word_bits;
+        let ri = csc_ratio(di, seg_i, CSC_IFMAP_ADDRESS_BITS, bits);
+        let rw = csc_ratio(dw, seg_w, CSC_WEIGHT_ADDRESS_BITS, bits);
+        let si = if ri < 1.0 { di } else { 1.0 };
+        let sw = if rw < 1.0 { dw } else { 1.0 };
+        let r = cx.roles;
+        let (w, i, p) = (
+            DataType::Weights as usize,
+            DataType::Ifmaps as usize,
+            DataType::Psums as usize,
+        );
+        for l in [r.dram, r.glb, r.array, r.rf] {
+            f.kept[l as usize][i] = (ri, ri);
+            f.kept[l as usize][w] = (rw, rw);
+        }
+        f.kept[r.dram as usize][p].1 = csc_ratio(dof, 0, 0, bits);
+        let rf = r.rf as usize;
+        f.mac = si * sw;
+        f.kept[rf][i].0 = si;
+        f.kept[rf][w].0 = si * sw;
+        f.kept[rf][p] = (si * sw, si * sw);
+        f
+    }
+
     pub fn new(layer: &Layer, cx: &Context) -> Factors {
         let r = cx.rules;
         let (dw, di, dof) = (
@@ -236,7 +300,7 @@ impl Factors {
 
 /// Actions that really happen under the sparsity rules.
 pub fn effective(layer: &Layer, ev: &Evaluation, cx: &Context) -> (f64, EffectiveCounts) {
-    let f = Factors::new(layer, cx);
+    let f = Factors::for_mapping(layer, cx, &ev.mapping);
     let mut out = EffectiveCounts {
         levels: ev.counts.len(),
         ..EffectiveCounts::default()
@@ -266,56 +330,94 @@ pub fn effective(layer: &Layer, ev: &Evaluation, cx: &Context) -> (f64, Effectiv
 /// level's counts are the DRAM's dense reads + writes of what it holds (`AccessCounts`), so its
 /// read and write prices fold into the DRAM's per dense word.
 #[derive(Debug, Clone, Copy)]
-pub struct EnergyObjective {
+pub struct EnergyObjective<'a> {
     mac: f64,
     cycle: f64,
     /// [position: dram, glb, array, rf][data type] = (per dense read, per dense write).
     cell: [[(f64, f64); 3]; 4],
+    /// With compressed sparse columns the factors depend on the mapping's segments: the
+    /// layer's densities and stride, and the context to price them in, per candidate.
+    csc: Option<CscInputs<'a>>,
 }
 
-impl EnergyObjective {
-    pub fn new(layer: &Layer, cx: &Context) -> EnergyObjective {
+#[derive(Debug, Clone, Copy)]
+struct CscInputs<'a> {
+    densities: (f64, f64, f64),
+    stride: usize,
+    cx: Context<'a>,
+}
+
+/// The price of every action at every position per dense read and per dense write, under the
+/// factors `f` (a staging level's prices fold into the DRAM's, as its counts follow them).
+fn cells(f: &Factors, cx: &Context) -> [[(f64, f64); 3]; 4] {
+    let priced = |l: usize, d: usize| {
+        let p = cx.price(l, DataType::ALL[d]);
+        let ((kr, kw), (gr, gw)) = (f.kept[l][d], f.gated[l][d]);
+        let mut c = (kr * p.read, kw * p.write);
+        if p.gated_read != 0.0 {
+            c.0 += gr * p.gated_read;
+        }
+        if p.gated_write != 0.0 {
+            c.1 += gw * p.gated_write;
+        }
+        c
+    };
+    let r = cx.roles;
+    let mut cell = [[(0.0, 0.0); 3]; 4];
+    for (pos, l) in [r.dram, r.glb, r.array, r.rf].into_iter().enumerate() {
+        for (d, c) in cell[pos].iter_mut().enumerate() {
+            *c = priced(l as usize, d);
+        }
+    }
+    for st in r.stages() {
+        for d in DataType::ALL.into_iter().filter(|&d| st.holds(d)) {
+            let (read, write) = priced(st.level as usize, d as usize);
+            let c = &mut cell[0][d as usize];
+            c.0 += read + write;
+            c.1 += read + write;
+        }
+    }
+    cell
+}
+
+impl<'a> EnergyObjective<'a> {
+    pub fn new(layer: &Layer, cx: &Context<'a>) -> EnergyObjective<'a> {
         let f = Factors::new(layer, cx);
-        // The price of every action at level `l` per dense read and per dense write.
-        let priced = |l: usize, d: usize| {
-            let p = cx.price(l, DataType::ALL[d]);
-            let ((kr, kw), (gr, gw)) = (f.kept[l][d], f.gated[l][d]);
-            let mut c = (kr * p.read, kw * p.write);
-            if p.gated_read != 0.0 {
-                c.0 += gr * p.gated_read;
-            }
-            if p.gated_write != 0.0 {
-                c.1 += gw * p.gated_write;
-            }
-            c
-        };
-        let r = cx.roles;
-        let mut cell = [[(0.0, 0.0); 3]; 4];
-        for (pos, l) in [r.dram, r.glb, r.array, r.rf].into_iter().enumerate() {
-            for (d, c) in cell[pos].iter_mut().enumerate() {
-                *c = priced(l as usize, d);
-            }
-        }
-        for st in r.stages() {
-            for d in DataType::ALL.into_iter().filter(|&d| st.holds(d)) {
-                let (read, write) = priced(st.level as usize, d as usize);
-                let c = &mut cell[0][d as usize];
-                c.0 += read + write;
-                c.1 += read + write;
-            }
-        }
+        let csc = cx.rules.csc.then_some(CscInputs {
+            densities: (
+                layer.weight_density,
+                layer.ifmap_density,
+                layer.ofmap_density,
+            ),
+            stride: layer.stride,
+            cx: *cx,
+        });
         EnergyObjective {
             mac: f.mac * cx.table.mac(cx.word_bits),
             cycle: static_per_cycle(cx),
-            cell,
+            cell: cells(&f, cx),
+            csc,
         }
     }
 
     #[inline]
     pub fn energy(&self, ev: &Evaluation) -> f64 {
-        let mut e = self.mac * ev.macs as f64 + self.cycle * ev.cycles as f64;
+        let (mac, cell) = match &self.csc {
+            None => (self.mac, self.cell),
+            Some(c) => {
+                // A probe bounds every mapping below it: price it at segments without address
+                // words, the cheapest any mapping's segments can be (every factor is lowest).
+                let segments = match ev.is_probe() {
+                    true => Some((0, 0)),
+                    false => csc_segments(c.stride, &ev.mapping),
+                };
+                let f = Factors::csc(c.densities, segments, &c.cx);
+                (f.mac * c.cx.table.mac(c.cx.word_bits), cells(&f, &c.cx))
+            }
+        };
+        let mut e = mac * ev.macs as f64 + self.cycle * ev.cycles as f64;
         let n = ev.counts.nest();
-        for (c, per) in self.cell.iter().zip([&n.dram, &n.glb, &n.array, &n.rf]) {
+        for (c, per) in cell.iter().zip([&n.dram, &n.glb, &n.array, &n.rf]) {
             e += c[0].0 * per.weights.reads as f64
                 + c[0].1 * per.weights.writes as f64
                 + c[1].0 * per.ifmaps.reads as f64
@@ -325,6 +427,13 @@ impl EnergyObjective {
         }
         e
     }
+}
+
+/// The CSC segment lengths of a mapping: ifmaps in q·U values (C0·U, the q channels a PE
+/// interleaves at stride U), weights in columns of p (M0); none for dataflows other than
+/// row-stationary, whose PEs take no compressed data.
+fn csc_segments(stride: usize, mapping: &Mapping) -> Option<(u64, u64)> {
+    RsMapping::of(mapping).map(|m| ((m.q * stride) as u64, m.p as u64))
 }
 
 /// Static energy per cycle: mW x s = mJ = 1e9 pJ (absolute tables only).

@@ -5,7 +5,9 @@
 //! - `chip`: the Eyeriss chip: a zero ifmap gates the MAC and the filter spad read; feature maps
 //!   to and from DRAM are run-length coded, except the first layer's input image;
 //! - `eap`: energy-aware pruning's model: a MAC is gated when either operand is zero, which also
-//!   skips every RF access of that MAC; pruned weights are run-length coded too.
+//!   skips every RF access of that MAC; pruned weights are run-length coded too;
+//! - `csc`: Eyeriss v2 (JETCAS 2019 §IV-C): ifmaps and weights move in compressed sparse column
+//!   form from DRAM into the PE, and zeros are skipped there (`csc_ratio`, `energy::Factors`).
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,7 @@ pub enum Preset {
     None,
     Chip,
     Eap,
+    Csc,
 }
 
 /// Which RF accesses a gated MAC skips.
@@ -41,6 +44,10 @@ pub struct SparsityRules {
     pub rlc_first_input: bool,
     /// Run-length code weights read from DRAM.
     pub rlc_weights: bool,
+    /// Ifmaps and weights in CSC form all the way into the PE, zeros skipped there (Eyeriss
+    /// v2); replaces the gating and run-length rules above.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub csc: bool,
 }
 
 /// The `[sparsity]` table: a preset, optionally with individual rules overridden.
@@ -54,6 +61,7 @@ pub struct SparsitySpec {
     pub rlc_fmaps: Option<bool>,
     pub rlc_first_input: Option<bool>,
     pub rlc_weights: Option<bool>,
+    pub csc: Option<bool>,
 }
 
 impl SparsityRules {
@@ -67,6 +75,7 @@ impl SparsityRules {
                 rlc_fmaps: false,
                 rlc_first_input: false,
                 rlc_weights: false,
+                csc: false,
             },
             Preset::Chip => SparsityRules {
                 preset: p,
@@ -76,6 +85,7 @@ impl SparsityRules {
                 rlc_fmaps: true,
                 rlc_first_input: false,
                 rlc_weights: false,
+                csc: false,
             },
             Preset::Eap => SparsityRules {
                 preset: p,
@@ -85,6 +95,17 @@ impl SparsityRules {
                 rlc_fmaps: true,
                 rlc_first_input: false,
                 rlc_weights: true,
+                csc: false,
+            },
+            Preset::Csc => SparsityRules {
+                preset: p,
+                gate_zero_ifmaps: false,
+                gate_zero_weights: false,
+                gated_rf: GatedRf::WeightRead,
+                rlc_fmaps: false,
+                rlc_first_input: false,
+                rlc_weights: false,
+                csc: true,
             },
         }
     }
@@ -108,6 +129,9 @@ impl SparsityRules {
         }
         if let Some(v) = spec.rlc_weights {
             r.rlc_weights = v;
+        }
+        if let Some(v) = spec.csc {
+            r.csc = v;
         }
         r
     }
@@ -149,9 +173,59 @@ pub fn rlc_ratio(density: f64, word_bits: usize) -> f64 {
     (pairs_per_value / pairs_per_pack * words_per_pack).min(1.0)
 }
 
+/// Bits of the zero count in a CSC count-data pair: "setting each count at 4b yields the best
+/// compression rate for the 8b iact and weights" (Eyeriss v2, JETCAS 2019 §IV-C).
+pub const CSC_COUNT_BITS: usize = 4;
+/// Bits of a CSC address entry: iact address spad 9 x 4 b, weight address spad 16 x 7 b
+/// (JETCAS 2019 Table II as quoted in the text, §IV-C).
+pub const CSC_IFMAP_ADDRESS_BITS: usize = 4;
+pub const CSC_WEIGHT_ADDRESS_BITS: usize = 7;
+
+/// Words of `word_bits` that compressed sparse column coding moves per dense word, for i.i.d.
+/// zeros at `density`, in segments of `segment` values, each with one address entry of
+/// `address_bits` (no address when `segment` is 0). A pair covers a run of up to 15 zeros and
+/// the value after it, so a pair spans (1 - z^16) / (1 - z) values (z = 1 - density), as for
+/// run-length coding. When coding would not shrink the data the PE takes it uncompressed
+/// ("the count in the CSC format is fixed to zero", §IV-C), so the ratio never exceeds 1.
+pub fn csc_ratio(density: f64, segment: u64, address_bits: usize, word_bits: usize) -> f64 {
+    let d = density.clamp(0.0, 1.0);
+    let span = 1u32 << CSC_COUNT_BITS;
+    let pairs_per_value = if d == 0.0 {
+        1.0 / span as f64
+    } else {
+        d / (1.0 - (1.0 - d).powi(span as i32))
+    };
+    let address = if segment == 0 {
+        0.0
+    } else {
+        address_bits as f64 / segment as f64
+    };
+    let bits = pairs_per_value * (CSC_COUNT_BITS + word_bits) as f64 + address;
+    (bits / word_bits as f64).min(1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// By hand: density 0.5 in segments of 4 with 4-bit addresses, 8-bit data: 0.5 / (1 -
+    /// 0.5^16) = 0.500008 pairs of 12 bits per value, plus 4 / 4 address bits: 7.0001 bits,
+    /// 0.875 of a word. Dense data is sent uncompressed (12 > 8 bits a value).
+    #[test]
+    fn csc_ratio_by_hand() {
+        let r = csc_ratio(0.5, 4, 4, 8);
+        assert!((r - 7.0001 / 8.0).abs() < 1e-4, "{r}");
+        assert_eq!(csc_ratio(1.0, 4, 4, 8), 1.0);
+        assert_eq!(csc_ratio(0.6, 1, 7, 8), 1.0);
+        // Nothing but zeros: one pair per 16 values.
+        assert!((csc_ratio(0.0, 0, 4, 8) - 12.0 / 16.0 / 8.0).abs() < 1e-12);
+        let mut last = 0.0;
+        for i in 0..=100 {
+            let r = csc_ratio(i as f64 / 100.0, 8, 7, 8);
+            assert!(r >= last, "not monotone at {i}");
+            last = r;
+        }
+    }
 
     #[test]
     fn rlc_dense_costs_dense() {

@@ -74,7 +74,7 @@ pub enum ExploreError {
         value: f64,
     },
 
-    #[error("sparsity preset `{preset}`: unknown; fix: give `none`, `chip` or `eap`")]
+    #[error("sparsity preset `{preset}`: unknown; fix: give `none`, `chip`, `eap` or `csc`")]
     UnknownPreset { preset: String },
 
     /// Compared candidates price energy in different units.

@@ -309,7 +309,7 @@ pub fn hardware_named(spec: &str) -> Result<Hardware> {
     load_hardware(Some(path))
 }
 
-/// Replace a config's sparsity rules with a preset's (`none`, `chip`, `eap`), as a config's
+/// Replace a config's sparsity rules with a preset's (`none`, `chip`, `eap`, `csc`), as a config's
 /// `[sparsity] preset = "..."` with no overrides would: `eap` is energy-aware pruning's model
 /// (zero weights gate MACs too), which the pruner prices with.
 pub fn set_sparsity_preset(hw: &mut Hardware, preset: &str) -> Result<()> {
@@ -317,6 +317,7 @@ pub fn set_sparsity_preset(hw: &mut Hardware, preset: &str) -> Result<()> {
         "none" => Preset::None,
         "chip" => Preset::Chip,
         "eap" => Preset::Eap,
+        "csc" => Preset::Csc,
         _ => {
             return Err(ExploreError::UnknownPreset {
                 preset: preset.to_string(),

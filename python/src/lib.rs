@@ -73,13 +73,14 @@ impl PyHardware {
     fn levels(&self) -> Vec<String> {
         self.hw.arch.levels.iter().map(|l| l.name.clone()).collect()
     }
-    /// The preset the sparsity rules start from (`none`, `chip`, `eap`).
+    /// The preset the sparsity rules start from (`none`, `chip`, `eap`, `csc`).
     #[getter]
     fn sparsity(&self) -> &'static str {
         match self.hw.sparsity.preset {
             Preset::None => "none",
             Preset::Chip => "chip",
             Preset::Eap => "eap",
+            Preset::Csc => "csc",
         }
     }
     /// The energy table's unit: `normalized` (x one MAC) or `pJ`.

@@ -38,11 +38,18 @@ pub struct Evaluation {
     pub macs: u64,
     /// Processing cycles: Σ over passes of the busiest PE's MACs.
     pub cycles: u64,
-    /// PEs busy in a full pass.
+    /// PEs busy in a full pass. 0 only in a search's lower-bound probe (counts no candidate
+    /// beats, under the incumbent's mapping): a cost that depends on the mapping itself, not only
+    /// on the counts, must price a probe at its cheapest (`Evaluation::is_probe`).
     pub active_pes: usize,
 }
 
 impl Evaluation {
+    /// Is this a search's lower-bound probe rather than a mapping's evaluation?
+    pub fn is_probe(&self) -> bool {
+        self.active_pes == 0
+    }
+
     /// MACs / (cycles x all PEs).
     pub fn utilization(&self, hw: &HwConfig) -> f64 {
         self.macs as f64 / (self.cycles as f64 * hw.pes() as f64)
