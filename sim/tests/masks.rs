@@ -19,6 +19,7 @@ fn one_pass_mapping() -> Mapping {
         m: 1,
         ifmap_resident: true,
         segment: None,
+        u: 1,
     })
 }
 
@@ -91,6 +92,7 @@ fn all_ones_masks_equal_dense() {
         m: 6,
         ifmap_resident: false,
         segment: None,
+        u: 1,
     });
     let passes = all_ones_equal_dense(&l, &hw, &mp);
     assert!(passes > 4);
@@ -220,6 +222,7 @@ fn all_ones_masks_equal_dense_when_split() {
         m: 4,
         ifmap_resident: true,
         segment: Some(ember_sim::rs::Segment { rows: 2, cols: 2 }),
+        u: 1,
     });
     assert!(all_ones_equal_dense(&l, &hw, &mp) >= 4 * 3 * 2);
 }

@@ -45,6 +45,7 @@ proptest! {
             m: p.min(l.mg()) * t * mk,
             ifmap_resident: resident,
             segment: None,
+            u: 1,
         });
         let Ok(ev) = evaluate_mapping(&l, &hw, batch, &mp) else {
             return Ok(()); // does not fit: nothing to compare
@@ -83,6 +84,7 @@ fn conv1_counts_by_hand() {
         m: 32,
         ifmap_resident: true,
         segment: None,
+        u: 1,
     });
     let ev = evaluate_mapping(&l, &hw, 4, &mp).expect("the chip's mapping fits the chip");
     // 55 ofmap rows in strips of 7: 7 strips of 7 and one of 6 -> 8 strips.
@@ -167,6 +169,7 @@ proptest! {
             m: p.min(l.mg()) * t * mk,
             ifmap_resident: resident,
             segment: Some(segment),
+            u: 1,
         });
         if let Ok(ev) = evaluate_mapping(&l, &hw, batch, &mp) {
             SPLIT_COMPARED.fetch_add(1, Ordering::Relaxed);
@@ -214,6 +217,7 @@ fn split_counts_by_hand() {
         m: 1,
         ifmap_resident: true,
         segment: Some(Segment { rows: 2, cols: 2 }),
+        u: 1,
     });
     let ev = evaluate_mapping(&l, &hw, 1, &mp).expect("fits");
     let c = &ev.counts;
