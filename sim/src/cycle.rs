@@ -357,8 +357,7 @@ fn step_pass(
     let wb = hw.core.word_bits as u64;
     let [_, rk, s0, sk] = s.seg;
     let mut t = PassTime::default();
-    // Each group of the pass has its own filters, ifmap columns and psums: the buses carry
-    // all of them, while the groups' PEs compute in parallel.
+    // The pass's groups compute in parallel, but each brings its own words over the buses.
     let g = s.groups;
     load_filters(&mut t, (g * s.m * s.c * rk * sk) as u64 * wb, ports.filter);
     // Streaming: the segment's ifmap columns arrive, PEs compute column after column, psums
@@ -370,8 +369,7 @@ fn step_pass(
     let total_ifmap_bits = s.n as u64 * cols * col_words * wb;
     let columns = (s.n * l.f()) as u64;
     let psum_col_bits = (g * s.m * s.e) as u64 * wb;
-    let (mut ifmap_bits, mut started, mut done) = (0u64, 0u64, 0u64);
-    let mut busy = 0u64;
+    let (mut ifmap_bits, mut started, mut done, mut busy) = (0u64, 0u64, 0u64, 0u64);
     let mut out_bits = 0u64; // psums of finished columns still to leave
     let mut in_bits = 0u64; // psums of the next column already in
                             // Columns of image `i` needed before ofmap column `x` can start.
