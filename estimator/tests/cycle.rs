@@ -97,6 +97,7 @@ fn one_pass_by_hand() {
         m: 2,
         ifmap_resident: true,
         segment: None,
+        u: 1,
     });
     let c = simulate(
         &l,
@@ -155,6 +156,7 @@ fn psum_networks_and_banks() {
         m: 22,
         ifmap_resident: true,
         segment: None,
+        u: 1,
     });
     ember_sim::evaluate_mapping(l, &hw.arch, 4, &mp).expect("the mapping fits eyeriss-v1");
     let run = |arch: &ember_sim::HwConfig| {

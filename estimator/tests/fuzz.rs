@@ -378,7 +378,7 @@ const HW_KEYS: &[(&str, &[&str])] = &[
             "csc",
         ],
     ),
-    ("mapper", &["set_fitting"]),
+    ("mapper", &["set_fitting", "group_sets"]),
 ];
 
 /// One edit of a config: set a key to a value (sensible or any), or delete it.
@@ -398,9 +398,8 @@ fn typed(key: &'static str) -> BoxedStrategy<Value> {
             .boxed()
     };
     match key {
-        "skip_zero_cycles" | "overlap_fmaps" | "gate_zero_ifmaps" | "rlc_fmaps" | "rlc_weights" => {
-            any::<bool>().prop_map(Value::Boolean).boxed()
-        }
+        "skip_zero_cycles" | "overlap_fmaps" | "gate_zero_ifmaps" | "rlc_fmaps" | "rlc_weights"
+        | "group_sets" => any::<bool>().prop_map(Value::Boolean).boxed(),
         "clock_mhz" | "mac" | "rf" | "array" | "glb" | "dram" | "static_mw" => {
             prop_oneof![0.0f64..2000.0, Just(0.0), Just(1e-3), Just(1e6), Just(1e30)]
                 .prop_map(Value::Float)

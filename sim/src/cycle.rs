@@ -8,13 +8,14 @@
 //! Row-stationary (the loop order of `passes`). Inside a pass the model steps
 //! core cycles: the filter bus loads the pass's filters into the spads (the ramp-up of a pass);
 //! then the ifmap bus streams the strip (image by image, column by column, each column's rows of
-//! every channel), PEs compute one ofmap column at a time in lockstep (p·q·S MACs per column on
-//! the busiest PE) once the columns they read have arrived; the psums of a finished column leave
-//! over the psum output network while, after the first channel chunk, the next column's psums
-//! come in over the psum input network (Eyeriss: GON and psum GIN, separate 64-bit networks,
-//! JSSC 2017 §V-B), with one column of slack at the array edge. The GLB's banks bound both: a
-//! bank serves one `bank_width_bits` access a cycle and each bank holds one data type (§V-A), so
-//! the ifmap stream gets the ifmap banks' width and psums in + out share the psum banks' width.
+//! every channel of every group the pass holds side by side), PEs compute one ofmap column at a
+//! time in lockstep (p·q·S MACs per column on the busiest PE) once the columns they read have
+//! arrived; the psums of a finished column leave over the psum output network while, after the
+//! first channel chunk, the next column's psums come in over the psum input network (Eyeriss:
+//! GON and psum GIN, separate 64-bit networks, JSSC 2017 §V-B), with one column of slack at the
+//! array edge. The GLB's banks bound both: a bank serves one `bank_width_bits` access a cycle
+//! and each bank holds one data type (§V-A), so the ifmap stream gets the ifmap banks' width and
+//! psums in + out share the psum banks' width.
 //! Passes with the same shape take the same cycles, so each shape is stepped once and replayed
 //! (`Replay::Memo`); a test steps every pass instead and compares.
 //!
@@ -207,6 +208,8 @@ struct PassTime {
 /// ifmap rows its segment reads, so the strips between the padded edges share one shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Shape {
+    /// Channel groups side by side (`RsMapping::u`): the buses carry each one's words.
+    groups: usize,
     n: usize,
     e: usize,
     /// Ifmap rows the segment reads (`segment_rows`).
@@ -222,6 +225,7 @@ struct Shape {
 
 fn shape(l: &Layer, p: &Pass) -> Shape {
     Shape {
+        groups: p.groups,
         n: p.n,
         e: p.e,
         rows: segment_rows(l, p.e0, p.e, p.r0, p.rk),
@@ -353,18 +357,19 @@ fn step_pass(
     let wb = hw.core.word_bits as u64;
     let [_, rk, s0, sk] = s.seg;
     let mut t = PassTime::default();
-    load_filters(&mut t, (s.m * s.c * rk * sk) as u64 * wb, ports.filter);
+    // The pass's groups compute in parallel, but each brings its own words over the buses.
+    let g = s.groups;
+    load_filters(&mut t, (g * s.m * s.c * rk * sk) as u64 * wb, ports.filter);
     // Streaming: the segment's ifmap columns arrive, PEs compute column after column, psums
     // move.
     let rows = s.rows;
     let cols = segment_cols(l, s0, sk);
     let first_col = s0.saturating_sub(l.pad); // the first real column the segment reads
-    let col_words = s.c as u64 * rows; // one real ifmap column of the strip
+    let col_words = (g * s.c) as u64 * rows; // one real ifmap column of the strip
     let total_ifmap_bits = s.n as u64 * cols * col_words * wb;
     let columns = (s.n * l.f()) as u64;
-    let psum_col_bits = (s.m * s.e) as u64 * wb;
-    let (mut ifmap_bits, mut started, mut done) = (0u64, 0u64, 0u64);
-    let mut busy = 0u64;
+    let psum_col_bits = (g * s.m * s.e) as u64 * wb;
+    let (mut ifmap_bits, mut started, mut done, mut busy) = (0u64, 0u64, 0u64, 0u64);
     let mut out_bits = 0u64; // psums of finished columns still to leave
     let mut in_bits = 0u64; // psums of the next column already in
                             // Columns of image `i` needed before ofmap column `x` can start.

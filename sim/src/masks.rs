@@ -42,8 +42,25 @@ impl Masks {
 }
 
 /// MAC cycles of each ofmap column of pass `p` (image-major, `p.n · F` entries): the most MACs
-/// any PE of the pass performs on that column when gated MACs are skipped.
+/// any PE of the pass performs on that column when gated MACs are skipped. The PEs of all the
+/// pass's groups run in lockstep, so the busiest of any group sets the column's time.
 pub(crate) fn column_costs(l: &Layer, mp: &RsMapping, p: &Pass, m: &Masks, g: Gating) -> Vec<u64> {
+    let mut costs = vec![0u64; p.n * l.f()];
+    for group in p.group..p.group + p.groups {
+        group_costs(l, mp, p, group, (m, g), &mut costs);
+    }
+    costs
+}
+
+/// Raise `costs` to the work of the busiest PE of `group`'s sets in pass `p`, column by column.
+fn group_costs(
+    l: &Layer,
+    mp: &RsMapping,
+    p: &Pass,
+    group: usize,
+    (m, g): (&Masks, Gating),
+    costs: &mut [u64],
+) {
     let f_out = l.f();
     let (cg, mg) = (l.cg(), l.mg());
     let ifmap_on = |img: usize, ch: usize, hr: Option<usize>, wc: isize| -> bool {
@@ -69,7 +86,6 @@ pub(crate) fn column_costs(l: &Layer, mp: &RsMapping, p: &Pass, m: &Masks, g: Ga
             None => true,
         }
     };
-    let mut costs = vec![0u64; p.n * f_out];
     for ti in 0..p.t_used {
         let f_lo = p.m0 + ti * mp.p;
         let f_hi = (f_lo + mp.p).min(p.m0 + p.m);
@@ -84,14 +100,14 @@ pub(crate) fn column_costs(l: &Layer, mp: &RsMapping, p: &Pass, m: &Masks, g: Ga
                         for x in 0..f_out {
                             let mut work = 0u64;
                             for chg in c_lo..c_hi {
-                                let ch = p.group * cg + chg;
+                                let ch = group * cg + chg;
                                 for s in p.s0..p.s0 + p.sk {
                                     let wc = (x * l.stride + s) as isize - l.pad as isize;
                                     if !ifmap_on(p.n0 + img, ch, hr, wc) {
                                         continue;
                                     }
                                     for f in f_lo..f_hi {
-                                        if weight_on(p.group * mg + f, chg, rr, s) {
+                                        if weight_on(group * mg + f, chg, rr, s) {
                                             work += 1;
                                         }
                                     }
@@ -105,5 +121,4 @@ pub(crate) fn column_costs(l: &Layer, mp: &RsMapping, p: &Pass, m: &Masks, g: Ga
             }
         }
     }
-    costs
 }

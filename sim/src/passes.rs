@@ -17,7 +17,10 @@ use crate::workload::Layer;
 /// One processing pass: the tile of each loop dimension it covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
+    /// First channel group and count: the pass runs `groups` groups side by side, each on its
+    /// own PE sets with its own data (`RsMapping::u`), everything below per group.
     pub group: usize,
+    pub groups: usize,
     /// First image and count.
     pub n0: usize,
     pub n: usize,
@@ -66,7 +69,7 @@ pub fn for_each_pass(
 ) -> ControlFlow<()> {
     let (cg, mg) = (l.cg(), l.mg());
     let segs = tiles(l, segment_of(l, mp));
-    for group in 0..l.groups {
+    for (group, groups) in chunks(l.groups, mp.u) {
         for (n0, n) in chunks(batch, mp.n) {
             for (e0, e) in chunks(l.e(), mp.e) {
                 let mut first_of_strip = true;
@@ -79,6 +82,7 @@ pub fn for_each_pass(
                             let reload = ci > 0 || si > 0;
                             let proto = Pass {
                                 group,
+                                groups,
                                 n0,
                                 n,
                                 e0,
@@ -143,10 +147,12 @@ fn filter_chunks(
     ControlFlow::Continue(())
 }
 
-/// What one pass moves, counted from its own tile (see the loop nest in `rs`).
+/// What one pass moves, counted from its own tile (see the loop nest in `rs`): its `g` groups
+/// each move their own words, and compute in parallel (the cycles are one group's).
 pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, out: &mut NestCounts) -> u64 {
     let (r, s) = (p.rk as u64, p.sk as u64);
     let (n, e, m, c) = (p.n as u64, p.e as u64, p.m as u64, p.c as u64);
+    let g = p.groups as u64;
     let f = l.f() as u64;
     // The strip (every row the whole filter reads) is what DRAM delivers; the pass reads the
     // rows and columns of its segment.
@@ -156,9 +162,9 @@ pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, out: &mut NestCounts) ->
         segment_cols(l, p.s0, p.sk),
     );
     let width = segment_width(l, p.sk);
-    let macs = n * m * c * e * f * r * s;
+    let macs = g * n * m * c * e * f * r * s;
     // Filters of the pass: DRAM -> filter buffer -> each of the e PEs of a filter row.
-    let filt = m * c * r * s;
+    let filt = g * m * c * r * s;
     out.dram.weights.reads += filt;
     out.glb.weights.writes += filt;
     out.glb.weights.reads += filt;
@@ -166,10 +172,10 @@ pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, out: &mut NestCounts) ->
     out.rf.weights.writes += filt * e;
     out.rf.weights.reads += macs;
     // Ifmaps: fetched into the GLB at the start of a strip (resident) or chunk (not).
-    let strip_words = n * rows * l.w as u64;
+    let strip_words = g * n * rows * l.w as u64;
     let fetch = if mp.ifmap_resident {
         if p.first_of_strip && p.m0 == 0 && p.c0 == 0 {
-            // The whole group's channels for this strip, once.
+            // The whole groups' channels for this strip, once.
             strip_words * l.cg() as u64
         } else {
             0
@@ -181,15 +187,16 @@ pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, out: &mut NestCounts) ->
     };
     out.dram.ifmaps.reads += fetch;
     out.glb.ifmaps.writes += fetch;
-    out.glb.ifmaps.reads += n * seg_rows * seg_cols * c;
+    out.glb.ifmaps.reads += g * n * seg_rows * seg_cols * c;
     // Each PE of every used filter set receives its segment's padded row for each of its
     // channels.
-    out.array.ifmaps.reads += n * width * r * e * c * p.t_used as u64;
-    out.rf.ifmaps.writes += n * width * r * e * c * p.t_used as u64;
+    let delivered = g * n * width * r * e * c * p.t_used as u64;
+    out.array.ifmaps.reads += delivered;
+    out.rf.ifmaps.writes += delivered;
     out.rf.ifmaps.reads += macs;
     // Psums: up the segment's rows x r_used PEs, in from the GLB unless this is the first
     // channel chunk's first segment, out to the GLB.
-    let psums = n * m * e * f;
+    let psums = g * n * m * e * f;
     out.rf.psums.reads += macs;
     out.rf.psums.writes += macs;
     let reload = u64::from(p.reload);
@@ -198,7 +205,7 @@ pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, out: &mut NestCounts) ->
     out.glb.psums.reads += psums * reload;
     out.glb.psums.writes += psums;
     if p.drains > 0 {
-        let ofmaps = n * p.drains as u64 * e * f;
+        let ofmaps = g * n * p.drains as u64 * e * f;
         out.glb.psums.reads += ofmaps;
         out.dram.psums.writes += ofmaps;
     }

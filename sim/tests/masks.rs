@@ -19,6 +19,7 @@ fn one_pass_mapping() -> Mapping {
         m: 1,
         ifmap_resident: true,
         segment: None,
+        u: 1,
     })
 }
 
@@ -91,6 +92,7 @@ fn all_ones_masks_equal_dense() {
         m: 6,
         ifmap_resident: false,
         segment: None,
+        u: 1,
     });
     let passes = all_ones_equal_dense(&l, &hw, &mp);
     assert!(passes > 4);
@@ -161,13 +163,14 @@ mod random {
         #![proptest_config(ProptestConfig::with_cases(256))]
         /// For random layers, mappings and masks: a column never takes less than the average
         /// work of its PEs, so MAC cycles x active PEs >= the directly counted MACs; and never
-        /// more than the dense column.
+        /// more than the dense column. With `[mapper] group_sets` (the mapper, minimising
+        /// cycles, puts several groups in a pass) the PEs of every group of a pass count.
         #[test]
         fn masked_cycles_between_bounds(r in 1usize..6, extra in 0usize..6, pad in 0usize..2,
-                                        groups in 1usize..3, cpg in 1usize..4, mpg in 1usize..5,
+                                        groups in 1usize..5, cpg in 1usize..4, mpg in 1usize..5,
                                         batch in 1usize..3, seed in any::<u64>(),
                                         p_density in 0.0f64..1.0, rows in 2usize..13,
-                                        spad in 2usize..13) {
+                                        spad in 2usize..13, group_sets in any::<bool>()) {
             let h = (r + extra).max(1);
             let mut l = Layer::conv("L", cpg * groups, h, h, mpg * groups, r, r);
             l.pad = pad.min(r - 1);
@@ -176,6 +179,7 @@ mod random {
             let mut hw = common::hw(rows, 14, 1 << 16, 0);
             hw.pe.ifmap_spad_words = spad;
             hw.pe.skip_zero_cycles = true;
+            hw.mapper.group_sets = group_sets;
             let ev = ember_sim::map_layer(&l, &hw, batch, Dataflow::RowStationary, &|e| e.cycles as f64)
                 .expect("small layers fit");
             let (ni, nw) = Masks::expected_len(&l, batch);
@@ -220,6 +224,80 @@ fn all_ones_masks_equal_dense_when_split() {
         m: 4,
         ifmap_resident: true,
         segment: Some(ember_sim::rs::Segment { rows: 2, cols: 2 }),
+        u: 1,
     });
     assert!(all_ones_equal_dense(&l, &hw, &mp) >= 4 * 3 * 2);
+}
+
+/// Groups side by side (`RsMapping::u`): all-ones masks over a depthwise layer of 5 groups, 3
+/// a pass (the second pass holds the 2 left), equal the dense run.
+#[test]
+fn all_ones_masks_equal_dense_with_group_sets() {
+    let mut l = Layer::conv("dw", 5, 9, 9, 5, 3, 3);
+    l.groups = 5;
+    let mut hw = common::hw(12, 14, 4096, 0);
+    hw.pe.skip_zero_cycles = true;
+    hw.mapper.group_sets = true;
+    let mp = Mapping::from(RsMapping {
+        n: 1,
+        p: 1,
+        q: 1,
+        r: 1,
+        t: 1,
+        e: 4,
+        m: 1,
+        ifmap_resident: true,
+        segment: None,
+        u: 3,
+    });
+    // 2 group chunks x 2 images x 2 strips (4 + 3 rows).
+    assert_eq!(all_ones_equal_dense(&l, &hw, &mp), 2 * 2 * 2);
+}
+
+/// Two depthwise groups in one pass (u = 2), each a 4x4 single-channel input and a 3x3 filter
+/// (E = F = 2): two 3x2 PE sets side by side, in lockstep, so a column takes as long as the
+/// busiest PE of either group. Group 0 has the mask of `busiest_pe_by_hand` (columns cost 2
+/// and 1). Group 1's input row 0 is 0 1 1 1: the PE of filter row 0 and ofmap row 0 reads it,
+/// 2 non-zeros in column 0's window (input columns 0..2) and 3 in column 1's (1..3); its
+/// other rows are zero. So the pass takes max(2, 2) + max(1, 3) = 5 MAC cycles, where one
+/// group a pass takes 3 + 5 = 8, and dense 2 x 3 = 6 (u = 2) or 12 (u = 1).
+#[test]
+fn busiest_group_sets_the_column_by_hand() {
+    let mut l = Layer::conv("dw", 2, 4, 4, 2, 3, 3);
+    l.groups = 2;
+    let mut hw = common::hw(12, 14, 4096, 0);
+    hw.pe.skip_zero_cycles = true;
+    hw.mapper.group_sets = true;
+    #[rustfmt::skip]
+    let ifmaps = [
+        1, 0, 0, 0,
+        0, 0, 0, 1,
+        1, 1, 0, 0,
+        0, 0, 0, 0,
+
+        0, 1, 1, 1,
+        0, 0, 0, 0,
+        0, 0, 0, 0,
+        0, 0, 0, 0,
+    ];
+    let masks = Masks {
+        ifmaps: Some(ifmaps.iter().map(|&v| v == 1).collect()),
+        weights: None,
+    };
+    let gate = Gating {
+        ifmaps: true,
+        weights: false,
+    };
+    let p = CycleParams::default();
+    let with = |u: usize| {
+        Mapping::from(RsMapping {
+            u,
+            ..*ember_sim::dataflow::MappingOf::of(&one_pass_mapping()).unwrap()
+        })
+    };
+    let run = |u: usize| simulate_masked(&l, &hw, 1, &with(u), &p, &masks, gate, None);
+    let dense = |u: usize| simulate(&l, &hw, 1, &with(u), &p, Replay::StepAll, None);
+    assert_eq!((run(2).mac_cycles, dense(2).mac_cycles), (5, 6));
+    assert_eq!((run(1).mac_cycles, dense(1).mac_cycles), (8, 12));
+    assert_eq!(run(2).counts, run(1).counts);
 }

@@ -45,6 +45,7 @@ proptest! {
             m: p.min(l.mg()) * t * mk,
             ifmap_resident: resident,
             segment: None,
+            u: 1,
         });
         let Ok(ev) = evaluate_mapping(&l, &hw, batch, &mp) else {
             return Ok(()); // does not fit: nothing to compare
@@ -83,6 +84,7 @@ fn conv1_counts_by_hand() {
         m: 32,
         ifmap_resident: true,
         segment: None,
+        u: 1,
     });
     let ev = evaluate_mapping(&l, &hw, 4, &mp).expect("the chip's mapping fits the chip");
     // 55 ofmap rows in strips of 7: 7 strips of 7 and one of 6 -> 8 strips.
@@ -167,6 +169,7 @@ proptest! {
             m: p.min(l.mg()) * t * mk,
             ifmap_resident: resident,
             segment: Some(segment),
+            u: 1,
         });
         if let Ok(ev) = evaluate_mapping(&l, &hw, batch, &mp) {
             SPLIT_COMPARED.fetch_add(1, Ordering::Relaxed);
@@ -214,6 +217,7 @@ fn split_counts_by_hand() {
         m: 1,
         ifmap_resident: true,
         segment: Some(Segment { rows: 2, cols: 2 }),
+        u: 1,
     });
     let ev = evaluate_mapping(&l, &hw, 1, &mp).expect("fits");
     let c = &ev.counts;
@@ -247,4 +251,143 @@ fn split_counts_by_hand() {
         .segment
         .expect("split");
     assert!(seg.rows <= 2 && seg.cols <= 2, "{seg:?}");
+}
+
+prop_compose! {
+    /// Grouped layers, from two groups to nine, depthwise ones (one channel and one filter a
+    /// group) among them.
+    fn grouped_layer()(r in 1usize..5, extra in 0usize..8, pad in 0usize..3,
+                       stride_pick in 0usize..3, groups in 2usize..10, cpg in 1usize..4,
+                       mpg in 1usize..5) -> Layer {
+        let stride = 1 + stride_pick % r;
+        let h = (r + extra).saturating_sub(2 * pad).max(1).max(r.saturating_sub(2 * pad));
+        let mut l = Layer::conv("L", cpg * groups, h, h, mpg * groups, r, r);
+        l.stride = stride;
+        l.pad = pad;
+        l.groups = groups;
+        l
+    }
+}
+
+static GROUPED_COMPARED: AtomicUsize = AtomicUsize::new(0);
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    /// Channel groups side by side (`[mapper] group_sets`, u groups a pass): for random grouped
+    /// layers and mappings with u >= 1, the closed form equals the walk; cycle mode counts the
+    /// same words pass by pass and the same MAC cycles, replaying pass shapes as stepping every
+    /// pass; and the same mapping one group a pass moves exactly the same words, keeps 1/u of
+    /// the PEs busy and takes G / ceil(G / u) times as long (G passes of the group loop
+    /// instead of ceil(G / u), each as long).
+    #[test]
+    fn grouped_walk_equals_analytic(l in grouped_layer(), batch in 1usize..4, n in 1usize..4,
+                                    p in 1usize..4, q in 1usize..3, r in 1usize..3,
+                                    t in 1usize..3, e in 1usize..12, mk in 1usize..3,
+                                    resident in any::<bool>(), u in 1usize..10) {
+        use ember_sim::cycle::{simulate, CycleParams, Replay};
+        prop_assume!(l.r <= l.hp() && l.stride <= l.r);
+        let mut hw = common::hw(16, 16, 1 << 20, 0);
+        hw.mapper.group_sets = true;
+        let one = RsMapping {
+            n: n.min(batch),
+            p: p.min(l.mg()),
+            q: q.min(l.cg()),
+            r,
+            t,
+            e: e.min(l.e()),
+            m: p.min(l.mg()) * t * mk,
+            ifmap_resident: resident,
+            segment: None,
+            u: 1,
+        };
+        let u = u.min(l.groups);
+        let mp = Mapping::from(RsMapping { u, ..one });
+        let Ok(ev) = evaluate_mapping(&l, &hw, batch, &mp) else {
+            return Ok(()); // does not fit: nothing to compare
+        };
+        GROUPED_COMPARED.fetch_add(1, Ordering::Relaxed);
+        let (counts, cycles) = walk(&l, &hw, batch, &mp);
+        prop_assert_eq!(ev.counts, counts);
+        prop_assert_eq!(ev.cycles, cycles);
+        prop_assert_eq!(ev.macs, l.macs(batch));
+        let params = CycleParams::default();
+        let memo = simulate(&l, &hw, batch, &mp, &params, Replay::Memo, None);
+        prop_assert_eq!(memo.counts, ev.counts);
+        prop_assert_eq!(memo.mac_cycles, ev.cycles);
+        prop_assert_eq!(memo.passes as usize, walk_passes(&l, batch, &mp));
+        let all = simulate(&l, &hw, batch, &mp, &params, Replay::StepAll, None);
+        prop_assert_eq!(&memo, &all);
+        // Fewer groups a pass need fewer sets and less GLB: one group a pass fits too.
+        let single = evaluate_mapping(&l, &hw, batch, &Mapping::from(one)).expect("u = 1 fits");
+        prop_assert_eq!(single.counts, ev.counts);
+        prop_assert_eq!(single.active_pes * u, ev.active_pes);
+        let chunks = l.groups.div_ceil(u) as u64;
+        prop_assert_eq!(single.cycles * chunks, ev.cycles * l.groups as u64);
+    }
+}
+
+/// The passes of a mapping, counted from the walk.
+fn walk_passes(l: &Layer, batch: usize, mp: &Mapping) -> usize {
+    let mut passes = 0;
+    let _ = ember_sim::passes::for_each_pass(l, batch, RsMapping::of(mp).unwrap(), |_| {
+        passes += 1;
+        std::ops::ControlFlow::Continue(())
+    });
+    passes
+}
+
+#[test]
+fn most_random_grouped_mappings_fit() {
+    grouped_walk_equals_analytic();
+    let n = GROUPED_COMPARED.load(Ordering::Relaxed);
+    assert!(n >= 100, "only {n} of 300 random grouped mappings fit");
+}
+
+/// A mapping that puts several groups in a pass is refused without `[mapper] group_sets`, and
+/// with it when u is 0, exceeds the layer's groups, or its sets exceed the array: typed
+/// errors, no panic.
+#[test]
+fn group_sets_are_checked() {
+    let mut l = Layer::conv("dw", 8, 6, 6, 8, 3, 3);
+    l.pad = 1;
+    l.groups = 8;
+    let mut hw = common::hw(12, 14, 1 << 16, 0);
+    let with = |u: usize| {
+        Mapping::from(RsMapping {
+            n: 1,
+            p: 1,
+            q: 1,
+            r: 1,
+            t: 1,
+            e: 6,
+            m: 1,
+            ifmap_resident: true,
+            segment: None,
+            u,
+        })
+    };
+    let refused = |hw: &ember_sim::HwConfig, u: usize| {
+        evaluate_mapping(&l, hw, 1, &with(u))
+            .expect_err("refused")
+            .to_string()
+    };
+    assert!(
+        refused(&hw, 2).contains("group_sets"),
+        "{}",
+        refused(&hw, 2)
+    );
+    hw.mapper.group_sets = true;
+    assert!(refused(&hw, 0).contains("at least 1"));
+    assert!(refused(&hw, 9).contains("groups"));
+    // 3 x 6 sets: 2 across the 14 columns, 4 down the 12 rows = 8 sets, so u = 8 fits.
+    let ev = evaluate_mapping(&l, &hw, 1, &with(8)).expect("8 sets fit");
+    assert_eq!(ev.active_pes, 8 * 18);
+    let mut narrow = common::hw(12, 11, 1 << 16, 0);
+    narrow.mapper.group_sets = true;
+    // 1 across the 11 columns: 4 sets.
+    assert!(
+        refused(&narrow, 5).contains("r·t·u = 5"),
+        "{}",
+        refused(&narrow, 5)
+    );
 }

@@ -174,10 +174,20 @@ pub struct MapperSpec {
     /// serialised so a config's fingerprint is unchanged): any mapping.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub min_active_pes: f64,
+    /// Whether the row-stationary array may hold PE sets of several channel groups of a
+    /// grouped or depthwise convolution in one pass (Eyeriss v2, JETCAS 2019, Fig. 4), the
+    /// mapping's `u`; false (the default, not serialised so a config's fingerprint is
+    /// unchanged): one group per pass, as Eyeriss v1.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub group_sets: bool,
 }
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 impl MapperSpec {

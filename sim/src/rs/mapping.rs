@@ -14,7 +14,9 @@ use serde::Serialize;
 ///   runs, and, if `ifmap_resident`, the ifmap strip of every channel so that it is fetched from
 ///   DRAM once rather than once per chunk of `m` channels;
 /// - a filter taller than the array or wider than the spads is cut into `segment`s, each run
-///   as its own passes whose psums accumulate in the GLB, as a channel chunk's do.
+///   as its own passes whose psums accumulate in the GLB, as a channel chunk's do;
+/// - with `[mapper] group_sets`, `u` channel groups of a grouped convolution run side by side
+///   in one pass, each on its own copy of the r x t sets (Eyeriss v2, JETCAS 2019, Fig. 4).
 ///
 /// Field order is the tie-break order of `select::better` (the mapping tuple).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -31,6 +33,15 @@ pub struct RsMapping {
     /// `None`: the whole filter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segment: Option<Segment>,
+    /// Channel groups per pass (1: one group at a time, the only value without
+    /// `[mapper] group_sets`; not serialised then, so outputs keep their bytes). The last
+    /// pass of the group loop holds the G mod u groups left, if any.
+    #[serde(skip_serializing_if = "is_one")]
+    pub u: usize,
+}
+
+fn is_one(v: &usize) -> bool {
+    *v == 1
 }
 
 /// A filter segment: at most `rows` filter rows by `cols` filter columns. The filter is cut

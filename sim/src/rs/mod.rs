@@ -4,7 +4,7 @@
 //! Loop nest of one layer (outermost first), which both simulation modes follow:
 //!
 //! ```text
-//! for g in groups
+//! for group chunk (u groups, side by side on the array; u = 1 without [mapper] group_sets)
 //!   for n-chunk (n images)
 //!     for e-strip (e ofmap rows)            [resident: ifmap strip, all channels, DRAM -> GLB]
 //!       for m-chunk (m filters, psums in GLB)
@@ -21,6 +21,10 @@
 //! A filter taller than the array or wider than the spads is split into segments
 //! (`segment`): each runs as its own passes on a PE set as tall as its rows, reading the input
 //! rows and columns its taps need, and its psums accumulate in the GLB like a channel chunk's.
+//!
+//! The u groups of a pass share nothing: each has its own filters, ifmaps and psums, so a pass
+//! moves u times one group's words and the counts do not depend on u; only the time does (the
+//! groups' MACs run in parallel) and the GLB holds u groups' tiles.
 //!
 //! Every count is a product of per-dimension sums over chunks (`Tiles`), so the analytic model is
 //! exact, including partial last chunks.
@@ -83,6 +87,8 @@ pub fn strip_rows(l: &Layer, e0: usize, len: usize) -> u64 {
 /// Per-dimension sums the counts need.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sums {
+    /// Group chunks (passes of u groups side by side): ceil(G / u).
+    pub g_count: u64,
     /// n-chunks.
     pub n_count: u64,
     /// e-strips, and Σ unpadded input rows over strips.
@@ -159,7 +165,8 @@ pub(crate) fn assemble(d: &Dims, s: &Sums) -> (NestCounts, u64) {
     a.glb.psums.writes = ofmap * trips;
     a.glb.psums.reads = ofmap * trips; // (trips - 1) psum reloads + 1 ofmap drain
     a.dram.psums.writes = ofmap;
-    let cycles = d.g * d.n * s.e_count * d.f * s.seg.k_r * d.s * s.p_max * s.q_max;
+    // The groups of a pass run in parallel: time counts group chunks, not groups.
+    let cycles = s.g_count * d.n * s.e_count * d.f * s.seg.k_r * d.s * s.p_max * s.q_max;
     (a, cycles)
 }
 
@@ -197,7 +204,7 @@ pub fn strip_widths(l: &Layer, hw: &HwConfig, rows: usize) -> Vec<usize> {
 /// Why a mapping does not fit, if it does not.
 pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> Result<(), String> {
     let (cg, mg) = (l.cg(), l.mg());
-    let pos = [mp.n, mp.p, mp.q, mp.r, mp.t, mp.e, mp.m];
+    let pos = [mp.n, mp.p, mp.q, mp.r, mp.t, mp.e, mp.m, mp.u];
     if pos.contains(&0) {
         return Err("every mapping parameter must be at least 1".into());
     }
@@ -215,17 +222,21 @@ pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> Result<(
         ));
     }
     check_spads(hw, mp, seg.cols)?;
+    check_groups(l, hw, mp)?;
     let cap = set_capacity(seg.rows, hw, mp.e).ok_or_else(|| {
         format!(
             "a PE set of {} x {} does not fit the {}x{} array",
             seg.rows, mp.e, hw.array.rows, hw.array.cols
         )
     })?;
-    if mp.r * mp.t > cap {
-        return Err(format!(
-            "r·t = {} sets exceed the {cap} that fit",
-            mp.r * mp.t
-        ));
+    // Each of the u groups of a pass takes its own r x t sets.
+    let sets = mp.r * mp.t * mp.u;
+    if sets > cap {
+        return Err(if mp.u == 1 {
+            format!("r·t = {sets} sets exceed the {cap} that fit")
+        } else {
+            format!("r·t·u = {sets} sets exceed the {cap} that fit")
+        });
     }
     let pt = mp.p * mp.t;
     if !mp.m.is_multiple_of(pt) || mp.m > mg.div_ceil(pt) * pt {
@@ -235,6 +246,23 @@ pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> Result<(
         ));
     }
     check_glb(hw, &glb_need(l, batch, mp))
+}
+
+/// Several groups per pass only where the control allows it, and no more than the layer has.
+fn check_groups(l: &Layer, hw: &HwConfig, mp: &RsMapping) -> Result<(), String> {
+    if mp.u > 1 && !hw.mapper.group_sets {
+        return Err(format!(
+            "u = {} groups per pass needs `[mapper] group_sets = true`",
+            mp.u
+        ));
+    }
+    if mp.u > l.groups {
+        return Err(format!(
+            "u = {} must not exceed the layer's {} groups",
+            mp.u, l.groups
+        ));
+    }
+    Ok(())
 }
 
 /// The spads of one PE hold a mapping's ifmap row (q channels of an `sk`-column segment
@@ -294,10 +322,12 @@ pub(crate) fn glb_need_with(
         (mp.q * mp.r).min(cg)
     };
     let seg = segment_of(l, mp);
+    // The u groups of a pass each hold their own tiles.
+    let u = mp.u as u64;
     GlbNeed {
-        filters: ((mp.p * mp.t).min(mg) * (mp.q * mp.r).min(cg) * seg.rows * seg.cols) as u64,
-        ifmaps: (n * chans) as u64 * rows_max * l.w as u64,
-        psums: (n * mp.m.min(mg) * mp.e.min(l.e()) * l.f()) as u64,
+        filters: u * ((mp.p * mp.t).min(mg) * (mp.q * mp.r).min(cg) * seg.rows * seg.cols) as u64,
+        ifmaps: u * (n * chans) as u64 * rows_max * l.w as u64,
+        psums: u * (n * mp.m.min(mg) * mp.e.min(l.e()) * l.f()) as u64,
     }
 }
 
@@ -314,6 +344,7 @@ pub fn evaluate(
     let (m_count, t_used, p_max) = chunk_sums(d.m, mp.p as u64, mp.t as u64);
     let (c_count, r_used, q_max) = chunk_sums(d.c, mp.q as u64, mp.r as u64);
     let sums = Sums {
+        g_count: Tiles::new(l.groups, mp.u).count(),
         n_count: Tiles::new(batch, mp.n).count(),
         e_count,
         e_rows,
@@ -358,10 +389,11 @@ pub(crate) fn evaluation(
     }
 }
 
-/// PEs busy in a full pass.
+/// PEs busy in a full pass: each of its u groups keeps the sets of one group busy.
 #[inline]
 pub fn active_pes(l: &Layer, mp: &RsMapping) -> usize {
     let c_first = (mp.q * mp.r).min(l.cg());
     let m_first = (mp.p * mp.t).min(l.mg());
-    segment_of(l, mp).rows * mp.e.min(l.e()) * c_first.div_ceil(mp.q) * m_first.div_ceil(mp.p)
+    let sets = c_first.div_ceil(mp.q) * m_first.div_ceil(mp.p) * mp.u.min(l.groups);
+    segment_of(l, mp).rows * mp.e.min(l.e()) * sets
 }

@@ -1,8 +1,12 @@
 //! The row-stationary mapping search: an exact branch-and-bound (`search`), the plain
 //! exhaustive oracle it is tested against (`search_reference`), and the stream
 //! `dataflow::search_lower_bounded` bounds from below (`stream`). All visit the same space:
-//! for every filter segment and strip width, every (n, p, q, r, t) and GLB tiling that fits
+//! for every filter segment and strip width, every (n, p, q, r, t, u) and GLB tiling that fits
 //! (`search_reference` and `stream` build their candidates in `candidates`).
+//!
+//! Groups per pass `u` (`[mapper] group_sets`) change no count, only the cycles (ceil(G / u)
+//! group chunks) and the GLB and sets a pass takes, so the bounds below take the cycles at the
+//! largest u the sets allow.
 
 use super::segment::{mapping_segment, seg_sums, segments, SegSums};
 use super::{
@@ -50,6 +54,10 @@ struct Strip<'a> {
     e_rows: u64,
     e_rows_max: u64,
     seg_sums: SegSums,
+    /// Groups per pass to try, largest first: the distinct ceil(G / k) (`balanced`), since for
+    /// one number of group chunks the smallest u moves the same words in the same time with
+    /// the least GLB and sets; just 1 without `[mapper] group_sets` or groups.
+    us: Vec<usize>,
 }
 
 impl<'a> Strip<'a> {
@@ -66,11 +74,19 @@ impl<'a> Strip<'a> {
             e_rows,
             e_rows_max,
             seg_sums: seg_sums(l, e, seg),
+            us: group_sets(l, hw),
         }
     }
 
     #[inline]
-    fn mapping(&self, n: usize, [p, q, r, t]: [usize; 4], m: usize, resident: bool) -> RsMapping {
+    fn mapping(
+        &self,
+        n: usize,
+        [p, q, r, t]: [usize; 4],
+        u: usize,
+        m: usize,
+        resident: bool,
+    ) -> RsMapping {
         RsMapping {
             n,
             p,
@@ -81,15 +97,42 @@ impl<'a> Strip<'a> {
             m,
             ifmap_resident: resident,
             segment: mapping_segment(self.l, self.seg),
+            u,
         }
     }
 
-    /// The sums of a candidate from its image, filter-side and channel-side sums.
+    /// The group chunks of `u` groups per pass.
     #[inline]
-    fn sums(&self, n_count: u64, m_side: (u64, u64, u64), c_side: (u64, u64, u64)) -> Sums {
+    fn g_count(&self, u: usize) -> u64 {
+        self.d.g.div_ceil(u as u64)
+    }
+
+    /// The most groups per pass of any candidate with `r` channel sets: as many as the sets
+    /// allow beside one filter set (a bound: they may not fit beside t > 1).
+    #[inline]
+    fn u_most(&self, r: usize) -> usize {
+        let most = self.us.iter().find(|&&u| r * u <= self.cap).copied();
+        most.unwrap_or(1)
+    }
+
+    /// The fewest group chunks of any candidate with `r` channel sets.
+    #[inline]
+    fn g_floor(&self, r: usize) -> u64 {
+        self.g_count(self.u_most(r))
+    }
+
+    /// The sums of a candidate from its group-chunk, image, filter-side and channel-side sums.
+    #[inline]
+    fn sums(
+        &self,
+        [g_count, n_count]: [u64; 2],
+        m_side: (u64, u64, u64),
+        c_side: (u64, u64, u64),
+    ) -> Sums {
         let (m_count, t_used, p_max) = m_side;
         let (c_count, r_used, q_max) = c_side;
         Sums {
+            g_count,
             n_count,
             e_count: self.e_count,
             e_rows: self.e_rows,
@@ -117,6 +160,15 @@ impl<'a> Strip<'a> {
         let ev = self.evaluate(mp, sums);
         let c = cost(&ev);
         keep(best, c, ev);
+    }
+}
+
+/// The groups per pass a search tries on `hw`, largest first (see `Strip::us`).
+fn group_sets(l: &Layer, hw: &HwConfig) -> Vec<usize> {
+    if hw.mapper.group_sets && l.groups > 1 {
+        balanced(l.groups)
+    } else {
+        vec![1]
     }
 }
 
@@ -219,15 +271,17 @@ impl Search<'_> {
             for &r in r_list.iter().skip_while(|&&r| r > s.cap) {
                 let c_side = chunk_sums(d.c, q as u64, r as u64);
                 let t_cap = (s.cap / r).max(1) as u64;
-                // Bound: the cheapest any (p, t) below could be (every m-side sum at its
-                // floor); a monotone cost lets the whole subtree go if even that loses.
+                let g_floor = s.g_floor(r);
+                // Bound: the cheapest any (p, t, u) below could be (every m-side sum and the
+                // group chunks at their floor); a monotone cost lets the whole subtree go if
+                // even that loses.
                 let floor = |p_hi: u64| {
                     let m_side = (
                         d.m.div_ceil(p_hi * t_cap),
                         d.m.div_ceil(p_hi),
                         d.m.div_ceil(t_cap),
                     );
-                    s.sums(1, m_side, c_side)
+                    s.sums([g_floor, 1], m_side, c_side)
                 };
                 if beaten(&self.best, d, &floor(pmax as u64), self.cost) {
                     continue;
@@ -249,7 +303,8 @@ impl Search<'_> {
         }
     }
 
-    /// Every `t` for one (p, q, r), and for each the batch chunks and GLB tilings worth trying.
+    /// Every `t` and `u` for one (p, q, r), and for each the batch chunks and GLB tilings worth
+    /// trying.
     fn filter_sets(
         &mut self,
         s: &Strip,
@@ -260,58 +315,69 @@ impl Search<'_> {
         let (l, hw) = (s.l, self.hw);
         let (cg, mg) = (l.cg(), l.mg());
         let qr = (q * r).min(cg) as u64;
-        let glb = hw.glb.words as u64;
-        let filter_words = hw.glb.filter_words;
-        let strip_per_channel = s.e_rows_max * l.w as u64;
-        let psum_per_filter = (s.e * l.f()) as u64;
-        // Lists run from the largest t down; the sets that fit and the filter buffer both
-        // bound t from above.
+        let filter_words = hw.glb.filter_words as u64;
+        // Lists run from the largest t and u down; the sets that fit and the filter buffer
+        // (u groups' filters) both bound them from above.
         let staged = |t: usize| (p * t).min(mg) as u64 * qr * (s.seg.rows * s.seg.cols) as u64;
-        let too_big =
-            |t: usize| r * t > s.cap || (filter_words > 0 && staged(t) > filter_words as u64);
-        for &t in t_list.iter().skip_while(|&&t| too_big(t)) {
-            let pt = p * t;
-            let shared = if filter_words > 0 { 0 } else { staged(t) };
+        let too_big = |t: usize, u: usize| {
+            r * t * u > s.cap || (filter_words > 0 && u as u64 * staged(t) > filter_words)
+        };
+        for &t in t_list.iter().skip_while(|&&t| too_big(t, 1)) {
             let m_side = chunk_sums(s.d.m, p as u64, t as u64);
-            let pqrt = [p, q, r, t];
-            // Resident: the GLB holds every channel's strip and p·t filters' psums.
-            let resident_need =
-                |n: u64| shared + n * (cg as u64 * strip_per_channel + pt as u64 * psum_per_filter);
-            let resident_n = self
-                .ns
-                .iter()
-                .find(|&&(n, _)| resident_need(n as u64) <= glb)
-                .copied();
-            if let Some((n, n_count)) = resident_n {
-                let sums = s.sums(n_count, m_side, c_side);
-                s.consider(
-                    s.mapping(n, pqrt, pt, true),
-                    sums,
-                    self.cost,
-                    &mut self.best,
-                );
+            for &u in s.us.iter().skip_while(|&&u| too_big(t, u)) {
+                let shared = if filter_words > 0 { 0 } else { staged(t) };
+                self.tilings(s, [p, q, r, t], u, u as u64 * shared, (m_side, c_side));
             }
-            // Not resident: only at an n too large for resident ifmaps; the most psums that
-            // fit cut the ifmap refetches.
-            let limit = resident_n.map_or(0, |(n, _)| n);
-            for &(n, n_count) in self.ns.iter().filter(|&&(n, _)| n > limit) {
-                let ifmaps = n as u64 * qr * strip_per_channel;
-                let Some(free) = glb.checked_sub(shared + ifmaps) else {
-                    continue;
-                };
-                let fit = (free / (n as u64 * psum_per_filter)) as usize / pt * pt;
-                if fit < pt {
-                    continue;
-                }
-                let m = fit.min(mg.div_ceil(pt) * pt);
-                let sums = s.sums(n_count, m_side, c_side);
-                s.consider(
-                    s.mapping(n, pqrt, m, false),
-                    sums,
-                    self.cost,
-                    &mut self.best,
-                );
+        }
+    }
+
+    /// The batch chunks and GLB tilings worth trying for one (p, q, r, t, u), whose filters
+    /// take `shared` words of the GLB.
+    fn tilings(
+        &mut self,
+        s: &Strip,
+        [p, q, r, t]: [usize; 4],
+        u: usize,
+        shared: u64,
+        (m_side, c_side): ((u64, u64, u64), (u64, u64, u64)),
+    ) {
+        let l = s.l;
+        let (cg, mg) = (l.cg(), l.mg());
+        let qr = (q * r).min(cg) as u64;
+        let glb = self.hw.glb.words as u64;
+        // Per image, the u groups' strips of one channel and psums of one filter.
+        let strip_per_channel = u as u64 * s.e_rows_max * l.w as u64;
+        let psum_per_filter = u as u64 * (s.e * l.f()) as u64;
+        let (pt, pqrt, g_count) = (p * t, [p, q, r, t], s.g_count(u));
+        // Resident: the GLB holds every channel's strip and p·t filters' psums.
+        let resident_need =
+            |n: u64| shared + n * (cg as u64 * strip_per_channel + pt as u64 * psum_per_filter);
+        let resident_n = self
+            .ns
+            .iter()
+            .find(|&&(n, _)| resident_need(n as u64) <= glb)
+            .copied();
+        if let Some((n, n_count)) = resident_n {
+            let sums = s.sums([g_count, n_count], m_side, c_side);
+            let mp = s.mapping(n, pqrt, u, pt, true);
+            s.consider(mp, sums, self.cost, &mut self.best);
+        }
+        // Not resident: only at an n too large for resident ifmaps; the most psums that fit
+        // cut the ifmap refetches.
+        let limit = resident_n.map_or(0, |(n, _)| n);
+        for &(n, n_count) in self.ns.iter().filter(|&&(n, _)| n > limit) {
+            let ifmaps = n as u64 * qr * strip_per_channel;
+            let Some(free) = glb.checked_sub(shared + ifmaps) else {
+                continue;
+            };
+            let fit = (free / (n as u64 * psum_per_filter)) as usize / pt * pt;
+            if fit < pt {
+                continue;
             }
+            let m = fit.min(mg.div_ceil(pt) * pt);
+            let sums = s.sums([g_count, n_count], m_side, c_side);
+            let mp = s.mapping(n, pqrt, u, m, false);
+            s.consider(mp, sums, self.cost, &mut self.best);
         }
     }
 }
@@ -331,8 +397,8 @@ pub fn search_reference(l: &Layer, hw: &HwConfig, batch: usize, cost: Cost) -> O
     best.map(|(_, ev)| ev)
 }
 
-/// Every (q, r, p, t, resident) of one strip and batch chunk, each with the most psums the GLB
-/// holds when ifmaps are not resident.
+/// Every (q, r, p, t, u, resident) of one strip and batch chunk, each with the most psums the
+/// GLB holds when ifmaps are not resident.
 fn reference_strip(
     s: &Strip,
     hw: &HwConfig,
@@ -352,27 +418,29 @@ fn reference_strip(
                     .into_iter()
                     .filter(|&t| r * t <= s.cap)
                 {
-                    candidates(
-                        s,
-                        hw,
-                        [p, q, r, t],
-                        (n, n_count),
-                        c_side,
-                        &mut |mp, sums| s.consider(mp, sums, cost, best),
-                    );
+                    for &u in s.us.iter().filter(|&&u| r * t * u <= s.cap) {
+                        candidates(
+                            s,
+                            hw,
+                            [p, q, r, t, u],
+                            (n, n_count),
+                            c_side,
+                            &mut |mp, sums| s.consider(mp, sums, cost, best),
+                        );
+                    }
                 }
             }
         }
     }
 }
 
-/// The candidates of one strip, (p, q, r, t) and batch chunk, with their sums: resident
+/// The candidates of one strip, (p, q, r, t, u) and batch chunk, with their sums: resident
 /// ifmaps (no bigger m) and not (the most psums that fit, to cut the ifmap refetches), where
-/// the filters fit the filter buffer and the tiles the GLB.
+/// the filters fit the filter buffer and the tiles the GLB (u groups' of each).
 fn candidates(
     s: &Strip,
     hw: &HwConfig,
-    [p, q, r, t]: [usize; 4],
+    [p, q, r, t, u]: [usize; 5],
     (n, n_count): (usize, u64),
     c_side: (u64, u64, u64),
     f: &mut impl FnMut(RsMapping, Sums),
@@ -380,18 +448,18 @@ fn candidates(
     let l = s.l;
     let (cg, mg) = (l.cg(), l.mg());
     let pt = p * t;
-    let filters = (pt.min(mg) * (q * r).min(cg) * s.seg.rows * s.seg.cols) as u64;
+    let filters = (u * pt.min(mg) * (q * r).min(cg) * s.seg.rows * s.seg.cols) as u64;
     if hw.glb.filter_words > 0 && filters > hw.glb.filter_words as u64 {
         return;
     }
     let shared = if hw.glb.filter_words > 0 { 0 } else { filters };
     let m_side = chunk_sums(s.d.m, p as u64, t as u64);
     for resident in [true, false] {
-        let base = s.mapping(n, [p, q, r, t], pt, resident);
+        let base = s.mapping(n, [p, q, r, t], u, pt, resident);
         let need = glb_need_with(l, n, &base, s.e_rows_max, cg, mg);
         let free = (hw.glb.words as u64).checked_sub(shared + need.ifmaps);
         let Some(free) = free else { continue };
-        let per_filter = (n * s.e * l.f()) as u64;
+        let per_filter = (u * n * s.e * l.f()) as u64;
         let fit = (free / per_filter) as usize / pt * pt;
         if fit < pt {
             continue;
@@ -401,7 +469,8 @@ fn candidates(
         } else {
             fit.min(mg.div_ceil(pt) * pt)
         };
-        f(RsMapping { m, ..base }, s.sums(n_count, m_side, c_side));
+        let sums = s.sums([s.g_count(u), n_count], m_side, c_side);
+        f(RsMapping { m, ..base }, sums);
     }
 }
 
@@ -441,8 +510,9 @@ struct Stream<'a, 'v> {
 }
 
 impl Stream<'_, '_> {
-    /// Whether every candidate with channel sums `c_side`, `p <= p_hi`, `t <= t_cap` and at
-    /// least `n_count` batch chunks (at least the floor sums) has a bound above the one wanted.
+    /// Whether every candidate with channel sums `c_side`, `p <= p_hi`, `t <= t_cap`, at most
+    /// `u_most` groups per pass and at least `n_count` batch chunks (at least the floor sums)
+    /// has a bound above the one wanted.
     fn unwanted(
         &self,
         s: &Strip,
@@ -457,8 +527,10 @@ impl Stream<'_, '_> {
             d.m.div_ceil(p_hi),
             d.m.div_ceil(t_cap),
         );
-        let mapping = s.mapping(1, [p_hi as usize, q, r, 1], p_hi as usize, true);
-        let probe = evaluation(s.l, d, s.roles, mapping, &s.sums(n_count, m_side, c_side));
+        let u = s.u_most(r);
+        let mapping = s.mapping(1, [p_hi as usize, q, r, 1], u, p_hi as usize, true);
+        let sums = s.sums([s.g_count(u), n_count], m_side, c_side);
+        let probe = evaluation(s.l, d, s.roles, mapping, &sums);
         (self.floor)(&probe) > self.wanted
     }
 
@@ -492,16 +564,18 @@ impl Stream<'_, '_> {
         }
     }
 
-    /// Every t and residency of one (p, q, r) and batch chunk.
+    /// Every t, u and residency of one (p, q, r) and batch chunk.
     fn sets(&mut self, s: &Strip, [p, q, r]: [usize; 3], c_side: (u64, u64, u64), n: (usize, u64)) {
         let mg = s.l.mg();
         for t in balanced(mg.div_ceil(p))
             .into_iter()
             .filter(|&t| r * t <= s.cap)
         {
-            candidates(s, self.hw, [p, q, r, t], n, c_side, &mut |mp, sums| {
-                self.wanted = (self.visit)(&s.evaluate(mp, sums));
-            });
+            for &u in s.us.iter().filter(|&&u| r * t * u <= s.cap) {
+                candidates(s, self.hw, [p, q, r, t, u], n, c_side, &mut |mp, sums| {
+                    self.wanted = (self.visit)(&s.evaluate(mp, sums));
+                });
+            }
         }
     }
 }
