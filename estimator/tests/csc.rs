@@ -64,6 +64,7 @@ fn a_hand_case() {
         m: 16,
         ifmap_resident: false,
         segment: None,
+        u: 1,
     });
     let ev = evaluate_mapping(&l, &hw.arch, 1, &mp).expect("fits");
     let (a, b) = (
