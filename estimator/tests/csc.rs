@@ -175,6 +175,6 @@ proptest! {
         let cost = |ev: &ember_sim::Evaluation| obj.energy(ev);
         let fast = ember_sim::rs::search(&l, &hw.arch, batch, &cost);
         let slow = ember_sim::rs::search_reference(&l, &hw.arch, batch, &cost);
-        prop_assert_eq!(fast.as_ref().map(|e| cost(e)), slow.as_ref().map(|e| cost(e)));
+        prop_assert_eq!(fast.as_ref().map(&cost), slow.as_ref().map(&cost));
     }
 }
