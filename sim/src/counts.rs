@@ -162,6 +162,11 @@ pub struct Roles {
     /// The first `stage_count` are the staging levels, outermost first.
     pub stages: [Stage; MAX_STAGES],
     pub stage_count: u8,
+    /// The data types the global buffer does not hold (bit `d` for `DataType` `d`; 0, the
+    /// default, holds all three): `[glb] holds` (Eyeriss v2: weights bypass the GLB).
+    pub glb_bypass: u8,
+    /// Final ofmaps leave the array straight for DRAM, skipping the GLB (`[glb] ofmaps_to_dram`).
+    pub ofmaps_to_dram: bool,
 }
 
 impl Roles {
@@ -174,11 +179,49 @@ impl Roles {
         levels: 4,
         stages: [Stage { level: 0, holds: 0 }; MAX_STAGES],
         stage_count: 0,
+        glb_bypass: 0,
+        ofmaps_to_dram: false,
     };
 
     /// The staging levels, outermost first.
     pub fn stages(&self) -> &[Stage] {
         &self.stages[..self.stage_count as usize]
+    }
+
+    /// Whether the global buffer holds data type `d` (`[glb] holds`).
+    pub fn glb_holds(&self, d: DataType) -> bool {
+        self.glb_bypass & (1 << d as u8) == 0
+    }
+}
+
+/// Moves the accesses of a data type the global buffer does not hold, and of final ofmaps sent
+/// straight to DRAM, off the buffer (`Roles::glb_bypass`, `Roles::ofmaps_to_dram`). One rule for
+/// every dataflow, exact because every dataflow here writes its nest by the same conventions:
+/// - weights and ifmaps are read from DRAM only to fill the buffer (DRAM reads = buffer writes)
+///   and leave the buffer only for the array (buffer reads = words the network takes in). When
+///   the buffer does not hold them, each word the array took from it comes from DRAM instead:
+///   DRAM reads = the buffer's reads, the buffer none. The network and PE counts do not change
+///   (the same words reach the same PEs; Eyeriss v2 routes weights from off-chip to the router
+///   clusters, JETCAS 2019 p. 296). `arch::check` refuses a buffer that does not hold psums.
+/// - psums reach DRAM only as final ofmaps, each written into the buffer once by the array and
+///   read out once to drain (DRAM psum writes = ofmap words, counted in the buffer's psum reads
+///   and writes). Sent straight to DRAM, that write and that read leave the buffer.
+///
+/// It must see a nest once (it is not idempotent): `AccessCounts::place` applies it to a
+/// dataflow's raw nest, and every sum of placed counts stays placed (the rule is linear).
+#[inline]
+fn route(nest: &mut NestCounts, roles: Roles) {
+    for d in [DataType::Weights, DataType::Ifmaps] {
+        if !roles.glb_holds(d) {
+            nest.dram.get_mut(d).reads = nest.glb.get(d).reads;
+            *nest.glb.get_mut(d) = ReadWrite::default();
+        }
+    }
+    if roles.ofmaps_to_dram {
+        let drain = nest.dram.psums.writes;
+        let glb = &mut nest.glb.psums;
+        glb.writes = glb.writes.saturating_sub(drain);
+        glb.reads = glb.reads.saturating_sub(drain);
     }
 }
 
@@ -207,10 +250,15 @@ impl AccessCounts {
     /// DRAM traffic of the data types it holds: every word crossing the DRAM link is written into
     /// it and read out of it once, dense (the staging level models no reuse of its own; run-length
     /// coding is the DRAM link's). So a staging level's reads = writes = DRAM reads + writes of
-    /// that data type, in closed form and walk alike.
+    /// that data type, in closed form and walk alike. A data type the global buffer does not
+    /// hold, and final ofmaps sent straight to DRAM, are routed around the buffer (`route`).
     #[inline(always)]
     pub fn place(nest: &NestCounts, roles: Roles) -> AccessCounts {
-        AccessCounts { roles, nest: *nest }
+        let mut nest = *nest;
+        if roles.glb_bypass != 0 || roles.ofmaps_to_dram {
+            route(&mut nest, roles);
+        }
+        AccessCounts { roles, nest }
     }
 
     /// The counts at the nest's four positions.

@@ -34,7 +34,7 @@ use std::ops::ControlFlow;
 use serde::Serialize;
 
 use crate::arch::HwConfig;
-use crate::counts::{AccessCounts, NestCounts};
+use crate::counts::{AccessCounts, DataType, NestCounts};
 use crate::dataflow::{Mapping, MappingOf};
 use crate::masks::{column_costs, Gating, Masks};
 use crate::passes::Pass;
@@ -430,6 +430,14 @@ fn step_pass(
 
 /// Words of a pass (its `counts`) that cross the DRAM link after compression: (filters and
 /// ifmaps fetched before it, ofmaps drained after it).
+/// A pass's counts as the config's levels see them: a data type the global buffer does not hold
+/// crosses the DRAM link each time the array takes it, and final ofmaps sent straight to DRAM
+/// leave the buffer's psums (`counts::AccessCounts::place`). The link and the bounds read these,
+/// as `Load::whole` reads a mapping's placed counts, so a pass's share and the whole agree.
+fn routed(hw: &HwConfig, counts: &NestCounts) -> NestCounts {
+    *AccessCounts::place(counts, hw.roles()).nest()
+}
+
 fn dram_words(scale: &[f64; 3], counts: &NestCounts) -> (f64, f64, f64) {
     (
         counts.dram.weights.reads as f64 * scale[0],
@@ -628,10 +636,20 @@ impl Buffering {
         } else {
             (FilterBuffer::None, glb.saturating_sub(need.filters))
         };
+        // A data type the GLB does not hold has no buffer to land in ahead of its pass: weights
+        // stream from the DRAM link into the spads (no filter prefetch; the pass's filter load
+        // waits on the link), ifmaps likewise (Eyeriss v2, JETCAS 2019 p. 296).
+        let roles = hw.roles();
+        let filters = match roles.glb_holds(DataType::Weights) {
+            true => filters,
+            false => FilterBuffer::None,
+        };
         let overlap = hw.dram.overlap_fmaps;
         Buffering {
             filters,
-            ifmaps: overlap && 2 * need.ifmaps + need.psums <= fmap_glb,
+            ifmaps: overlap
+                && roles.glb_holds(DataType::Ifmaps)
+                && 2 * need.ifmaps + need.psums <= fmap_glb,
             psums: overlap && need.ifmaps + 2 * need.psums <= fmap_glb,
         }
     }
@@ -769,8 +787,9 @@ fn run(
     let mut timeline = Timeline::new(hw.dram_words_per_cycle(), config);
     let mut index = 0u64;
     let mut each = |p: &CyclePass| {
-        let delta = p.counts;
-        counts += delta;
+        counts += p.counts;
+        // What the pass moves where the config's buffer routes it (`counts::AccessCounts::place`).
+        let delta = routed(hw, &p.counts);
         let time = pass_time(l, hw, &ports, p, params, zeros, replay, &mut memo);
         let words = dram_words(&params.dram_scale, &delta);
         let slot = timeline.place(&buffering, words, &time);
@@ -826,8 +845,9 @@ pub fn total_cycles_within(
     let mut stopped = false;
     let mut each = |p: &CyclePass| {
         let time = pass_time(l, hw, &ports, p, params, None, Replay::Memo, &mut memo);
-        timeline.place(&buffering, dram_words(&params.dram_scale, &p.counts), &time);
-        rest.ran(&time, &p.counts);
+        let delta = routed(hw, &p.counts);
+        timeline.place(&buffering, dram_words(&params.dram_scale, &delta), &time);
+        rest.ran(&time, &delta);
         stopped = over(rest.bound(&timeline));
         if stopped {
             ControlFlow::Break(())

@@ -58,6 +58,53 @@ pub struct GlbSpec {
     pub filter_words: usize,
     pub banks: usize,
     pub bank_width_bits: usize,
+    /// The data types it holds; the others bypass it, straight between DRAM and the array
+    /// (Eyeriss v2: "weights are not stored in GLB", JETCAS 2019 p. 296). Absent: all three
+    /// (not serialised then, so a config's fingerprint is unchanged). Checked by `check`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds: Option<GlbHolds>,
+    /// Final ofmaps leave the array straight for DRAM instead of through the GLB (Eyeriss v2:
+    /// "the final output activations skip the GLB cluster"). Default false, not serialised.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ofmaps_to_dram: bool,
+}
+
+impl GlbSpec {
+    /// The data types the GLB does not hold, as a bit set (`counts::Roles::glb_bypass`).
+    pub fn bypass(&self) -> u8 {
+        self.holds.map_or(0, |h| 0b111 & !h.mask)
+    }
+}
+
+/// `[glb] holds`: the listed data types as a bit set, and how many entries the list had (so
+/// `check` can refuse a duplicate with the line of the key; a `Vec` would cost `GlbSpec` its
+/// `Copy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Vec<DataType>", into = "Vec<DataType>")]
+pub struct GlbHolds {
+    mask: u8,
+    listed: usize,
+}
+
+impl GlbHolds {
+    pub fn holds(&self, d: DataType) -> bool {
+        self.mask & (1 << d as u8) != 0
+    }
+}
+
+impl From<Vec<DataType>> for GlbHolds {
+    fn from(list: Vec<DataType>) -> GlbHolds {
+        GlbHolds {
+            mask: list.iter().fold(0, |m, &d| m | (1 << d as u8)),
+            listed: list.len(),
+        }
+    }
+}
+
+impl From<GlbHolds> for Vec<DataType> {
+    fn from(h: GlbHolds) -> Vec<DataType> {
+        DataType::ALL.into_iter().filter(|&d| h.holds(d)).collect()
+    }
 }
 
 /// A staging buffer between DRAM and the GLB (a `[[level]]` of kind `staging`), e.g. a shared
@@ -223,7 +270,11 @@ impl HwConfig {
     /// Where the nest's positions sit in `levels`.
     #[inline]
     pub fn roles(&self) -> crate::counts::Roles {
-        self.levels.roles()
+        crate::counts::Roles {
+            glb_bypass: self.glb.bypass(),
+            ofmaps_to_dram: self.glb.ofmaps_to_dram,
+            ..self.levels.roles()
+        }
     }
     pub fn pes(&self) -> usize {
         self.array.rows * self.array.cols
@@ -273,6 +324,7 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
         ("core.psum_bits".to_string(), hw.core.psum_bits()),
     ];
     check_pe_storage(hw, pe)?;
+    check_glb_holds(hw, glb)?;
     for (key, v) in positive {
         if v == 0 {
             return Err((
@@ -358,6 +410,47 @@ fn check_pe_storage(hw: &HwConfig, pe: &Level) -> Result<(), (String, String, St
                 }
             }
         }
+    }
+    Ok(())
+}
+
+/// `holds` of the global buffer: not empty, each type once, psums among them (every dataflow
+/// here accumulates psums across passes in the GLB; Eyeriss v2: "psums are always stored in the
+/// GLB"), and no filter buffer for weights that bypass it.
+fn check_glb_holds(hw: &HwConfig, glb: &Level) -> Result<(), (String, String, String)> {
+    let Some(h) = hw.glb.holds else {
+        return Ok(());
+    };
+    let k = key(glb, "holds");
+    let err = |rule: String, fix: &str| Err((k.clone(), rule, fix.to_string()));
+    if h.listed == 0 {
+        return err(
+            format!("`{k}` is empty: the global buffer must hold psums at least"),
+            "list what it holds, e.g. holds = [\"ifmaps\", \"psums\"], or remove the key (all three)",
+        );
+    }
+    if h.listed != h.mask.count_ones() as usize {
+        return err(
+            format!("`{k}` lists a data type twice"),
+            "list each data type once",
+        );
+    }
+    if !h.holds(DataType::Psums) {
+        return err(
+            format!("`{k}` leaves out psums, but psums accumulate across passes in the global buffer in every dataflow"),
+            "add \"psums\" to holds; to send final ofmaps off-chip directly, set ofmaps_to_dram = true",
+        );
+    }
+    if !h.holds(DataType::Weights) && hw.glb.filter_words > 0 {
+        return Err((
+            key(glb, "filter_words"),
+            format!(
+                "`{}` = {} is a filter buffer, but weights bypass the global buffer (`{k}`)",
+                key(glb, "filter_words"),
+                hw.glb.filter_words
+            ),
+            "set filter_words = 0, or add \"weights\" to holds".into(),
+        ));
     }
     Ok(())
 }

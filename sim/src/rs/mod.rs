@@ -40,7 +40,7 @@ pub use search::{search, search_reference};
 pub use segment::{segment_of, segments};
 
 use crate::arch::{HwConfig, SetFitting};
-use crate::counts::{AccessCounts, NestCounts, Roles};
+use crate::counts::{AccessCounts, DataType, NestCounts, Roles};
 use crate::tiles::{balanced, Tiles};
 use crate::workload::Layer;
 use crate::Evaluation;
@@ -245,7 +245,7 @@ pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> Result<(
             mp.m
         ));
     }
-    check_glb(hw, &glb_need(l, batch, mp))
+    check_glb(hw, &glb_need(l, batch, mp).held(hw.roles()))
 }
 
 /// Several groups per pass only where the control allows it, and no more than the layer has.
@@ -302,6 +302,20 @@ pub struct GlbNeed {
     pub psums: u64,
 }
 
+impl GlbNeed {
+    /// What the GLB (and filter buffer) must hold when it holds only the data types `roles`
+    /// says it does: a type that bypasses it streams from DRAM and takes none of its words.
+    pub fn held(self, roles: Roles) -> GlbNeed {
+        let keep = |d: DataType, words: u64| if roles.glb_holds(d) { words } else { 0 };
+        GlbNeed {
+            filters: keep(DataType::Weights, self.filters),
+            ifmaps: keep(DataType::Ifmaps, self.ifmaps),
+            psums: keep(DataType::Psums, self.psums),
+        }
+    }
+}
+
+/// One pass's tiles, whatever the GLB holds (`GlbNeed::held` drops the types that bypass it).
 pub fn glb_need(l: &Layer, batch: usize, mp: &RsMapping) -> GlbNeed {
     let (cg, mg) = (l.cg(), l.mg());
     let (_, _, rows_max) = e_sums(l, mp.e);

@@ -101,7 +101,7 @@ impl DataflowModel for RowStationary {
         mp: &Mapping,
     ) -> Result<Buffers, String> {
         Ok(Buffers {
-            need: glb_need(l, batch, own(mp)?),
+            need: glb_need(l, batch, own(mp)?).held(hw.roles()),
             glb_words: hw.glb.words as u64,
             filter_words: hw.glb.filter_words as u64,
         })

@@ -14,7 +14,7 @@ use super::{
     strip_widths, Dims, Sums,
 };
 use crate::arch::HwConfig;
-use crate::counts::{AccessCounts, Roles};
+use crate::counts::{AccessCounts, DataType, Roles};
 use crate::rs::mapping::{RsMapping, Segment};
 use crate::select::keep;
 use crate::tiles::{balanced, Tiles};
@@ -316,9 +316,14 @@ impl Search<'_> {
         let (cg, mg) = (l.cg(), l.mg());
         let qr = (q * r).min(cg) as u64;
         let filter_words = hw.glb.filter_words as u64;
+        // Filters that bypass the GLB (`[glb] holds`) stream from DRAM and take no buffer.
+        let bypass = !s.roles.glb_holds(DataType::Weights);
         // Lists run from the largest t and u down; the sets that fit and the filter buffer
         // (u groups' filters) both bound them from above.
-        let staged = |t: usize| (p * t).min(mg) as u64 * qr * (s.seg.rows * s.seg.cols) as u64;
+        let staged = |t: usize| match bypass {
+            true => 0,
+            false => (p * t).min(mg) as u64 * qr * (s.seg.rows * s.seg.cols) as u64,
+        };
         let too_big = |t: usize, u: usize| {
             r * t * u > s.cap || (filter_words > 0 && u as u64 * staged(t) > filter_words)
         };
@@ -346,7 +351,11 @@ impl Search<'_> {
         let qr = (q * r).min(cg) as u64;
         let glb = self.hw.glb.words as u64;
         // Per image, the u groups' strips of one channel and psums of one filter.
-        let strip_per_channel = u as u64 * s.e_rows_max * l.w as u64;
+        // (None when ifmaps bypass the GLB, `[glb] holds`: they stream from DRAM.)
+        let strip_per_channel = match s.roles.glb_holds(DataType::Ifmaps) {
+            true => u as u64 * s.e_rows_max * l.w as u64,
+            false => 0,
+        };
         let psum_per_filter = u as u64 * (s.e * l.f()) as u64;
         let (pt, pqrt, g_count) = (p * t, [p, q, r, t], s.g_count(u));
         // Resident: the GLB holds every channel's strip and p·t filters' psums.
@@ -448,7 +457,10 @@ fn candidates(
     let l = s.l;
     let (cg, mg) = (l.cg(), l.mg());
     let pt = p * t;
-    let filters = (u * pt.min(mg) * (q * r).min(cg) * s.seg.rows * s.seg.cols) as u64;
+    let mut filters = (u * pt.min(mg) * (q * r).min(cg) * s.seg.rows * s.seg.cols) as u64;
+    if !s.roles.glb_holds(DataType::Weights) {
+        filters = 0; // they stream from DRAM (`[glb] holds`): no buffer to fit
+    }
     if hw.glb.filter_words > 0 && filters > hw.glb.filter_words as u64 {
         return;
     }
@@ -456,7 +468,7 @@ fn candidates(
     let m_side = chunk_sums(s.d.m, p as u64, t as u64);
     for resident in [true, false] {
         let base = s.mapping(n, [p, q, r, t], u, pt, resident);
-        let need = glb_need_with(l, n, &base, s.e_rows_max, cg, mg);
+        let need = glb_need_with(l, n, &base, s.e_rows_max, cg, mg).held(s.roles);
         let free = (hw.glb.words as u64).checked_sub(shared + need.ifmaps);
         let Some(free) = free else { continue };
         let per_filter = (u * n * s.e * l.f()) as u64;

@@ -21,6 +21,8 @@ pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> Hw
             filter_words,
             banks: 25,
             bank_width_bits: 64,
+            holds: None,
+            ofmaps_to_dram: false,
         },
         noc: NocSpec {
             filter_bus_bits: 64,
