@@ -402,19 +402,27 @@ impl<'a> EnergyObjective<'a> {
 
     #[inline]
     pub fn energy(&self, ev: &Evaluation) -> f64 {
-        let (mac, cell) = match &self.csc {
-            None => (self.mac, self.cell),
-            Some(c) => {
-                // A probe bounds every mapping below it: price it at segments without address
-                // words, the cheapest any mapping's segments can be (every factor is lowest).
-                let segments = match ev.is_probe() {
-                    true => Some((0, 0)),
-                    false => csc_segments(c.stride, &ev.mapping),
-                };
-                let f = Factors::csc(c.densities, segments, &c.cx);
-                (f.mac * c.cx.table.mac(c.cx.word_bits), cells(&f, &c.cx))
-            }
+        let Some(c) = &self.csc else {
+            // The mapper's hot path: the cells priced once per layer, borrowed.
+            return self.priced(self.mac, &self.cell, ev);
         };
+        // A probe bounds every mapping below it: price it at segments without address words,
+        // the cheapest any mapping's segments can be (every factor is lowest).
+        let segments = match ev.is_probe() {
+            true => Some((0, 0)),
+            false => csc_segments(c.stride, &ev.mapping),
+        };
+        let f = Factors::csc(c.densities, segments, &c.cx);
+        self.priced(
+            f.mac * c.cx.table.mac(c.cx.word_bits),
+            &cells(&f, &c.cx),
+            ev,
+        )
+    }
+
+    /// Energy of `ev` at `mac` per MAC and the per-dense-word prices `cell`.
+    #[inline]
+    fn priced(&self, mac: f64, cell: &[[(f64, f64); 3]; 4], ev: &Evaluation) -> f64 {
         let mut e = mac * ev.macs as f64 + self.cycle * ev.cycles as f64;
         let n = ev.counts.nest();
         for (c, per) in cell.iter().zip([&n.dram, &n.glb, &n.array, &n.rf]) {

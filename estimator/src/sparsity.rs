@@ -97,15 +97,11 @@ impl SparsityRules {
                 rlc_weights: true,
                 csc: false,
             },
+            // No gating or run-length rule: compressed columns replace them.
             Preset::Csc => SparsityRules {
                 preset: p,
-                gate_zero_ifmaps: false,
-                gate_zero_weights: false,
-                gated_rf: GatedRf::WeightRead,
-                rlc_fmaps: false,
-                rlc_first_input: false,
-                rlc_weights: false,
                 csc: true,
+                ..SparsityRules::preset(Preset::None)
             },
         }
     }

@@ -340,8 +340,6 @@ fn bounds_hold(
 /// batch 3, on every Eyeriss config; thresholds at quantiles of the floors).
 #[test]
 fn stream_skips_only_what_its_floor_rules_out() {
-    use ember_estimator::EnergyObjective;
-    use ember_sim::cycle::total_cycles_lower_bound;
     let (alexnet, mobilenet) = (trace("alexnet.toml"), trace("mobilenet_v1.toml"));
     let mut padded = ember_sim::Layer::conv("padded", 8, 9, 9, 12, 3, 3);
     padded.pad = 1;
@@ -357,37 +355,7 @@ fn stream_skips_only_what_its_floor_rules_out() {
     let model = Dataflow::RowStationary.model();
     for hw in configs() {
         for &(l, first, batch) in &cases {
-            let energy = EnergyObjective::new(l, &hw.context(first));
-            let params = hw.layer_cycle_params(l, first);
-            let floor = |ev: &ember_sim::Evaluation| {
-                total_cycles_lower_bound(l, &hw.arch, ev, &params).floor() * energy.energy(ev)
-            };
-            let all = std::cell::RefCell::new(Vec::new());
-            model.search_reference(l, &hw.arch, batch, &|ev| {
-                all.borrow_mut().push((floor(ev), ev.mapping));
-                0.0
-            });
-            let mut all = all.into_inner();
-            all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            let tag = format!("{} {} batch {batch}", hw.arch.name, l.name);
-            let n = all.len();
-            for q in [0, n / 100, n / 10, n / 2, n - 1] {
-                let wanted = if q + 1 == n { f64::INFINITY } else { all[q].0 };
-                let mut seen = Vec::new();
-                model.stream(l, &hw.arch, batch, &floor, &mut |ev| {
-                    seen.push((floor(ev), ev.mapping));
-                    wanted
-                });
-                seen.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-                let due: Vec<_> = all.iter().filter(|c| c.0 <= wanted).collect();
-                if wanted.is_infinite() {
-                    assert_eq!(seen, all, "{tag}: the whole space");
-                }
-                let mut rest = seen.iter();
-                for c in due {
-                    assert!(rest.any(|s| s == c), "{tag}: {c:?} skipped below {wanted}");
-                }
-            }
+            common::stream_visits_what_it_must(&hw, l, first, batch, model);
         }
     }
 }

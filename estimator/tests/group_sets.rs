@@ -245,47 +245,8 @@ fn stream_with_group_sets_skips_only_what_its_floor_rules_out() {
     for hw in configs().into_iter().map(with_group_sets) {
         for l in layers {
             for batch in [1, 3] {
-                stream_visits_what_it_must(&hw, l, batch, model);
+                common::stream_visits_what_it_must(&hw, l, false, batch, model);
             }
-        }
-    }
-}
-
-/// One layer and batch of `stream_with_group_sets_skips_only_what_its_floor_rules_out`.
-fn stream_visits_what_it_must(
-    hw: &Hardware,
-    l: &Layer,
-    batch: usize,
-    model: &dyn ember_sim::DataflowModel,
-) {
-    let energy = EnergyObjective::new(l, &hw.context(false));
-    let params = hw.layer_cycle_params(l, false);
-    let floor = |ev: &Evaluation| {
-        total_cycles_lower_bound(l, &hw.arch, ev, &params).floor() * energy.energy(ev)
-    };
-    let all = std::cell::RefCell::new(Vec::new());
-    model.search_reference(l, &hw.arch, batch, &|ev| {
-        all.borrow_mut().push((floor(ev), ev.mapping));
-        0.0
-    });
-    let mut all = all.into_inner();
-    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let tag = format!("{} {} batch {batch}", hw.arch.name, l.name);
-    let n = all.len();
-    for q in [0, n / 100, n / 10, n / 2, n - 1] {
-        let wanted = if q + 1 == n { f64::INFINITY } else { all[q].0 };
-        let mut seen = Vec::new();
-        model.stream(l, &hw.arch, batch, &floor, &mut |ev| {
-            seen.push((floor(ev), ev.mapping));
-            wanted
-        });
-        seen.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        if wanted.is_infinite() {
-            assert_eq!(seen, all, "{tag}: the whole space");
-        }
-        let mut rest = seen.iter();
-        for c in all.iter().filter(|c| c.0 <= wanted) {
-            assert!(rest.any(|s| s == c), "{tag}: {c:?} skipped below {wanted}");
         }
     }
 }

@@ -51,3 +51,49 @@ pub fn scratch_dir() -> tempfile::TempDir {
         .tempdir()
         .expect("a temp dir")
 }
+
+/// The streamed search of `model` visits what it must for layer `l` at `batch` on `hw`: with
+/// its visitor answering a fixed bound, every candidate of `search_reference` whose floor
+/// (energy x the counts-only time bound) does not exceed it; answering infinity, exactly
+/// `search_reference`'s candidates (thresholds at quantiles of the floors). Shared by the
+/// stream tests of `cycle.rs` and `group_sets.rs`.
+pub fn stream_visits_what_it_must(
+    hw: &Hardware,
+    l: &ember_sim::Layer,
+    first: bool,
+    batch: usize,
+    model: &dyn ember_sim::DataflowModel,
+) {
+    use ember_estimator::EnergyObjective;
+    use ember_sim::cycle::total_cycles_lower_bound;
+    let energy = EnergyObjective::new(l, &hw.context(first));
+    let params = hw.layer_cycle_params(l, first);
+    let floor = |ev: &ember_sim::Evaluation| {
+        total_cycles_lower_bound(l, &hw.arch, ev, &params).floor() * energy.energy(ev)
+    };
+    let all = std::cell::RefCell::new(Vec::new());
+    model.search_reference(l, &hw.arch, batch, &|ev| {
+        all.borrow_mut().push((floor(ev), ev.mapping));
+        0.0
+    });
+    let mut all = all.into_inner();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let tag = format!("{} {} batch {batch}", hw.arch.name, l.name);
+    let n = all.len();
+    for q in [0, n / 100, n / 10, n / 2, n - 1] {
+        let wanted = if q + 1 == n { f64::INFINITY } else { all[q].0 };
+        let mut seen = Vec::new();
+        model.stream(l, &hw.arch, batch, &floor, &mut |ev| {
+            seen.push((floor(ev), ev.mapping));
+            wanted
+        });
+        seen.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        if wanted.is_infinite() {
+            assert_eq!(seen, all, "{tag}: the whole space");
+        }
+        let mut rest = seen.iter();
+        for c in all.iter().filter(|c| c.0 <= wanted) {
+            assert!(rest.any(|s| s == c), "{tag}: {c:?} skipped below {wanted}");
+        }
+    }
+}
