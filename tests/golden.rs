@@ -31,11 +31,12 @@ const TRACES: [&str; 7] = [
     "squeezenet",
     "vgg16",
 ];
-const CONFIGS: [&str; 4] = [
+const CONFIGS: [&str; 5] = [
     "eyeriss-24x28-216kb",
     "eyeriss-isca16-256",
     "eyeriss-v1-skip",
     "eyeriss-v1",
+    "eyeriss-v1-scaled",
 ];
 const DATAFLOWS: [&str; 4] = ["rs", "ws", "os", "nlr"];
 /// Dataflows cycle mode runs.

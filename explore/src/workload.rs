@@ -271,7 +271,7 @@ pub fn set_densities(net: &mut Network, layer: &str, d: &Densities) -> Result<()
 
 /// The hardware configs shipped in `hw_configs/`, embedded by name (the file stem), so a front
 /// end installed without the repository (the Python package) can name them.
-pub const SHIPPED_HARDWARE: [(&str, &str); 5] = [
+pub const SHIPPED_HARDWARE: [(&str, &str); 6] = [
     (
         "eyeriss-v1",
         include_str!("../../hw_configs/eyeriss-v1.toml"),
@@ -291,6 +291,10 @@ pub const SHIPPED_HARDWARE: [(&str, &str); 5] = [
     (
         "eyeriss-24x28-216kb",
         include_str!("../../hw_configs/eyeriss-24x28-216kb.toml"),
+    ),
+    (
+        "eyeriss-v1-scaled",
+        include_str!("../../hw_configs/eyeriss-v1-scaled.toml"),
     ),
 ];
 
