@@ -460,3 +460,75 @@ fn sweep_refuses_results_of_another_hierarchy() {
         "{err}"
     );
 }
+
+/// `compare --energy chip --mode cycle` gives each layer the chip energy `validate` measures its
+/// power with (a second code path: estimator::validate prices the layer on its own): on the
+/// chip's config and batch, every CONV layer's terms equal validate's power x time, and its
+/// cycles validate's total latency.
+#[test]
+fn compare_chip_energy_equals_validate_power_times_time() {
+    let v1 = "hw_configs/eyeriss-v1.toml";
+    let scaled = "hw_configs/eyeriss-v1-scaled.toml";
+    let cmp: Value = serde_json::from_str(&ok(&[
+        "compare", "--hw", v1, "--hw", scaled, "--batch", "4", "--mode", "cycle", "--energy",
+        "chip", "--format", "json",
+    ]))
+    .unwrap();
+    let val: Value = serde_json::from_str(&ok(&["validate", "--format", "json"])).unwrap();
+    let chip = &cmp["candidates"][0]["chip_energy_pj"]["layers"];
+    let timing = &cmp["candidates"][0]["result"]["layers"];
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    let measured = val["layers"].as_array().unwrap();
+    assert_eq!(measured.len(), 5, "JSSC 2017 Table V: CONV1-5");
+    for m in measured {
+        let i = (0..8).find(|&i| chip[i]["name"] == m["name"]).unwrap();
+        let p = &m["power"];
+        // mW x ms = uJ = 1e6 pJ.
+        let pj = |key: &str| p[key].as_f64().unwrap() * p["time_ms"].as_f64().unwrap() * 1e6;
+        for (ours, theirs) in [
+            ("access_pj", "access_mw"),
+            ("clock_pj", "clock_mw"),
+            ("control_pj", "control_mw"),
+            ("leakage_pj", "leakage_mw"),
+            ("total_pj", "total_mw"),
+        ] {
+            let got = chip[i][ours].as_f64().unwrap();
+            assert!(
+                close(got, pj(theirs)),
+                "{}: {ours} {got} vs validate's {}",
+                m["name"],
+                pj(theirs)
+            );
+        }
+        let cycles = timing[i]["timing"]["total_cycles"].as_f64().unwrap();
+        let ms = m["metrics"]["total_latency_ms"]["simulated"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            close(cycles / 200e3, ms),
+            "{}: {cycles} cycles vs {ms} ms",
+            m["name"]
+        );
+    }
+}
+
+/// Chip energy needs the absolute table and the power model: a config without them is named,
+/// with the missing section and a fix.
+#[test]
+fn compare_chip_energy_names_a_config_without_a_power_model() {
+    let out = ember(&[
+        "compare",
+        "--hw",
+        "hw_configs/eyeriss-v1.toml",
+        "--hw",
+        ISCA,
+        "--energy",
+        "chip",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(ISCA) && err.contains("[energy_pj]") && err.contains("fix:"),
+        "{err}"
+    );
+}

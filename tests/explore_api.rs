@@ -10,7 +10,7 @@ use common::{ember, ok, scratch_dir};
 use ember_estimator::Objective;
 use ember_explore::sweep::results;
 use ember_explore::{
-    CompareRequest, Mode, SimOptions, SimRequest, Sweep, ValidateRequest, Workload,
+    CompareRequest, EnergyScope, Mode, SimOptions, SimRequest, Sweep, ValidateRequest, Workload,
 };
 use ember_sim::Dataflow;
 
@@ -60,6 +60,8 @@ fn compare_and_validate_reports_serialise_to_the_cli_json() {
         batch: 4,
         objective: Objective::default(),
         min_active_pes: None,
+        mode: Mode::Analytic,
+        energy: EnergyScope::Total,
     };
     let rep = ember_explore::compare(&req).unwrap();
     let cli = ok(&["compare", "--dataflow", "rs,os", "--format", "json"]);
@@ -83,6 +85,8 @@ fn request_errors_are_the_cli_errors() {
         batch: 4,
         objective: Objective::default(),
         min_active_pes: None,
+        mode: Mode::Analytic,
+        energy: EnergyScope::Total,
     };
     let err = ember_explore::compare(&req).unwrap_err();
     assert!(matches!(err, ember_explore::ExploreError::TooFewCandidates));
@@ -172,6 +176,8 @@ fn a_zero_batch_is_refused_not_clamped() {
         batch: 0,
         objective: Objective::default(),
         min_active_pes: None,
+        mode: Mode::Analytic,
+        energy: EnergyScope::Total,
     };
     zero(ember_explore::compare(&compare).unwrap_err());
 }

@@ -6,12 +6,49 @@ use std::path::PathBuf;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
-use ember_estimator::{Hardware, LayerEnergy, NetworkResult, Objective};
+use ember_estimator::{Hardware, LayerEnergy, NetworkResult, Objective, Units};
+use ember_sim::cycle::CycleStats;
 use ember_sim::{Dataflow, Network};
 
+use crate::chip::{check_chip_model, chip_energy, ChipEnergy};
 use crate::error::{ExploreError, Result};
-use crate::json::{energy_by_level, network_json, utilization};
+use crate::json::{cycle_json, energy_by_level, network_json, utilization};
+use crate::sim::Mode;
 use crate::workload::{load_hardware, Workload};
+
+/// Which energy the candidates are compared on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnergyScope {
+    /// Every access priced by `[energy]`, DRAM included (what `ember sim` reports).
+    #[default]
+    Total,
+    /// The chip's: on-chip accesses at `[energy_pj]` plus `[power]`'s clock, control and
+    /// leakage over each layer's time, DRAM left out (`chip`): the energy behind GOPS/W.
+    Chip,
+}
+
+impl std::str::FromStr for EnergyScope {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<EnergyScope, String> {
+        match s {
+            "total" => Ok(EnergyScope::Total),
+            "chip" => Ok(EnergyScope::Chip),
+            e => Err(format!("unknown energy `{e}`; expected `total` or `chip`")),
+        }
+    }
+}
+
+/// How every candidate is run and priced (one setting for all, so ratios compare like with
+/// like).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CompareOptions {
+    pub batch: usize,
+    pub objective: Objective,
+    /// Cycles in closed form, or from the cycle engine (NoC, buffer and DRAM stalls).
+    pub mode: Mode,
+    pub energy: EnergyScope,
+}
 
 /// Everything `ember compare` is asked, as data.
 #[derive(Debug, Clone)]
@@ -27,6 +64,10 @@ pub struct CompareRequest {
     pub objective: Objective,
     /// Overrides every config's `[mapper] min_active_pes`; `None`: each config's.
     pub min_active_pes: Option<f64>,
+    /// Cycles in closed form or from the cycle engine.
+    pub mode: Mode,
+    /// Total access energy, or the chip's.
+    pub energy: EnergyScope,
 }
 
 /// One evaluated candidate.
@@ -36,6 +77,10 @@ pub struct Candidate {
     /// "config dataflow", e.g. `eyeriss-v1 rs`.
     pub label: String,
     pub result: NetworkResult,
+    /// Per layer, in cycle mode.
+    pub cycle_stats: Option<Vec<CycleStats>>,
+    /// Per layer, when compared on chip energy.
+    pub chip: Option<Vec<ChipEnergy>>,
 }
 
 /// Every candidate, in request order (configs outer, dataflows inner). Serialises to the
@@ -43,6 +88,8 @@ pub struct Candidate {
 #[derive(Debug, Clone)]
 pub struct CompareReport {
     pub candidates: Vec<Candidate>,
+    /// The energy the candidates are compared on.
+    pub energy: EnergyScope,
     /// The ONNX importer's notes, each naming the model.
     pub warnings: Vec<String>,
 }
@@ -82,30 +129,36 @@ pub fn compare(req: &CompareRequest) -> Result<CompareReport> {
         .into_iter()
         .map(|(n, h)| Ok((n, crate::sim::with_min_active_pes(h, req.min_active_pes)?)))
         .collect::<Result<Vec<_>>>()?;
-    let mut report = compare_loaded(
-        &loaded.network,
-        hws,
-        &req.dataflows,
-        req.batch,
-        req.objective,
-    )?;
+    let opts = CompareOptions {
+        batch: req.batch,
+        objective: req.objective,
+        mode: req.mode,
+        energy: req.energy,
+    };
+    let mut report = compare_loaded(&loaded.network, hws, &req.dataflows, &opts)?;
     report.warnings = loaded.warnings;
     Ok(report)
 }
 
-/// Run `net` on every (named) config x dataflow, each mapped for `objective`; `dataflows`
-/// empty: each config's own.
+/// Run `net` on every (named) config x dataflow as `opts` says; `dataflows` empty: each
+/// config's own.
 pub fn compare_loaded(
     net: &Network,
     hws: Vec<(String, Hardware)>,
     dataflows: &[Dataflow],
-    batch: usize,
-    objective: Objective,
+    opts: &CompareOptions,
 ) -> Result<CompareReport> {
-    if batch == 0 {
+    if opts.batch == 0 {
         return Err(ExploreError::ZeroBatch);
     }
-    same_units(&hws)?;
+    match opts.energy {
+        EnergyScope::Total => same_units(&hws)?,
+        EnergyScope::Chip => {
+            for (name, hw) in &hws {
+                check_chip_model(name, hw)?;
+            }
+        }
+    }
     let mut candidates = Vec::new();
     for (_, hw) in hws {
         let dfs = if dataflows.is_empty() {
@@ -114,13 +167,7 @@ pub fn compare_loaded(
             dataflows.to_vec()
         };
         for df in dfs {
-            let result = hw.run_with(net, batch, df, objective)?;
-            let label = format!("{} {}", hw.arch.name, df.code());
-            candidates.push(Candidate {
-                hw: hw.clone(),
-                label,
-                result,
-            });
+            candidates.push(candidate(net, &hw, df, opts)?);
         }
     }
     if candidates.len() < 2 {
@@ -128,7 +175,45 @@ pub fn compare_loaded(
     }
     Ok(CompareReport {
         candidates,
+        energy: opts.energy,
         warnings: Vec::new(),
+    })
+}
+
+/// One config x dataflow, run and priced as `opts` says.
+fn candidate(
+    net: &Network,
+    hw: &Hardware,
+    df: Dataflow,
+    opts: &CompareOptions,
+) -> Result<Candidate> {
+    let result = hw.run_with(net, opts.batch, df, opts.objective)?;
+    let cycle_stats = match opts.mode {
+        Mode::Analytic => None,
+        Mode::Cycle => Some(hw.simulate_cycles_masked(&result, &[], None)),
+    };
+    let chip = match opts.energy {
+        EnergyScope::Total => None,
+        EnergyScope::Chip => Some(
+            result
+                .layers
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let cycles = cycle_stats
+                        .as_ref()
+                        .map_or(l.eval.cycles, |s| s[i].total_cycles);
+                    chip_energy(hw, l, i == 0, cycles)
+                })
+                .collect(),
+        ),
+    };
+    Ok(Candidate {
+        hw: hw.clone(),
+        label: format!("{} {}", hw.arch.name, df.code()),
+        result,
+        cycle_stats,
+        chip,
     })
 }
 
@@ -156,14 +241,30 @@ impl CompareReport {
             .candidates
             .iter()
             .map(|c| {
-                json!({
+                let result = match &c.cycle_stats {
+                    Some(stats) => cycle_json(&c.result, &c.hw, stats),
+                    None => network_json(&c.result, &c.hw),
+                };
+                let mut v = json!({
                     "hardware": c.hw.arch.name,
                     "dataflow": c.result.dataflow.code(),
-                    "result": network_json(&c.result, &c.hw),
-                })
+                    "result": result,
+                });
+                if let Some(chip) = c.chip_json() {
+                    v["chip_energy_pj"] = chip;
+                }
+                v
             })
             .collect();
         json!({ "candidates": list })
+    }
+
+    /// The unit of the compared energies: `[energy]`'s, or picojoules for chip energy.
+    pub fn units(&self) -> Units {
+        match self.energy {
+            EnergyScope::Total => self.candidates[0].hw.energy.units,
+            EnergyScope::Chip => Units::Picojoules,
+        }
     }
 
     /// The levels of every candidate as one list of columns, (name, label): each config's
@@ -193,7 +294,8 @@ impl Serialize for CompareReport {
 }
 
 impl Candidate {
-    /// Rows per layer, then the total, with energy by level in the columns `cols`.
+    /// Rows per layer, then the total, with energy by level in the columns `cols`. Energy is
+    /// the chip's when compared on chip energy; cycles are the cycle engine's in cycle mode.
     pub fn rows(&self, cols: &[(String, String)]) -> Vec<CompareRow> {
         let levels = |e: &LayerEnergy| -> Vec<Option<f64>> {
             let own = energy_by_level(e);
@@ -208,22 +310,74 @@ impl Candidate {
             .result
             .layers
             .iter()
-            .map(|l| CompareRow {
-                name: l.layer.name.clone(),
-                energy: l.energy.total,
-                by_level: levels(&l.energy),
-                cycles: l.eval.cycles,
-                util: l.eval.utilization(&self.hw.arch),
+            .enumerate()
+            .map(|(i, l)| {
+                let cycles = self.layer_cycles(i);
+                CompareRow {
+                    name: l.layer.name.clone(),
+                    energy: self
+                        .chip
+                        .as_ref()
+                        .map_or(l.energy.total, |c| c[i].total_pj()),
+                    by_level: levels(&l.energy),
+                    cycles,
+                    util: match self.cycle_stats {
+                        None => l.eval.utilization(&self.hw.arch),
+                        Some(_) => utilization(l.eval.macs, cycles, &self.hw),
+                    },
+                }
             })
             .collect();
-        let cycles = self.result.cycles();
+        let cycles = (0..self.result.layers.len())
+            .map(|i| self.layer_cycles(i))
+            .sum();
         out.push(CompareRow {
             name: "total".into(),
-            energy: self.result.total.total,
+            energy: self
+                .chip_total()
+                .map_or(self.result.total.total, |c| c.total_pj()),
             by_level: levels(&self.result.total),
             cycles,
             util: utilization(self.result.macs(), cycles, &self.hw),
         });
         out
+    }
+
+    /// Layer `i`'s cycles: the cycle engine's (all stalls included) in cycle mode, else the
+    /// closed form's.
+    pub fn layer_cycles(&self, i: usize) -> u64 {
+        match &self.cycle_stats {
+            Some(s) => s[i].total_cycles,
+            None => self.result.layers[i].eval.cycles,
+        }
+    }
+
+    /// The chip energy summed over the layers, when compared on it.
+    pub fn chip_total(&self) -> Option<ChipEnergy> {
+        self.chip.as_ref().map(|c| {
+            c.iter().fold(ChipEnergy::default(), |mut t, l| {
+                t.add(l);
+                t
+            })
+        })
+    }
+
+    /// `{"layers": [{"name", terms...}], "total": {terms...}}`, when compared on chip energy.
+    fn chip_json(&self) -> Option<Value> {
+        let chip = self.chip.as_ref()?;
+        let layers: Vec<Value> = chip
+            .iter()
+            .zip(&self.result.layers)
+            .map(|(c, l)| {
+                let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+                v["name"] = json!(l.layer.name);
+                v["total_pj"] = json!(c.total_pj());
+                v
+            })
+            .collect();
+        let total = self.chip_total()?;
+        let mut t = serde_json::to_value(total).unwrap_or(Value::Null);
+        t["total_pj"] = json!(total.total_pj());
+        Some(json!({ "layers": layers, "total": t }))
     }
 }

@@ -93,6 +93,9 @@ pub enum ExploreError {
     ZeroBatch,
     #[error("compare needs at least two candidates; fix: give several --hw, or --dataflow with several dataflows")]
     TooFewCandidates,
+    /// Chip energy asked of a config without the tables it needs.
+    #[error("{name}: --energy chip prices on-chip accesses with [energy_pj] and adds clock, control and leakage from [power], and this config has no {missing} section; fix: add it (see hw_configs/eyeriss-v1.toml), or compare --energy total")]
+    NoChipModel { name: String, missing: &'static str },
 
     /// The sweep space file cannot be read.
     #[error("{}: cannot read the space file; fix: check the path (e.g. sweeps/small.toml)", path.display())]

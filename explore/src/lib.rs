@@ -15,6 +15,7 @@
 //!
 //! Dependencies point one way: this crate uses the models; no model crate uses it.
 
+pub mod chip;
 pub mod compare;
 pub mod error;
 pub mod json;
@@ -23,7 +24,11 @@ pub mod sweep;
 pub mod validate;
 pub mod workload;
 
-pub use compare::{compare, compare_loaded, Candidate, CompareReport, CompareRequest, CompareRow};
+pub use chip::ChipEnergy;
+pub use compare::{
+    compare, compare_loaded, Candidate, CompareOptions, CompareReport, CompareRequest, CompareRow,
+    EnergyScope,
+};
 pub use error::{ExploreError, Result, Role};
 pub use json::{energy_by_level, sum_cycles, utilization};
 pub use sim::{

@@ -200,10 +200,13 @@ def compare(
     batch: int = 4,
     objective: str = "edp",
     min_active_pes: Optional[float] = None,
+    mode: str = "analytic",
+    energy: str = "total",
 ) -> Dict[str, Any]:
     """``ember compare --format json``: one network on several configs (and/or dataflows),
     each mapped for ``objective`` (``edp`` or ``energy``) and ``min_active_pes`` as in
-    :func:`sim`."""
+    :func:`sim`; cycles from ``mode`` (``analytic`` or ``cycle``), energy ``total`` (every
+    access, DRAM included) or ``chip`` (on chip, with clock, control and leakage)."""
     hw_list = [hardware(h) for h in hws] or [hardware(None)]
     text = _core.compare(
         network(net),
@@ -212,6 +215,8 @@ def compare(
         batch=batch,
         objective=objective,
         min_active_pes=min_active_pes,
+        mode=mode,
+        energy=energy,
     )
     return json.loads(text)
 

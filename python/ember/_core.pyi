@@ -69,5 +69,7 @@ def compare(
     batch: int = 4,
     objective: str = "edp",
     min_active_pes: Optional[float] = None,
+    mode: str = "analytic",
+    energy: str = "total",
 ) -> str: ...
 def validate(net: Network, hw: Hardware, measured: Optional[str] = None, objective: str = "edp") -> str: ...

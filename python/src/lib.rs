@@ -281,7 +281,8 @@ fn layer_energy(
 
 /// `ember compare --format json` of `net` on every config x dataflow, as a JSON string.
 #[pyfunction]
-#[pyo3(signature = (net, hws, dataflows=Vec::new(), batch=4, objective="edp", min_active_pes=None))]
+#[pyo3(signature = (net, hws, dataflows=Vec::new(), batch=4, objective="edp", min_active_pes=None, mode="analytic", energy="total"))]
+#[allow(clippy::too_many_arguments)] // one per keyword of the Python function
 fn compare(
     py: Python<'_>,
     net: &PyNetwork,
@@ -290,8 +291,15 @@ fn compare(
     batch: usize,
     objective: &str,
     min_active_pes: Option<f64>,
+    mode: &str,
+    energy: &str,
 ) -> PyResult<String> {
-    let objective = parse::<Objective>(objective)?;
+    let opts = ember_explore::CompareOptions {
+        batch,
+        objective: parse::<Objective>(objective)?,
+        mode: parse::<ember_explore::Mode>(mode)?,
+        energy: parse::<ember_explore::EnergyScope>(energy)?,
+    };
     let dfs = dataflows
         .iter()
         .map(|d| parse::<Dataflow>(d))
@@ -304,7 +312,7 @@ fn compare(
         })
         .collect::<PyResult<Vec<(String, Hardware)>>>()?;
     let report = py
-        .detach(|| ember_explore::compare_loaded(&net.net, named, &dfs, batch, objective))
+        .detach(|| ember_explore::compare_loaded(&net.net, named, &dfs, &opts))
         .map_err(err)?;
     json(&report)
 }

@@ -56,6 +56,12 @@ def test_compare_and_validate_equal_the_cli(cli):
     assert ember.compare(None, ["eyeriss-v1", "eyeriss-v1-skip"]) == want
     want = cli.json(["compare", "--dataflow", "rs,os", "--batch", "2"])
     assert ember.compare(dataflows=["rs", "os"], batch=2) == want
+    # Cycle-engine timing and chip energy (on chip, with clock, control and leakage).
+    hws = ["hw_configs/eyeriss-v1.toml", "hw_configs/eyeriss-v1-scaled.toml"]
+    flags = ["--mode", "cycle", "--energy", "chip", "--batch", "1"]
+    want = cli.json(["compare", "--hw", hws[0], "--hw", hws[1], *flags])
+    got = ember.compare(None, ["eyeriss-v1", "eyeriss-v1-scaled"], batch=1, mode="cycle", energy="chip")
+    assert got == want
     assert ember.validate() == cli.json(["validate"])
     assert ember.validate(objective="energy") == cli.json(["validate", "--objective", "energy"])
 

@@ -7,13 +7,25 @@ use anyhow::Result;
 use clap::Args;
 
 use ember_explore::compare::ratio;
-use ember_explore::{CompareReport, CompareRequest, CompareRow};
+use ember_explore::{CompareReport, CompareRequest, CompareRow, EnergyScope, Mode};
 use ember_sim::Dataflow;
 
 use crate::cmd::net::{print_warnings, NetArgs};
 use crate::cmd::sim::Format;
 use crate::output::{emit, out_file, plot_file};
 use crate::report::{energy_unit, Table};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ModeArg {
+    Analytic,
+    Cycle,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum EnergyArg {
+    Total,
+    Chip,
+}
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
@@ -36,6 +48,15 @@ pub struct CompareArgs {
     /// `ember sim`; default: each config's `[mapper] min_active_pes`.
     #[arg(long, value_name = "SHARE")]
     pub min_active_pes: Option<f64>,
+    /// Cycles in closed form (analytic) or from the cycle engine with its network, buffer and
+    /// DRAM stalls (cycle), as in `ember sim`.
+    #[arg(long, value_enum, default_value_t = ModeArg::Analytic)]
+    pub mode: ModeArg,
+    /// Energy compared: total (every access priced by [energy], DRAM included, as `ember
+    /// sim`) or chip (on-chip accesses priced by [energy_pj], plus [power]'s clock, control
+    /// and leakage over each layer's time; DRAM left out: the energy behind GOPS/W).
+    #[arg(long, value_enum, default_value_t = EnergyArg::Total)]
+    pub energy: EnergyArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -60,6 +81,14 @@ impl CompareArgs {
             batch: self.batch as usize,
             objective: self.objective,
             min_active_pes: self.min_active_pes,
+            mode: match self.mode {
+                ModeArg::Analytic => Mode::Analytic,
+                ModeArg::Cycle => Mode::Cycle,
+            },
+            energy: match self.energy {
+                EnergyArg::Total => EnergyScope::Total,
+                EnergyArg::Chip => EnergyScope::Chip,
+            },
         }
     }
 }
@@ -77,7 +106,7 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     let cands = &rep.candidates;
     if let Some(p) = &plot {
         let first = &cands[0];
-        let (unit, div) = energy_unit(first.hw.energy.units);
+        let (unit, div) = energy_unit(rep.units());
         let layers: Vec<String> = first
             .result
             .layers
@@ -85,18 +114,21 @@ pub fn run(args: &CompareArgs) -> Result<()> {
             .map(|l| l.layer.name.clone())
             .collect();
         let labels: Vec<String> = cands.iter().map(|c| c.label.clone()).collect();
+        let cols = rep.level_columns();
         let energy: Vec<Vec<f64>> = cands
             .iter()
             .map(|c| {
-                c.result
-                    .layers
-                    .iter()
-                    .map(|l| l.energy.total / div)
-                    .collect()
+                let mut rows = c.rows(&cols);
+                rows.pop(); // the total
+                rows.iter().map(|r| r.energy / div).collect()
             })
             .collect();
+        let what = match rep.energy {
+            EnergyScope::Total => "energy",
+            EnergyScope::Chip => "chip energy",
+        };
         let title = format!(
-            "{}, batch {}: energy per layer",
+            "{}, batch {}: {what} per layer",
             first.result.network, first.result.batch
         );
         crate::plot::compare_plot(p, &title, unit, &layers, &labels, &energy)?;
@@ -104,34 +136,48 @@ pub fn run(args: &CompareArgs) -> Result<()> {
     emit(out.as_ref(), &text)
 }
 
-/// CSV: one row per candidate x layer (and total); an energy column of a level the
-/// candidate's config lacks is empty.
+/// CSV: one row per candidate x layer (and total). Total energy: by level (a column of a level
+/// the candidate's config lacks is empty); chip energy: by term.
 pub fn to_csv(rep: &CompareReport) -> String {
     let cands = &rep.candidates;
     let cols = rep.level_columns();
-    let mut out =
-        String::from("candidate,hardware,dataflow,layer,energy_units,energy_total,energy_mac");
-    for (name, _) in &cols {
-        out += &format!(",energy_{name}");
+    let mut out = String::from("candidate,hardware,dataflow,layer,energy_units,energy_total");
+    match rep.energy {
+        EnergyScope::Total => {
+            out += ",energy_mac";
+            for (name, _) in &cols {
+                out += &format!(",energy_{name}");
+            }
+        }
+        EnergyScope::Chip => out += ",chip_access,chip_clock,chip_control,chip_leakage",
     }
     out += ",cycles,utilization,energy_ratio,cycles_ratio\n";
     let base = cands[0].rows(&cols);
     for (ci, c) in cands.iter().enumerate() {
         for (i, r) in c.rows(&cols).into_iter().enumerate() {
             let (be, bc) = (base[i].energy, base[i].cycles as f64);
-            let levels: Vec<String> = r
-                .by_level
-                .iter()
-                .map(|v| v.map_or(String::new(), |v| v.to_string()))
-                .collect();
+            let parts: Vec<String> = match (rep.energy, c.chip_total()) {
+                (EnergyScope::Chip, Some(total)) => {
+                    let t = c.chip.as_ref().and_then(|v| v.get(i)).unwrap_or(&total);
+                    [t.access_pj, t.clock_pj, t.control_pj, t.leakage_pj]
+                        .iter()
+                        .map(f64::to_string)
+                        .collect()
+                }
+                _ => r
+                    .by_level
+                    .iter()
+                    .map(|v| v.map_or(String::new(), |v| v.to_string()))
+                    .collect(),
+            };
             out += &format!(
                 "{ci},{},{},{},{},{},{},{},{:.4},{:.4},{:.4}\n",
                 c.hw.arch.name,
                 c.result.dataflow.code(),
                 r.name,
-                c.hw.energy.units.key(),
+                rep.units().key(),
                 r.energy,
-                levels.join(","),
+                parts.join(","),
                 r.cycles,
                 r.util,
                 ratio(r.energy, be),
@@ -146,7 +192,7 @@ pub fn to_csv(rep: &CompareReport) -> String {
 pub fn to_table(rep: &CompareReport) -> String {
     let cands = &rep.candidates;
     let first = &cands[0];
-    let (unit, div) = energy_unit(first.hw.energy.units);
+    let (unit, div) = energy_unit(rep.units());
     let mut out = format!(
         "{}, batch {}: {} candidates (ratios to the first, {})\n\n",
         first.result.network,
@@ -170,7 +216,11 @@ pub fn to_table(rep: &CompareReport) -> String {
         }
         format!("\n{title}\n{}", t.render())
     };
-    out += &render(format!("Energy: {unit}, ratio to [0]"), &|c, r| {
+    let what = match rep.energy {
+        EnergyScope::Total => "Energy",
+        EnergyScope::Chip => "Chip energy (on chip, with clock, control and leakage; no DRAM)",
+    };
+    out += &render(format!("{what}: {unit}, ratio to [0]"), &|c, r| {
         let e = all[c][r].energy;
         if c == 0 {
             format!("{:.2}", e / div)
@@ -194,6 +244,23 @@ pub fn to_table(rep: &CompareReport) -> String {
             }
         },
     );
+    if rep.energy == EnergyScope::Chip {
+        out += &render(
+            format!("Chip energy by term, access/clock/control/leakage: {unit}"),
+            &|c, r| {
+                let t = match cands[c].chip.as_ref().and_then(|v| v.get(r)) {
+                    Some(t) => *t,
+                    None => cands[c].chip_total().unwrap_or_default(),
+                };
+                [t.access_pj, t.clock_pj, t.control_pj, t.leakage_pj]
+                    .iter()
+                    .map(|v| format!("{:.1}", v / div))
+                    .collect::<Vec<_>>()
+                    .join("/")
+            },
+        );
+        return out;
+    }
     let labels: Vec<&str> = cols.iter().map(|(_, label)| label.as_str()).collect();
     out += &render(
         format!("Energy by level, MAC/{}: {unit}", labels.join("/")),
