@@ -437,13 +437,10 @@ pub fn modes(l: &Layer, hw: &HwConfig, mp: &RsMapping) -> Option<[Mode; 3]> {
     ])
 }
 
-/// A PE's place in cluster order (clusters row by row, the PEs of each row by row): the order
-/// in which "grouped" PEs are contiguous.
+/// A PE's place in the array, row by row: "grouped" PEs are contiguous in it (a weight's row of
+/// PEs, across clusters too), "interleaved" ones strided (an ifmap row down the filter sets).
 fn pe_index(m: &Mesh, row: usize, col: usize) -> usize {
-    let (cr, cc) = (row / m.cluster_pes.rows, col / m.cluster_pes.cols);
-    let cluster = cr * m.clusters.cols + cc;
-    let inner = (row % m.cluster_pes.rows) * m.cluster_pes.cols + col % m.cluster_pes.cols;
-    cluster * m.cluster_pes.rows * m.cluster_pes.cols + inner
+    row * m.clusters.cols * m.cluster_pes.cols + col
 }
 
 /// The mode of a word sent to the PEs `group` of a pass that uses `active` PEs.
