@@ -382,6 +382,11 @@ fn cells(f: &Factors, cx: &Context) -> [[(f64, f64); 3]; 4] {
     cell
 }
 
+/// Per dense (read, write) at each position x data type (`cells`).
+type Cells = [[(f64, f64); 3]; 4];
+/// Per (hop, router) of each data type (`noc_cells`).
+type NocCells = [(f64, f64); 3];
+
 /// The network level's price per hop and per router traversal of each data type, times the share
 /// of its words the sparsity rules leave moving (the network's kept reads): a word run-length
 /// coding or compression removes crosses no link. Zero on a bus table.
@@ -447,12 +452,7 @@ impl<'a> EnergyObjective<'a> {
 
     /// Energy of `ev` at `mac` per MAC, the per-dense-word prices `cell` and the mesh's `noc`.
     #[inline]
-    fn priced(
-        &self,
-        mac: f64,
-        (cell, noc): (&[[(f64, f64); 3]; 4], &[(f64, f64); 3]),
-        ev: &Evaluation,
-    ) -> f64 {
+    fn priced(&self, mac: f64, (cell, noc): (&Cells, &NocCells), ev: &Evaluation) -> f64 {
         let mut e = mac * ev.macs as f64 + self.cycle * ev.cycles as f64;
         let n = ev.counts.nest();
         if !n.noc.is_zero() {

@@ -151,9 +151,11 @@ impl NocCounts {
 
 impl AddAssign for NocCounts {
     fn add_assign(&mut self, o: NocCounts) {
-        for i in 0..3 {
-            self.hops[i] += o.hops[i];
-            self.routers[i] += o.routers[i];
+        for (a, b) in self.hops.iter_mut().zip(o.hops) {
+            *a += b;
+        }
+        for (a, b) in self.routers.iter_mut().zip(o.routers) {
+            *a += b;
         }
     }
 }

@@ -240,9 +240,9 @@ fn unit(pl: &Placement, l: &Layer, mp: &RsMapping, s: &Shape) -> Unit {
 fn scale(u: &Unit, sk: u64, n: u64, width: u64, f: u64) -> NocCounts {
     let k = [sk, n * width, n * f];
     let mut out = NocCounts::default();
-    for i in 0..3 {
-        out.hops[i] = u.cost[i][0] * k[i];
-        out.routers[i] = u.cost[i][1] * k[i];
+    for (i, (cost, k)) in u.cost.iter().zip(k).enumerate() {
+        out.hops[i] = cost[0] * k;
+        out.routers[i] = cost[1] * k;
     }
     out
 }
