@@ -6,7 +6,7 @@ use serde::{Serialize, Serializer};
 
 use ember_sim::dataflow::MappingOf;
 use ember_sim::rs::RsMapping;
-use ember_sim::{DataType, Evaluation, Layer, Mapping, Roles, MAX_LEVELS};
+use ember_sim::{DataType, Evaluation, Layer, Mapping, NocCounts, Roles, MAX_LEVELS};
 
 use crate::sparsity::{
     csc_ratio, rlc_ratio, GatedRf, SparsityRules, CSC_IFMAP_ADDRESS_BITS, CSC_WEIGHT_ADDRESS_BITS,
@@ -335,6 +335,8 @@ pub struct EnergyObjective<'a> {
     cycle: f64,
     /// [position: dram, glb, array, rf][data type] = (per dense read, per dense write).
     cell: [[(f64, f64); 3]; 4],
+    /// [data type] = (per hop, per router) on a hierarchical mesh (`noc_cells`).
+    noc: [(f64, f64); 3],
     /// With compressed sparse columns the factors depend on the mapping's segments: the
     /// layer's densities and stride, and the context to price them in, per candidate.
     csc: Option<CscInputs<'a>>,
@@ -380,6 +382,33 @@ fn cells(f: &Factors, cx: &Context) -> [[(f64, f64); 3]; 4] {
     cell
 }
 
+/// Per dense (read, write) at each position x data type (`cells`).
+type Cells = [[(f64, f64); 3]; 4];
+/// Per (hop, router) of each data type (`noc_cells`).
+type NocCells = [(f64, f64); 3];
+
+/// The network level's price per hop and per router traversal of each data type, times the share
+/// of its words the sparsity rules leave moving (the network's kept reads): a word run-length
+/// coding or compression removes crosses no link. Zero on a bus table.
+fn noc_cells(f: &Factors, cx: &Context) -> [(f64, f64); 3] {
+    let l = cx.roles.array as usize;
+    DataType::ALL.map(|d| {
+        let p = cx.price(l, d);
+        let kept = f.kept[l][d as usize].0;
+        (kept * p.hop, kept * p.router)
+    })
+}
+
+/// Energy of a mesh's hops and routers at the per-data-type prices `noc` (`noc_cells`).
+#[inline]
+fn noc_energy(noc: &[(f64, f64); 3], n: &NocCounts) -> f64 {
+    let mut e = 0.0;
+    for (d, (hop, router)) in noc.iter().enumerate() {
+        e += hop * n.hops[d] as f64 + router * n.routers[d] as f64;
+    }
+    e
+}
+
 impl<'a> EnergyObjective<'a> {
     pub fn new(layer: &Layer, cx: &Context<'a>) -> EnergyObjective<'a> {
         let f = Factors::new(layer, cx);
@@ -396,6 +425,7 @@ impl<'a> EnergyObjective<'a> {
             mac: f.mac * cx.table.mac(cx.word_bits),
             cycle: static_per_cycle(cx),
             cell: cells(&f, cx),
+            noc: noc_cells(&f, cx),
             csc,
         }
     }
@@ -404,7 +434,7 @@ impl<'a> EnergyObjective<'a> {
     pub fn energy(&self, ev: &Evaluation) -> f64 {
         let Some(c) = &self.csc else {
             // The mapper's hot path: the cells priced once per layer, borrowed.
-            return self.priced(self.mac, &self.cell, ev);
+            return self.priced(self.mac, (&self.cell, &self.noc), ev);
         };
         // A probe bounds every mapping below it: price it at segments without address words,
         // the cheapest any mapping's segments can be (every factor is lowest).
@@ -415,16 +445,19 @@ impl<'a> EnergyObjective<'a> {
         let f = Factors::csc(c.densities, segments, &c.cx);
         self.priced(
             f.mac * c.cx.table.mac(c.cx.word_bits),
-            &cells(&f, &c.cx),
+            (&cells(&f, &c.cx), &noc_cells(&f, &c.cx)),
             ev,
         )
     }
 
-    /// Energy of `ev` at `mac` per MAC and the per-dense-word prices `cell`.
+    /// Energy of `ev` at `mac` per MAC, the per-dense-word prices `cell` and the mesh's `noc`.
     #[inline]
-    fn priced(&self, mac: f64, cell: &[[(f64, f64); 3]; 4], ev: &Evaluation) -> f64 {
+    fn priced(&self, mac: f64, (cell, noc): (&Cells, &NocCells), ev: &Evaluation) -> f64 {
         let mut e = mac * ev.macs as f64 + self.cycle * ev.cycles as f64;
         let n = ev.counts.nest();
+        if !n.noc.is_zero() {
+            e += noc_energy(noc, &n.noc);
+        }
         for (c, per) in cell.iter().zip([&n.dram, &n.glb, &n.array, &n.rf]) {
             e += c[0].0 * per.weights.reads as f64
                 + c[0].1 * per.weights.writes as f64
@@ -465,6 +498,18 @@ pub fn estimate(layer: &Layer, ev: &Evaluation, cx: &Context) -> LayerEnergy {
             e.cell[l][d as usize] = v;
             e.by_level[l] += v;
             e.by_data_type[d as usize] += v;
+        }
+    }
+    // A hierarchical mesh's hops and routers, at the network level (none on a bus).
+    let noc = ev.counts.noc();
+    if !noc.is_zero() {
+        let prices = noc_cells(&Factors::for_mapping(layer, cx, &ev.mapping), cx);
+        let l = cx.roles.array as usize;
+        for (d, (hop, router)) in prices.iter().enumerate() {
+            let v = hop * noc.hops[d] as f64 + router * noc.routers[d] as f64;
+            e.cell[l][d] += v;
+            e.by_level[l] += v;
+            e.by_data_type[d] += v;
         }
     }
     e.leakage = static_per_cycle(cx) * ev.cycles as f64;

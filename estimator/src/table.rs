@@ -2,8 +2,9 @@
 //! every number: Accelergy's per-component, per-action tables, as a config's `[energy]` table.
 //!
 //! A level's price is one number (a read and a write cost it, a gated access nothing, as in the
-//! ISCA 2016 table) or a table of actions: `{ read, write, gated_read, gated_write }` (`write`
-//! defaults to `read`, the gated actions to 0). A gated access is one the sparsity rules gate
+//! ISCA 2016 table) or a table of actions: `{ read, write, gated_read, gated_write, hop, router }`
+//! (`write` defaults to `read`, the others to 0; `hop` and `router` price a hierarchical mesh's
+//! link and router traversals at the network level). A gated access is one the sparsity rules gate
 //! (a zero operand: the access is clock-gated, not performed); run-length coding moves fewer
 //! words, so it lowers the reads and writes themselves. A level whose storage differs per data
 //! type (the Eyeriss chip's filter spad is SRAM, its ifmap and psum spads registers, JSSC 2017
@@ -70,6 +71,12 @@ pub struct Price {
     pub gated_read: f64,
     #[serde(default)]
     pub gated_write: f64,
+    /// A network level on a hierarchical mesh: per word per mesh link crossed, and per router
+    /// a word passes (`ember_sim::NocCounts`); 0 (the default) on a bus, where there are none.
+    #[serde(default)]
+    pub hop: f64,
+    #[serde(default)]
+    pub router: f64,
 }
 
 impl Price {
@@ -80,10 +87,13 @@ impl Price {
             write: e,
             gated_read: 0.0,
             gated_write: 0.0,
+            hop: 0.0,
+            router: 0.0,
         }
     }
     fn is_flat(&self) -> bool {
-        self.write == self.read && self.gated_read == 0.0 && self.gated_write == 0.0
+        self.write == self.read
+            && [self.gated_read, self.gated_write, self.hop, self.router] == [0.0; 4]
     }
     fn scaled(&self, k: f64) -> Price {
         Price {
@@ -91,14 +101,18 @@ impl Price {
             write: self.write * k,
             gated_read: self.gated_read * k,
             gated_write: self.gated_write * k,
+            hop: self.hop * k,
+            router: self.router * k,
         }
     }
-    fn actions(&self) -> [(&'static str, f64); 4] {
+    fn actions(&self) -> [(&'static str, f64); 6] {
         [
             ("read", self.read),
             ("write", self.write),
             ("gated_read", self.gated_read),
             ("gated_write", self.gated_write),
+            ("hop", self.hop),
+            ("router", self.router),
         ]
     }
 }
@@ -111,7 +125,10 @@ impl Serialize for Price {
         }
         let mut m = BTreeMap::new();
         for (k, v) in self.actions() {
-            m.insert(k, v);
+            // The mesh actions only where priced: a bus table is written as it always was.
+            if v != 0.0 || !matches!(k, "hop" | "router") {
+                m.insert(k, v);
+            }
         }
         m.serialize(s)
     }
@@ -419,7 +436,7 @@ fn price_of(v: &toml::Value, key: &str) -> Result<Price, TableError> {
         (
             key.to_string(),
             format!("`{key}` {why}"),
-            "give the energy per access (a number), or a table { read, write, gated_read, gated_write } (write defaults to read, the gated actions to 0)".into(),
+            "give the energy per access (a number), or a table { read, write, gated_read, gated_write, hop, router } (write defaults to read, the others to 0)".into(),
         )
     };
     match v {

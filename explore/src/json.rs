@@ -5,8 +5,10 @@
 
 use serde_json::{json, Map, Value};
 
-use ember_estimator::{Hardware, LayerEnergy, NetworkResult};
+use ember_estimator::{Hardware, LayerEnergy, LayerResult, NetworkResult};
 use ember_sim::cycle::CycleStats;
+use ember_sim::dataflow::MappingOf;
+use ember_sim::rs::RsMapping;
 use ember_sim::DataType;
 
 /// Network utilisation: MACs over (cycles x PEs).
@@ -72,7 +74,7 @@ pub fn network_json(res: &NetworkResult, hw: &Hardware) -> Value {
         .layers
         .iter()
         .map(|l| {
-            json!({
+            let mut layer = json!({
                 "name": l.layer.name,
                 "macs": l.eval.macs,
                 "effective_macs": l.energy.effective_macs.round() as u64,
@@ -82,7 +84,11 @@ pub fn network_json(res: &NetworkResult, hw: &Hardware) -> Value {
                 "mapping": serde_json::to_value(l.eval.mapping).unwrap_or(Value::Null),
                 "accesses": accesses_json(&l.energy, hw),
                 "energy": energy_json(&l.energy, hw),
-            })
+            });
+            if let (Some(mesh), Value::Object(m)) = (mesh_json(l, hw), &mut layer) {
+                m.extend(mesh);
+            }
+            layer
         })
         .collect();
     json!({
@@ -104,6 +110,31 @@ pub fn network_json(res: &NetworkResult, hw: &Hardware) -> Value {
             "energy": energy_json(&res.total, hw),
         },
     })
+}
+
+/// On a hierarchical mesh, a row-stationary layer's multicast mode per data type (`noc_mode`)
+/// and its hops and routers (`noc`); nothing on a bus, so those documents keep their bytes.
+fn mesh_json(l: &LayerResult, hw: &Hardware) -> Option<Map<String, Value>> {
+    let mp = RsMapping::of(&l.eval.mapping)?;
+    let modes = ember_sim::rs::noc::modes(&l.layer, &hw.arch, mp)?;
+    let noc = l.eval.counts.noc();
+    let per_type = |v: [Value; 3]| -> Value {
+        let mut m = Map::new();
+        for (d, v) in DataType::ALL.into_iter().zip(v) {
+            m.insert(d.key().into(), v);
+        }
+        Value::Object(m)
+    };
+    let mut out = Map::new();
+    out.insert("noc_mode".into(), per_type(modes.map(|m| json!(m))));
+    out.insert(
+        "noc".into(),
+        json!({
+            "hops": per_type(noc.hops.map(|v| json!(v))),
+            "routers": per_type(noc.routers.map(|v| json!(v))),
+        }),
+    );
+    Some(out)
 }
 
 fn timing_json(c: &CycleStats, hw: &Hardware) -> Value {

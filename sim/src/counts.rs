@@ -104,6 +104,10 @@ pub struct NestCounts {
     pub glb: PerDataType,
     pub array: PerDataType,
     pub rf: PerDataType,
+    /// Mesh traffic of the network position on a hierarchical mesh (`rs::noc`); zero on a bus,
+    /// and then not serialised.
+    #[serde(default, skip_serializing_if = "NocCounts::is_zero")]
+    pub noc: NocCounts,
 }
 
 impl AddAssign for NestCounts {
@@ -112,6 +116,7 @@ impl AddAssign for NestCounts {
         self.glb += o.glb;
         self.array += o.array;
         self.rf += o.rf;
+        self.noc += o.noc;
     }
 }
 
@@ -123,6 +128,44 @@ impl Mul<u64> for NestCounts {
             glb: self.glb * k,
             array: self.array * k,
             rf: self.rf * k,
+            noc: self.noc * k,
+        }
+    }
+}
+
+/// What the words of each data type (indexed by `DataType`) cost on a hierarchical mesh, summed
+/// over the distinct words injected: `hops`, mesh links crossed between clusters, and
+/// `routers`, router traversals (every cluster a word's multicast tree touches, source
+/// included: a tree's hops + 1). Words delivered into PEs stay the network's `reads`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NocCounts {
+    pub hops: [u64; 3],
+    pub routers: [u64; 3],
+}
+
+impl NocCounts {
+    pub fn is_zero(&self) -> bool {
+        *self == NocCounts::default()
+    }
+}
+
+impl AddAssign for NocCounts {
+    fn add_assign(&mut self, o: NocCounts) {
+        for (a, b) in self.hops.iter_mut().zip(o.hops) {
+            *a += b;
+        }
+        for (a, b) in self.routers.iter_mut().zip(o.routers) {
+            *a += b;
+        }
+    }
+}
+
+impl Mul<u64> for NocCounts {
+    type Output = NocCounts;
+    fn mul(self, k: u64) -> NocCounts {
+        NocCounts {
+            hops: self.hops.map(|v| v * k),
+            routers: self.routers.map(|v| v * k),
         }
     }
 }
@@ -321,6 +364,10 @@ impl AccessCounts {
     }
     pub fn rf(&self) -> &PerDataType {
         &self.nest.rf
+    }
+    /// Hops and routers on a hierarchical mesh (zero on a bus).
+    pub fn noc(&self) -> &NocCounts {
+        &self.nest.noc
     }
 }
 

@@ -20,8 +20,8 @@ pub mod workload;
 
 pub use arch::{Capacity, HwConfig, Level, LevelKind, Levels, StageSpec};
 pub use counts::{
-    AccessCounts, DataType, NestCounts, PerDataType, ReadWrite, Roles, Stage, MAX_LEVELS,
-    MAX_STAGES,
+    AccessCounts, DataType, NestCounts, NocCounts, PerDataType, ReadWrite, Roles, Stage,
+    MAX_LEVELS, MAX_STAGES,
 };
 pub use dataflow::{Dataflow, DataflowModel, Mapping};
 pub use error::{Location, SimError};

@@ -5,6 +5,7 @@
 //! Prices are not here: `sim` counts, the estimator prices (see ARCHITECTURE.md).
 
 pub mod levels;
+pub mod mesh;
 mod spads;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::counts::DataType;
 use crate::dataflow::Dataflow;
 pub use levels::{Level, LevelKind, Levels};
+pub use mesh::{Grid, Links, Mesh, Topology, TypeNet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,8 +137,8 @@ pub enum Capacity {
     PerType(std::collections::BTreeMap<DataType, usize>),
 }
 
-/// Network-on-chip bus widths, bits per core cycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The network level: bus widths, bits per core cycle, and its topology (`arch::mesh`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NocSpec {
     pub filter_bus_bits: usize,
@@ -148,6 +150,20 @@ pub struct NocSpec {
     /// Absent: as wide as `psum_bus_bits`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub psum_out_bus_bits: Option<usize>,
+    /// `bus` (absent; the widths above) or `hierarchical_mesh` (the keys below; `arch::mesh`).
+    /// None of them is serialised on a bus, so a bus config's fingerprint is unchanged.
+    #[serde(default, skip_serializing_if = "Topology::is_bus")]
+    pub topology: Topology,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clusters: Option<Grid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_pes: Option<Grid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<TypeNet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ifmaps: Option<TypeNet>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub psums: Option<TypeNet>,
 }
 
 impl NocSpec {
@@ -279,6 +295,20 @@ impl HwConfig {
     pub fn pes(&self) -> usize {
         self.array.rows * self.array.cols
     }
+    /// The hierarchical mesh of the network level; None on a bus (or a config `check` would
+    /// refuse).
+    #[inline]
+    pub fn mesh(&self) -> Option<Mesh> {
+        let n = &self.noc;
+        if n.topology.is_bus() {
+            return None;
+        }
+        Some(Mesh {
+            clusters: n.clusters?,
+            cluster_pes: n.cluster_pes?,
+            nets: [n.weights?, n.ifmaps?, n.psums?],
+        })
+    }
     /// Words the DRAM link moves per core cycle.
     pub fn dram_words_per_cycle(&self) -> f64 {
         (self.dram.bus_bits as f64 / self.core.word_bits as f64) * self.dram.clock_mhz
@@ -325,6 +355,11 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
     ];
     check_pe_storage(hw, pe)?;
     check_glb_holds(hw, glb)?;
+    let array = Grid {
+        rows: hw.array.rows,
+        cols: hw.array.cols,
+    };
+    hw.noc.resolve_mesh(&noc.key, array)?;
     for (key, v) in positive {
         if v == 0 {
             return Err((

@@ -31,6 +31,7 @@
 
 pub mod mapping;
 mod model;
+pub mod noc;
 mod search;
 pub mod segment;
 
@@ -178,6 +179,15 @@ pub(crate) fn set_capacity(rows: usize, hw: &HwConfig, e: usize) -> Option<usize
     if tall > hw.array.rows {
         return None;
     }
+    // A folded set sends each weight to PEs in several rows: a mesh whose weights move only
+    // horizontally (Eyeriss v2) cannot, so such a set strip-mines instead.
+    if fold > 1
+        && hw
+            .mesh()
+            .is_some_and(|m| !m.net(DataType::Weights).mesh.vertical())
+    {
+        return None;
+    }
     let across = if fold == 1 { hw.array.cols / e } else { 1 };
     Some(across * (hw.array.rows / tall))
 }
@@ -245,6 +255,7 @@ pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> Result<(
             mp.m
         ));
     }
+    noc::check(l, hw, mp)?;
     check_glb(hw, &glb_need(l, batch, mp).held(hw.roles()))
 }
 
@@ -371,7 +382,7 @@ pub fn evaluate(
         ifmap_fetches: ifmap_fetches(&d, mp),
         seg: seg_sums(l, mp.e, segment_of(l, mp)),
     };
-    Ok(evaluation(l, &d, hw.roles(), *mp, &sums))
+    Ok(evaluation(l, &d, hw.roles(), *mp, &sums, Some(hw)))
 }
 
 /// DRAM fetches of each ifmap strip: once if resident, else once per chunk of `m` filters.
@@ -384,7 +395,9 @@ pub(crate) fn ifmap_fetches(d: &Dims, mp: &RsMapping) -> u64 {
     }
 }
 
-/// The evaluation of `mp` from its per-dimension sums (every search and `evaluate` end here).
+/// The evaluation of `mp` from its per-dimension sums (every search and `evaluate` end here);
+/// on a hierarchical mesh (`hw` given and its network one) with its hops and routers
+/// (`noc::closed_form`).
 #[inline]
 pub(crate) fn evaluation(
     l: &Layer,
@@ -392,8 +405,12 @@ pub(crate) fn evaluation(
     roles: Roles,
     mp: RsMapping,
     sums: &Sums,
+    hw: Option<&HwConfig>,
 ) -> Evaluation {
-    let (nest, cycles) = assemble(d, sums);
+    let (mut nest, cycles) = assemble(d, sums);
+    if let Some(pl) = hw.and_then(|hw| noc::Placement::new(l, hw, &mp)) {
+        nest.noc = noc::closed_form(&pl, l, d.n as usize, &mp);
+    }
     Evaluation {
         mapping: mp.into(),
         counts: AccessCounts::place(&nest, roles),

@@ -73,12 +73,13 @@ impl DataflowModel for RowStationary {
     fn passes(
         &self,
         l: &Layer,
-        _hw: &HwConfig,
+        hw: &HwConfig,
         batch: usize,
         mp: &Mapping,
         f: &mut dyn FnMut(&CyclePass) -> ControlFlow<()>,
     ) -> Result<(), String> {
         let mapping = *own(mp)?;
+        let mesh = super::noc::Placement::new(l, hw, &mapping);
         let _ = for_each_pass(l, batch, &mapping, |pass| {
             let mut p = CyclePass {
                 counts: NestCounts::default(),
@@ -88,6 +89,9 @@ impl DataflowModel for RowStationary {
                 },
             };
             pass_counts(l, &mapping, pass, &mut p.counts);
+            if let Some(pl) = &mesh {
+                p.counts.noc = super::noc::pass_noc(pl, l, &mapping, pass);
+            }
             f(&p)
         });
         Ok(())

@@ -8,6 +8,10 @@
 //! group chunks) and the GLB and sets a pass takes, so the bounds below take the cycles at the
 //! largest u the sets allow.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::noc;
 use super::segment::{mapping_segment, seg_sums, segments, SegSums};
 use super::{
     assemble, chunk_sums, e_sums, evaluation, glb_need_with, ifmap_fetches, set_capacity,
@@ -58,10 +62,23 @@ struct Strip<'a> {
     /// one number of group chunks the smallest u moves the same words in the same time with
     /// the least GLB and sets; just 1 without `[mapper] group_sets` or groups.
     us: Vec<usize>,
+    /// The config when its network is a hierarchical mesh (`noc`): candidates then count hops
+    /// and routers, and must fit the mesh.
+    mesh_hw: Option<&'a HwConfig>,
+    /// Whether (r, t, u) fits the mesh, as found so far (`noc::check` depends on nothing else
+    /// within a strip).
+    mesh_fits: RefCell<HashMap<(usize, usize, usize), bool>>,
 }
 
 impl<'a> Strip<'a> {
-    fn new(l: &'a Layer, hw: &HwConfig, d: Dims, seg: Segment, e: usize, cap: usize) -> Strip<'a> {
+    fn new(
+        l: &'a Layer,
+        hw: &'a HwConfig,
+        d: Dims,
+        seg: Segment,
+        e: usize,
+        cap: usize,
+    ) -> Strip<'a> {
         let (e_count, e_rows, e_rows_max) = e_sums(l, e);
         Strip {
             l,
@@ -75,7 +92,28 @@ impl<'a> Strip<'a> {
             e_rows_max,
             seg_sums: seg_sums(l, e, seg),
             us: group_sets(l, hw),
+            mesh_hw: hw.mesh().map(|_| hw),
+            mesh_fits: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Whether r x t sets of u groups fit the array (`cap`) and, on a mesh, its links.
+    fn fits(&self, r: usize, t: usize, u: usize) -> bool {
+        if r * t * u > self.cap {
+            return false;
+        }
+        let Some(hw) = self.mesh_hw else {
+            return true;
+        };
+        *self
+            .mesh_fits
+            .borrow_mut()
+            .entry((r, t, u))
+            .or_insert_with(|| {
+                // p = q = 1 uses all r x t sets, as every candidate's fullest pass does.
+                let mp = self.mapping(1, [1, 1, r, t], u, t, true);
+                noc::check(self.l, hw, &mp).is_ok()
+            })
     }
 
     #[inline]
@@ -151,7 +189,7 @@ impl<'a> Strip<'a> {
     #[inline(always)]
     fn evaluate(&self, mp: RsMapping, mut sums: Sums) -> Evaluation {
         sums.ifmap_fetches = ifmap_fetches(&self.d, &mp);
-        evaluation(self.l, &self.d, self.roles, mp, &sums)
+        evaluation(self.l, &self.d, self.roles, mp, &sums, self.mesh_hw)
     }
 
     /// Evaluate a candidate and keep it if it wins.
@@ -173,7 +211,7 @@ fn group_sets(l: &Layer, hw: &HwConfig) -> Vec<usize> {
 }
 
 /// Each filter segment and strip width the searches visit, in order.
-fn strips<'a>(l: &'a Layer, hw: &HwConfig, d: Dims) -> Vec<Strip<'a>> {
+fn strips<'a>(l: &'a Layer, hw: &'a HwConfig, d: Dims) -> Vec<Strip<'a>> {
     let mut out = Vec::new();
     for seg in segments(l, hw) {
         for e in strip_widths(l, hw, seg.rows) {
@@ -325,7 +363,7 @@ impl Search<'_> {
             false => (p * t).min(mg) as u64 * qr * (s.seg.rows * s.seg.cols) as u64,
         };
         let too_big = |t: usize, u: usize| {
-            r * t * u > s.cap || (filter_words > 0 && u as u64 * staged(t) > filter_words)
+            !s.fits(r, t, u) || (filter_words > 0 && u as u64 * staged(t) > filter_words)
         };
         for &t in t_list.iter().skip_while(|&&t| too_big(t, 1)) {
             let m_side = chunk_sums(s.d.m, p as u64, t as u64);
@@ -427,7 +465,7 @@ fn reference_strip(
                     .into_iter()
                     .filter(|&t| r * t <= s.cap)
                 {
-                    for &u in s.us.iter().filter(|&&u| r * t * u <= s.cap) {
+                    for &u in s.us.iter().filter(|&&u| s.fits(r, t, u)) {
                         candidates(
                             s,
                             hw,
@@ -542,7 +580,8 @@ impl Stream<'_, '_> {
         let u = s.u_most(r);
         let mapping = s.mapping(1, [p_hi as usize, q, r, 1], u, p_hi as usize, true);
         let sums = s.sums([s.g_count(u), n_count], m_side, c_side);
-        let probe = evaluation(s.l, d, s.roles, mapping, &sums);
+        // No hops: a floor on the counts (the mesh's only add to them).
+        let probe = evaluation(s.l, d, s.roles, mapping, &sums, None);
         (self.floor)(&probe) > self.wanted
     }
 
@@ -583,7 +622,7 @@ impl Stream<'_, '_> {
             .into_iter()
             .filter(|&t| r * t <= s.cap)
         {
-            for &u in s.us.iter().filter(|&&u| r * t * u <= s.cap) {
+            for &u in s.us.iter().filter(|&&u| s.fits(r, t, u)) {
                 candidates(s, self.hw, [p, q, r, t, u], n, c_side, &mut |mp, sums| {
                     self.wanted = (self.visit)(&s.evaluate(mp, sums));
                 });

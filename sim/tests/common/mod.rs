@@ -29,6 +29,7 @@ pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> Hw
             ifmap_bus_bits: 16,
             psum_bus_bits: 64,
             psum_out_bus_bits: None,
+            ..Default::default()
         },
         dram: DramSpec {
             bus_bits: 64,
