@@ -34,7 +34,7 @@ use std::ops::ControlFlow;
 use serde::Serialize;
 
 use crate::arch::HwConfig;
-use crate::counts::{AccessCounts, DataType, NestCounts};
+use crate::counts::{AccessCounts, DataType, NestCounts, Roles};
 use crate::dataflow::{Mapping, MappingOf};
 use crate::masks::{column_costs, Gating, Masks};
 use crate::passes::Pass;
@@ -847,7 +847,7 @@ pub fn total_cycles_within(
         let time = pass_time(l, hw, &ports, p, params, None, Replay::Memo, &mut memo);
         let delta = routed(hw, &p.counts);
         timeline.place(&buffering, dram_words(&params.dram_scale, &delta), &time);
-        rest.ran(&time, &delta);
+        rest.ran(&time, &delta, hw.roles());
         stopped = over(rest.bound(&timeline));
         if stopped {
             ControlFlow::Break(())
@@ -873,8 +873,8 @@ struct Remaining {
 }
 
 impl Remaining {
-    fn ran(&mut self, time: &PassTime, c: &NestCounts) {
-        self.load.less(&Load::of(c, time.mac as f64));
+    fn ran(&mut self, time: &PassTime, c: &NestCounts, roles: Roles) {
+        self.load.less(&Load::of(c, roles, time.mac as f64));
     }
 
     /// A lower bound on the total cycles. The timeline sums pass by pass in f64 and the MAC
@@ -922,7 +922,10 @@ fn counts_only(hw: &HwConfig, rates: &Rates, load: &Load) -> f64 {
 /// no earlier than it was after the previous pass plus those transfers plus the pass's on-chip
 /// time, so the sum over passes is a bound: configuration + the on-chip bound + the serial
 /// words over the link. With a filter buffer of one pass, the same chain runs through the pass
-/// starts (below).
+/// starts (below). A row-stationary pass also waits for its first column's ifmaps and psums
+/// before its first MAC and moves its last column's psums after its last (`Rates::edges`), and a
+/// data type the buffer does not hold still crosses its bus (`Load::of`): without those, an FC
+/// layer's bound on the v1.5 mesh was half its time and the edp search timed 10^5 candidates.
 pub fn latency_lower_bound(
     l: &Layer,
     hw: &HwConfig,
@@ -968,10 +971,16 @@ struct Load {
 }
 
 impl Load {
-    fn of(c: &NestCounts, macs: f64) -> Load {
+    /// From placed counts (`routed`): a data type the global buffer does not hold still
+    /// crosses its bus into the array, and its words are then the DRAM's reads (`route`).
+    fn of(c: &NestCounts, roles: Roles, macs: f64) -> Load {
+        let bus = |d: DataType| match roles.glb_holds(d) {
+            true => c.glb.get(d).reads,
+            false => c.dram.get(d).reads,
+        };
         Load {
-            filters: c.glb.weights.reads,
-            ifmaps: c.glb.ifmaps.reads,
+            filters: bus(DataType::Weights),
+            ifmaps: bus(DataType::Ifmaps),
             psums_in: c.glb.psums.reads.saturating_sub(c.dram.psums.writes),
             psums_out: c.glb.psums.writes,
             macs,
@@ -987,7 +996,7 @@ impl Load {
     /// MAC cycles of its passes add up to at least.
     fn whole(ev: &crate::Evaluation, params: &CycleParams) -> Load {
         let macs = ev.cycles as f64 * params.mac_cycle_fraction;
-        Load::of(ev.counts.nest(), macs)
+        Load::of(ev.counts.nest(), ev.counts.roles(), macs)
     }
 
     fn less(&mut self, o: &Load) {
@@ -1030,6 +1039,27 @@ fn ifmap_share(l: &Layer, mp: &Mapping) -> f64 {
     share
 }
 
+/// The least share of a row-stationary pass's ifmap words (GLB reads) that its first ofmap
+/// column waits for (the columns of its segment's window that column reads, of the segment's
+/// columns, over the most images a pass has), and of its psums that one column moves (one of
+/// its at most n x f columns): what `step_pass` moves before the first MAC and after the last.
+fn first_column_share(l: &Layer, rs: &RsMapping) -> [f64; 2] {
+    let mut share: f64 = 1.0;
+    let mut s0 = 0;
+    for sk in Tiles::new(l.s, segment_of(l, rs).cols).iter() {
+        let sk = sk as usize;
+        let cols = segment_cols(l, s0, sk);
+        let last = (s0 + sk).saturating_sub(l.pad).min(l.w);
+        let within = (last.saturating_sub(s0.saturating_sub(l.pad)) as u64).min(cols);
+        if cols > 0 {
+            share = share.min(within as f64 / cols as f64);
+        }
+        s0 += sk;
+    }
+    let n = rs.n as f64;
+    [share / n, 1.0 / (n * l.f() as f64)]
+}
+
 /// Core cycles per word of each path a `Load` takes, at the best the hardware allows.
 #[derive(Debug, Clone, Copy)]
 struct Rates {
@@ -1038,6 +1068,11 @@ struct Rates {
     ifmap: f64,
     /// Psums in, out, and both through the psum banks (0: not counted).
     psums: [f64; 3],
+    /// Per ifmap word, psum word in and psum word out, the cycles a row-stationary pass spends
+    /// on its first column's ifmaps and psums before its first MAC and on its last column's
+    /// psums after its last MAC (`first_column_share`; 0: not counted). A pass of few columns
+    /// (a fully-connected layer's one) cannot overlap them with its MACs.
+    edges: [f64; 3],
     /// Per dense DRAM word over the link, after compression.
     dram: [f64; 3],
 }
@@ -1067,6 +1102,17 @@ impl Rates {
                     per(p.psum_glb),
                 ]
             }),
+            edges: match (ports, RsMapping::of(mp)) {
+                (Some(p), Some(rs)) => {
+                    let [ifmaps, psums] = first_column_share(l, rs);
+                    [
+                        per(p.ifmap) * ifmaps,
+                        per(p.psum_in.min(p.psum_glb)) * psums,
+                        per(p.psum_out.min(p.psum_glb)) * psums,
+                    ]
+                }
+                _ => [0.0; 3],
+            },
             dram: params.dram_scale.map(|s| s / link),
         }
     }
@@ -1081,7 +1127,12 @@ impl Rates {
         let (pin, pout) = (load.psums_in as f64, load.psums_out as f64);
         let [r_in, r_out, r_both] = self.psums;
         let psums = (pin * r_in).max(pout * r_out).max((pin + pout) * r_both);
-        let stream = load.macs.max(ifmaps).max(psums);
+        // A pass's first column waits for its ifmaps and psums (`step_pass`: reloads come in
+        // before the column starts) and its last column's psums leave after its last MAC.
+        let [e_ifmaps, e_in, e_out] = self.edges;
+        let first = (load.ifmaps as f64 * e_ifmaps).max(pin * e_in);
+        let macs = load.macs + first + pout * e_out;
+        let stream = macs.max(ifmaps).max(psums);
         if self.weights_first {
             filters + stream
         } else {
