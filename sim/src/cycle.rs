@@ -250,20 +250,46 @@ struct Ports {
 }
 
 impl Ports {
-    /// Bus widths, capped by the GLB banks the mapping's tiles occupy (at least one each).
-    fn new(hw: &HwConfig, buf: &Buffers) -> Ports {
+    /// The network's widths for `mp` (the buses', or a mesh's, `DataflowModel::delivery_bits`),
+    /// capped by the GLB banks the mapping's tiles occupy (at least one each); on a mesh a
+    /// data type the GLB does not hold is fed by the DRAM link instead (v2's weights).
+    fn new(l: &Layer, hw: &HwConfig, mp: &Mapping, buf: &Buffers) -> Ports {
         let need = &buf.need;
         let width = hw.glb.bank_width_bits as u64;
         let bank_words = (buf.glb_words / hw.glb.banks.max(1) as u64).max(1);
         let banks = |words: u64| words.div_ceil(bank_words).clamp(1, hw.glb.banks as u64);
+        let psum_glb = banks(need.psums) * width;
+        let Some([weights, ifmaps, psums]) = mp.model().delivery_bits(l, hw, mp) else {
+            return Ports {
+                filter: hw.noc.filter_bus_bits as u64,
+                ifmap: (hw.noc.ifmap_bus_bits as u64).min(banks(need.ifmaps) * width),
+                psum_in: hw.noc.psum_bus_bits as u64,
+                psum_out: hw.noc.psum_out_bits() as u64,
+                psum_glb,
+            };
+        };
+        let link = ((hw.dram_words_per_cycle() * hw.core.word_bits as f64) as u64).max(1);
+        let roles = hw.roles();
+        let fed = |bits: u64, d: DataType, glb: u64| match roles.glb_holds(d) {
+            true => bits.min(glb),
+            false => bits.min(link),
+        };
         Ports {
-            filter: hw.noc.filter_bus_bits as u64,
-            ifmap: (hw.noc.ifmap_bus_bits as u64).min(banks(need.ifmaps) * width),
-            psum_in: hw.noc.psum_bus_bits as u64,
-            psum_out: hw.noc.psum_out_bits() as u64,
-            psum_glb: banks(need.psums) * width,
+            filter: fed(weights, DataType::Weights, u64::MAX),
+            ifmap: fed(ifmaps, DataType::Ifmaps, banks(need.ifmaps) * width),
+            psum_in: psums,
+            psum_out: psums,
+            psum_glb,
         }
     }
+}
+
+/// The widths cycle mode runs `mp` with, bits per core cycle: filters, ifmaps, psums in and
+/// out of the array (before the psum banks, which cap psums in and out together).
+pub fn delivery_widths(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> Option<[u64; 4]> {
+    let buf = mp.model().buffers(l, hw, batch, mp).ok()?;
+    let p = Ports::new(l, hw, mp, &buf);
+    Some([p.filter, p.ifmap, p.psum_in, p.psum_out])
 }
 
 /// Step one stream pass cycle by cycle (see `StreamPass`); each step costs `step_cost` MAC
@@ -777,7 +803,7 @@ fn run(
     let buf = model
         .buffers(l, hw, batch, mp)
         .expect("a mapping's own dataflow accepts it");
-    let ports = Ports::new(hw, &buf);
+    let ports = Ports::new(l, hw, mp, &buf);
     let buffering = Buffering::new(hw, &buf);
     // The layer is configured first; then tiles load ("then, the accelerator loads tiles",
     // JSSC 2017 §III-B).
@@ -833,7 +859,7 @@ pub fn total_cycles_within(
     let buf = model
         .buffers(l, hw, batch, mp)
         .expect("a mapping's own dataflow accepts it");
-    let ports = Ports::new(hw, &buf);
+    let ports = Ports::new(l, hw, mp, &buf);
     let buffering = Buffering::new(hw, &buf);
     let mut timeline = Timeline::new(hw.dram_words_per_cycle(), hw.core.scan_chain_bits as f64);
     let mut memo = Memo::default();
@@ -939,7 +965,13 @@ pub fn latency_lower_bound(
         return counts_only;
     };
     let buffering = Buffering::new(hw, &buf);
-    let rates = Rates::new(l, hw, params, &ev.mapping, Some(&Ports::new(hw, &buf)));
+    let rates = Rates::new(
+        l,
+        hw,
+        params,
+        &ev.mapping,
+        Some(&Ports::new(l, hw, &ev.mapping, &buf)),
+    );
     let config = hw.core.scan_chain_bits as f64;
     let chip_waits = config + rates.on_chip(&load) + rates.serial(&buffering, &load);
     // A single filter buffer takes the next pass's filters only once this pass's are in the
@@ -1090,10 +1122,18 @@ impl Rates {
         let wb = hw.core.word_bits as f64;
         let link = hw.dram_words_per_cycle();
         let per = |bits: u64| wb / bits as f64;
-        let ifmap_bits = ports.map_or(hw.noc.ifmap_bus_bits as u64, |p| p.ifmap);
+        // Without a mapping's ports (the counts-only bound), the widest the network can be.
+        let widest = |bus: usize, d: DataType| {
+            let mesh = hw.mesh().map_or(0, |m| m.widest_bits(d));
+            (bus as u64).max(mesh)
+        };
+        let filter_bits = ports.map_or(widest(hw.noc.filter_bus_bits, DataType::Weights), |p| {
+            p.filter
+        });
+        let ifmap_bits = ports.map_or(widest(hw.noc.ifmap_bus_bits, DataType::Ifmaps), |p| p.ifmap);
         Rates {
             weights_first: mp.model().weights_before_macs(),
-            filter: per(hw.noc.filter_bus_bits as u64),
+            filter: per(filter_bits),
             ifmap: per(ifmap_bits) * ifmap_share(l, mp),
             psums: ports.map_or([0.0; 3], |p| {
                 [

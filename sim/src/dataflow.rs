@@ -106,6 +106,13 @@ pub trait DataflowModel: Sync {
         batch: usize,
         mp: &Mapping,
     ) -> Result<Buffers, String>;
+    /// The bits per cycle the network delivers of each data type (weights, ifmaps, psums) to
+    /// `mp`'s passes when it is not a bus (before the GLB banks and DRAM link that feed it cap
+    /// them, `cycle::Ports`); None: the bus widths of `[noc]`. None by default.
+    fn delivery_bits(&self, l: &Layer, hw: &HwConfig, mp: &Mapping) -> Option<[u64; 3]> {
+        let _ = (l, hw, mp);
+        None
+    }
     /// Whether a pass loads its weights into the PEs before its first MAC (row- and
     /// weight-stationary) rather than streaming them with the MACs: it decides cycle mode's
     /// lower bound (`cycle::total_cycles_lower_bound`).

@@ -119,6 +119,11 @@ impl DataflowModel for RowStationary {
         })
     }
 
+    /// The hierarchical mesh's widths (`noc::delivery_bits`).
+    fn delivery_bits(&self, l: &Layer, hw: &HwConfig, mp: &Mapping) -> Option<[u64; 3]> {
+        super::noc::delivery_bits(l, hw, own(mp).ok()?)
+    }
+
     fn weights_before_macs(&self) -> bool {
         true
     }
