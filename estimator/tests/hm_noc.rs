@@ -162,3 +162,152 @@ fn energy_search_equals_exhaustive_on_a_mesh() {
         assert_eq!(fast, slow, "{}", l.name);
     }
 }
+
+/// The toy with weights kept out of the GLB, as v2 (they stream from DRAM over the link).
+fn toy_bypassing() -> Hardware {
+    let text = toy_text().replace(
+        "filter_words = 4096",
+        "filter_words = 0\nholds = [\"ifmaps\", \"psums\"]",
+    );
+    parse(&text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn rs(p: usize, t: usize, e: usize, m: usize, u: usize) -> Mapping {
+    Mapping::from(RsMapping {
+        n: 1,
+        p,
+        q: 1,
+        r: 1,
+        t,
+        e,
+        m,
+        ifmap_resident: true,
+        segment: None,
+        u,
+    })
+}
+
+/// Cycle mode's widths on the mesh follow each data type's multicast groups (the plan's rule:
+/// clusters used x routers / k sources of port bits, capped by what feeds them), by hand on the
+/// toy (2 x 2 clusters of 3 x 4 PEs; ifmaps and weights 3 routers of 24 bits, psums 4 of 40;
+/// GLB banks of 51200 / 25 = 2048 words, 64 bits wide; ifmap bus key 16 bits).
+/// - Depthwise, ifmaps unicast: 6 groups of one 8 x 192 channel, 1 x 1 filters; e = 8 and u = 6
+///   put group i on PE row i, all 8 columns: every cluster used. An ifmap row goes to the one PE
+///   of its ofmap row: k = 1, 4 x 3 / 1 = 12 sources = 288 bits; the GLB holds 6 groups x 8 rows
+///   x 192 = 9216 ifmap words, 5 banks = 320 bits, so 288. A weight goes to its PE row, which
+///   spans both cluster columns: k = 2, 4 x 3 / 2 = 6 sources = 144 bits (held in the GLB: no
+///   link cap). A psum stays in its PE: k = 1, 4 x 4 = 16 x 40 = 640 bits, in and out.
+/// - Fully connected, ifmaps broadcast: 4096 inputs, 48 outputs; t = 48 sets of one PE fill the
+///   array, every input goes to all 48 PEs: k = 4 clusters, 4 x 3 / 4 = 3 sources = 72 bits
+///   (4096 words take 2 banks = 128 bits: the mesh binds). A weight goes to one PE: 12 sources
+///   = 288 bits.
+/// - The same depthwise mapping with weights bypassing the GLB: the link (64 bits at 60 of 200
+///   MHz = 19.2 bits per core cycle) caps the weights' 144 bits to 19.
+#[test]
+fn mesh_widths_by_hand_unicast_ifmaps_beat_broadcast() {
+    use ember_sim::cycle::delivery_widths;
+    let hw = toy();
+    let mut dw = Layer::conv("dw", 6, 8, 192, 6, 1, 1);
+    dw.groups = 6;
+    let fc = Layer::conv("fc", 4096, 1, 1, 48, 1, 1);
+    let dw_map = rs(1, 1, 8, 1, 6);
+    let fc_map = rs(1, 48, 1, 48, 1);
+    for (l, mp) in [(&dw, &dw_map), (&fc, &fc_map)] {
+        ember_sim::evaluate_mapping(l, &hw.arch, 1, mp).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let unicast = delivery_widths(&dw, &hw.arch, 1, &dw_map).unwrap();
+    let broadcast = delivery_widths(&fc, &hw.arch, 1, &fc_map).unwrap();
+    assert_eq!(unicast, [144, 288, 640, 640]);
+    assert_eq!(broadcast[..2], [288, 72]);
+    assert!(unicast[1] > broadcast[1]);
+    let bypassing = delivery_widths(&dw, &toy_bypassing().arch, 1, &dw_map).unwrap();
+    assert_eq!(bypassing, [19, 288, 640, 640]);
+    // On a bus the keys' widths stay: the toy with its topology a bus.
+    let mut bus = toy();
+    bus.arch.noc.topology = ember_sim::arch::Topology::Bus;
+    let widths = delivery_widths(&dw, &bus.arch, 1, &dw_map).unwrap();
+    assert_eq!(widths, [64, 16, 64, 64]);
+}
+
+/// The bounds the edp search prunes by stay bounds on the mesh's widths: for about 150
+/// candidates spread over the space of each of the first AlexNet and MobileNet 0.5-128 layers
+/// (batch 2), on the toy and on the toy with weights bypassing the GLB, neither the counts-only
+/// bound nor the buffer-aware one exceeds cycle mode's total, a timing limited to it ends with
+/// it, and its counts equal the analytic ones.
+#[test]
+fn time_bounds_hold_on_a_mesh() {
+    use ember_sim::cycle::{
+        latency_lower_bound, simulate, total_cycles_lower_bound, total_cycles_within, Replay,
+    };
+    let mut layers = trace("alexnet.toml").layers;
+    layers.truncate(2);
+    layers.extend(
+        trace("mobilenet_v1_0.5_128.toml")
+            .layers
+            .into_iter()
+            .take(3),
+    );
+    let model = Dataflow::RowStationary.model();
+    for hw in [toy(), toy_bypassing()] {
+        for (i, l) in layers.iter().enumerate() {
+            let params = hw.layer_cycle_params(l, i == 0);
+            let space = std::cell::Cell::new(0u64);
+            model.search_reference(l, &hw.arch, 2, &|_| {
+                space.set(space.get() + 1);
+                0.0
+            });
+            let every = space.get().div_ceil(150).max(1);
+            let seen = std::cell::Cell::new(0u64);
+            model.search_reference(l, &hw.arch, 2, &|ev| {
+                seen.set(seen.get() + 1);
+                if !(seen.get() - 1).is_multiple_of(every) {
+                    return 0.0;
+                }
+                let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
+                let (total, tag) = (c.total_cycles, format!("{} {:?}", l.name, ev.mapping));
+                assert_eq!(c.counts, ev.counts, "{tag}");
+                for bound in [
+                    total_cycles_lower_bound(l, &hw.arch, ev, &params),
+                    latency_lower_bound(l, &hw.arch, 2, ev, &params),
+                ] {
+                    assert!(bound <= total as f64, "{tag}: bound {bound} > {total}");
+                }
+                let within = total_cycles_within(l, &hw.arch, 2, ev, &params, &|b| b > total);
+                assert_eq!(within, Some(total), "{tag}");
+                0.0
+            });
+        }
+    }
+}
+
+/// The edp search on the mesh (candidates streamed without hops and routers, completed only
+/// when their bounds let them through; the mesh's widths in cycle mode) picks what timing every
+/// candidate picks: small layers (a padded conv, a depthwise and a fully-connected one) at
+/// batch 2 on the toy and on the toy with weights bypassing the GLB.
+#[test]
+fn edp_search_equals_exhaustive_on_a_mesh() {
+    use ember_estimator::run::Objective;
+    use ember_sim::cycle::{simulate, Replay};
+    let mut padded = Layer::conv("padded", 4, 9, 9, 8, 3, 3);
+    padded.pad = 1;
+    let mut dw = Layer::conv("dw", 6, 10, 10, 6, 3, 3);
+    dw.groups = 6;
+    dw.pad = 1;
+    let fc = Layer::conv("fc", 64, 1, 1, 40, 1, 1);
+    for hw in [toy(), toy_bypassing()] {
+        for l in [&padded, &dw, &fc] {
+            let energy = EnergyObjective::new(l, &hw.context(false));
+            let params = hw.layer_cycle_params(l, false);
+            let edp = |ev: &Evaluation| {
+                let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
+                c.total_cycles as f64 * energy.energy(ev)
+            };
+            let want = ember_sim::rs::search_reference(l, &hw.arch, 2, &edp).unwrap();
+            let got = hw
+                .run_layer_with(l, 2, Dataflow::RowStationary, false, Objective::Edp)
+                .unwrap();
+            assert_eq!(got.eval, want, "{}", l.name);
+            assert!(!got.eval.counts.noc().is_zero(), "{}", l.name);
+        }
+    }
+}

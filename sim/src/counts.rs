@@ -369,6 +369,12 @@ impl AccessCounts {
     pub fn noc(&self) -> &NocCounts {
         &self.nest.noc
     }
+    /// These counts with the mesh's hops and routers `noc` (the routing of `place` leaves them
+    /// as they are).
+    pub fn with_noc(mut self, noc: NocCounts) -> AccessCounts {
+        self.nest.noc = noc;
+        self
+    }
 }
 
 impl Serialize for AccessCounts {

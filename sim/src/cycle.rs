@@ -34,7 +34,7 @@ use std::ops::ControlFlow;
 use serde::Serialize;
 
 use crate::arch::HwConfig;
-use crate::counts::{AccessCounts, DataType, NestCounts};
+use crate::counts::{AccessCounts, DataType, NestCounts, Roles};
 use crate::dataflow::{Mapping, MappingOf};
 use crate::masks::{column_costs, Gating, Masks};
 use crate::passes::Pass;
@@ -250,20 +250,46 @@ struct Ports {
 }
 
 impl Ports {
-    /// Bus widths, capped by the GLB banks the mapping's tiles occupy (at least one each).
-    fn new(hw: &HwConfig, buf: &Buffers) -> Ports {
+    /// The network's widths for `mp` (the buses', or a mesh's, `DataflowModel::delivery_bits`),
+    /// capped by the GLB banks the mapping's tiles occupy (at least one each); on a mesh a
+    /// data type the GLB does not hold is fed by the DRAM link instead (v2's weights).
+    fn new(l: &Layer, hw: &HwConfig, mp: &Mapping, buf: &Buffers) -> Ports {
         let need = &buf.need;
         let width = hw.glb.bank_width_bits as u64;
         let bank_words = (buf.glb_words / hw.glb.banks.max(1) as u64).max(1);
         let banks = |words: u64| words.div_ceil(bank_words).clamp(1, hw.glb.banks as u64);
+        let psum_glb = banks(need.psums) * width;
+        let Some([weights, ifmaps, psums]) = mp.model().delivery_bits(l, hw, mp) else {
+            return Ports {
+                filter: hw.noc.filter_bus_bits as u64,
+                ifmap: (hw.noc.ifmap_bus_bits as u64).min(banks(need.ifmaps) * width),
+                psum_in: hw.noc.psum_bus_bits as u64,
+                psum_out: hw.noc.psum_out_bits() as u64,
+                psum_glb,
+            };
+        };
+        let link = ((hw.dram_words_per_cycle() * hw.core.word_bits as f64) as u64).max(1);
+        let roles = hw.roles();
+        let fed = |bits: u64, d: DataType, glb: u64| match roles.glb_holds(d) {
+            true => bits.min(glb),
+            false => bits.min(link),
+        };
         Ports {
-            filter: hw.noc.filter_bus_bits as u64,
-            ifmap: (hw.noc.ifmap_bus_bits as u64).min(banks(need.ifmaps) * width),
-            psum_in: hw.noc.psum_bus_bits as u64,
-            psum_out: hw.noc.psum_out_bits() as u64,
-            psum_glb: banks(need.psums) * width,
+            filter: fed(weights, DataType::Weights, u64::MAX),
+            ifmap: fed(ifmaps, DataType::Ifmaps, banks(need.ifmaps) * width),
+            psum_in: psums,
+            psum_out: psums,
+            psum_glb,
         }
     }
+}
+
+/// The widths cycle mode runs `mp` with, bits per core cycle: filters, ifmaps, psums in and
+/// out of the array (before the psum banks, which cap psums in and out together).
+pub fn delivery_widths(l: &Layer, hw: &HwConfig, batch: usize, mp: &Mapping) -> Option<[u64; 4]> {
+    let buf = mp.model().buffers(l, hw, batch, mp).ok()?;
+    let p = Ports::new(l, hw, mp, &buf);
+    Some([p.filter, p.ifmap, p.psum_in, p.psum_out])
 }
 
 /// Step one stream pass cycle by cycle (see `StreamPass`); each step costs `step_cost` MAC
@@ -777,7 +803,7 @@ fn run(
     let buf = model
         .buffers(l, hw, batch, mp)
         .expect("a mapping's own dataflow accepts it");
-    let ports = Ports::new(hw, &buf);
+    let ports = Ports::new(l, hw, mp, &buf);
     let buffering = Buffering::new(hw, &buf);
     // The layer is configured first; then tiles load ("then, the accelerator loads tiles",
     // JSSC 2017 §III-B).
@@ -833,7 +859,7 @@ pub fn total_cycles_within(
     let buf = model
         .buffers(l, hw, batch, mp)
         .expect("a mapping's own dataflow accepts it");
-    let ports = Ports::new(hw, &buf);
+    let ports = Ports::new(l, hw, mp, &buf);
     let buffering = Buffering::new(hw, &buf);
     let mut timeline = Timeline::new(hw.dram_words_per_cycle(), hw.core.scan_chain_bits as f64);
     let mut memo = Memo::default();
@@ -847,7 +873,7 @@ pub fn total_cycles_within(
         let time = pass_time(l, hw, &ports, p, params, None, Replay::Memo, &mut memo);
         let delta = routed(hw, &p.counts);
         timeline.place(&buffering, dram_words(&params.dram_scale, &delta), &time);
-        rest.ran(&time, &delta);
+        rest.ran(&time, &delta, hw.roles());
         stopped = over(rest.bound(&timeline));
         if stopped {
             ControlFlow::Break(())
@@ -873,8 +899,8 @@ struct Remaining {
 }
 
 impl Remaining {
-    fn ran(&mut self, time: &PassTime, c: &NestCounts) {
-        self.load.less(&Load::of(c, time.mac as f64));
+    fn ran(&mut self, time: &PassTime, c: &NestCounts, roles: Roles) {
+        self.load.less(&Load::of(c, roles, time.mac as f64));
     }
 
     /// A lower bound on the total cycles. The timeline sums pass by pass in f64 and the MAC
@@ -922,7 +948,10 @@ fn counts_only(hw: &HwConfig, rates: &Rates, load: &Load) -> f64 {
 /// no earlier than it was after the previous pass plus those transfers plus the pass's on-chip
 /// time, so the sum over passes is a bound: configuration + the on-chip bound + the serial
 /// words over the link. With a filter buffer of one pass, the same chain runs through the pass
-/// starts (below).
+/// starts (below). A row-stationary pass also waits for its first column's ifmaps and psums
+/// before its first MAC and moves its last column's psums after its last (`Rates::edges`), and a
+/// data type the buffer does not hold still crosses its bus (`Load::of`): without those, an FC
+/// layer's bound on the v1.5 mesh was half its time and the edp search timed 10^5 candidates.
 pub fn latency_lower_bound(
     l: &Layer,
     hw: &HwConfig,
@@ -936,7 +965,13 @@ pub fn latency_lower_bound(
         return counts_only;
     };
     let buffering = Buffering::new(hw, &buf);
-    let rates = Rates::new(l, hw, params, &ev.mapping, Some(&Ports::new(hw, &buf)));
+    let rates = Rates::new(
+        l,
+        hw,
+        params,
+        &ev.mapping,
+        Some(&Ports::new(l, hw, &ev.mapping, &buf)),
+    );
     let config = hw.core.scan_chain_bits as f64;
     let chip_waits = config + rates.on_chip(&load) + rates.serial(&buffering, &load);
     // A single filter buffer takes the next pass's filters only once this pass's are in the
@@ -968,10 +1003,16 @@ struct Load {
 }
 
 impl Load {
-    fn of(c: &NestCounts, macs: f64) -> Load {
+    /// From placed counts (`routed`): a data type the global buffer does not hold still
+    /// crosses its bus into the array, and its words are then the DRAM's reads (`route`).
+    fn of(c: &NestCounts, roles: Roles, macs: f64) -> Load {
+        let bus = |d: DataType| match roles.glb_holds(d) {
+            true => c.glb.get(d).reads,
+            false => c.dram.get(d).reads,
+        };
         Load {
-            filters: c.glb.weights.reads,
-            ifmaps: c.glb.ifmaps.reads,
+            filters: bus(DataType::Weights),
+            ifmaps: bus(DataType::Ifmaps),
             psums_in: c.glb.psums.reads.saturating_sub(c.dram.psums.writes),
             psums_out: c.glb.psums.writes,
             macs,
@@ -987,7 +1028,7 @@ impl Load {
     /// MAC cycles of its passes add up to at least.
     fn whole(ev: &crate::Evaluation, params: &CycleParams) -> Load {
         let macs = ev.cycles as f64 * params.mac_cycle_fraction;
-        Load::of(ev.counts.nest(), macs)
+        Load::of(ev.counts.nest(), ev.counts.roles(), macs)
     }
 
     fn less(&mut self, o: &Load) {
@@ -1030,6 +1071,27 @@ fn ifmap_share(l: &Layer, mp: &Mapping) -> f64 {
     share
 }
 
+/// The least share of a row-stationary pass's ifmap words (GLB reads) that its first ofmap
+/// column waits for (the columns of its segment's window that column reads, of the segment's
+/// columns, over the most images a pass has), and of its psums that one column moves (one of
+/// its at most n x f columns): what `step_pass` moves before the first MAC and after the last.
+fn first_column_share(l: &Layer, rs: &RsMapping) -> [f64; 2] {
+    let mut share: f64 = 1.0;
+    let mut s0 = 0;
+    for sk in Tiles::new(l.s, segment_of(l, rs).cols).iter() {
+        let sk = sk as usize;
+        let cols = segment_cols(l, s0, sk);
+        let last = (s0 + sk).saturating_sub(l.pad).min(l.w);
+        let within = (last.saturating_sub(s0.saturating_sub(l.pad)) as u64).min(cols);
+        if cols > 0 {
+            share = share.min(within as f64 / cols as f64);
+        }
+        s0 += sk;
+    }
+    let n = rs.n as f64;
+    [share / n, 1.0 / (n * l.f() as f64)]
+}
+
 /// Core cycles per word of each path a `Load` takes, at the best the hardware allows.
 #[derive(Debug, Clone, Copy)]
 struct Rates {
@@ -1038,6 +1100,11 @@ struct Rates {
     ifmap: f64,
     /// Psums in, out, and both through the psum banks (0: not counted).
     psums: [f64; 3],
+    /// Per ifmap word, psum word in and psum word out, the cycles a row-stationary pass spends
+    /// on its first column's ifmaps and psums before its first MAC and on its last column's
+    /// psums after its last MAC (`first_column_share`; 0: not counted). A pass of few columns
+    /// (a fully-connected layer's one) cannot overlap them with its MACs.
+    edges: [f64; 3],
     /// Per dense DRAM word over the link, after compression.
     dram: [f64; 3],
 }
@@ -1055,10 +1122,18 @@ impl Rates {
         let wb = hw.core.word_bits as f64;
         let link = hw.dram_words_per_cycle();
         let per = |bits: u64| wb / bits as f64;
-        let ifmap_bits = ports.map_or(hw.noc.ifmap_bus_bits as u64, |p| p.ifmap);
+        // Without a mapping's ports (the counts-only bound), the widest the network can be.
+        let widest = |bus: usize, d: DataType| {
+            let mesh = hw.mesh().map_or(0, |m| m.widest_bits(d));
+            (bus as u64).max(mesh)
+        };
+        let filter_bits = ports.map_or(widest(hw.noc.filter_bus_bits, DataType::Weights), |p| {
+            p.filter
+        });
+        let ifmap_bits = ports.map_or(widest(hw.noc.ifmap_bus_bits, DataType::Ifmaps), |p| p.ifmap);
         Rates {
             weights_first: mp.model().weights_before_macs(),
-            filter: per(hw.noc.filter_bus_bits as u64),
+            filter: per(filter_bits),
             ifmap: per(ifmap_bits) * ifmap_share(l, mp),
             psums: ports.map_or([0.0; 3], |p| {
                 [
@@ -1067,6 +1142,17 @@ impl Rates {
                     per(p.psum_glb),
                 ]
             }),
+            edges: match (ports, RsMapping::of(mp)) {
+                (Some(p), Some(rs)) => {
+                    let [ifmaps, psums] = first_column_share(l, rs);
+                    [
+                        per(p.ifmap) * ifmaps,
+                        per(p.psum_in.min(p.psum_glb)) * psums,
+                        per(p.psum_out.min(p.psum_glb)) * psums,
+                    ]
+                }
+                _ => [0.0; 3],
+            },
             dram: params.dram_scale.map(|s| s / link),
         }
     }
@@ -1081,7 +1167,12 @@ impl Rates {
         let (pin, pout) = (load.psums_in as f64, load.psums_out as f64);
         let [r_in, r_out, r_both] = self.psums;
         let psums = (pin * r_in).max(pout * r_out).max((pin + pout) * r_both);
-        let stream = load.macs.max(ifmaps).max(psums);
+        // A pass's first column waits for its ifmaps and psums (`step_pass`: reloads come in
+        // before the column starts) and its last column's psums leave after its last MAC.
+        let [e_ifmaps, e_in, e_out] = self.edges;
+        let first = (load.ifmaps as f64 * e_ifmaps).max(pin * e_in);
+        let macs = load.macs + first + pout * e_out;
+        let stream = macs.max(ifmaps).max(psums);
         if self.weights_first {
             filters + stream
         } else {

@@ -60,8 +60,10 @@ pub trait DataflowModel: Sync {
     /// answers the largest lower bound it still wants: the model may skip any part of the
     /// space whose `floor` (non-decreasing in every count and in the cycles) on a probe with
     /// counts and cycles no larger than any of the part's candidates' (and the dataflow's
-    /// mapping) exceeds that answer. What `search_lower_bounded` streams; by default
-    /// `search_reference`, skipping nothing.
+    /// mapping) exceeds that answer. A candidate's counts may leave out what is costly to
+    /// count and only adds to them (row-stationary's hops and routers on a mesh): they are then
+    /// a floor of its own, and `complete` adds the rest. What `search_lower_bounded` streams;
+    /// by default `search_reference`, skipping nothing.
     fn stream(
         &self,
         l: &Layer,
@@ -76,6 +78,13 @@ pub trait DataflowModel: Sync {
             (visit.borrow_mut())(ev);
             0.0
         });
+    }
+    /// Adds to a candidate `stream` handed what its counts may leave out for speed (the
+    /// contract of `stream`): afterwards they are `evaluate`'s. By default nothing is left out.
+    /// Whether it changed `ev`.
+    fn complete(&self, l: &Layer, hw: &HwConfig, batch: usize, ev: &mut Evaluation) -> bool {
+        let _ = (l, hw, batch, ev);
+        false
     }
     /// The passes of `mp` in execution order, each with what it moves and what cycle mode
     /// steps (`cycle::simulate`); the counts of all passes are `walk`'s. Stops when `f` breaks
@@ -97,6 +106,13 @@ pub trait DataflowModel: Sync {
         batch: usize,
         mp: &Mapping,
     ) -> Result<Buffers, String>;
+    /// The bits per cycle the network delivers of each data type (weights, ifmaps, psums) to
+    /// `mp`'s passes when it is not a bus (before the GLB banks and DRAM link that feed it cap
+    /// them, `cycle::Ports`); None: the bus widths of `[noc]`. None by default.
+    fn delivery_bits(&self, l: &Layer, hw: &HwConfig, mp: &Mapping) -> Option<[u64; 3]> {
+        let _ = (l, hw, mp);
+        None
+    }
     /// Whether a pass loads its weights into the PEs before its first MAC (row- and
     /// weight-stationary) rather than streaming them with the MACs: it decides cycle mode's
     /// lower bound (`cycle::total_cycles_lower_bound`).
@@ -350,10 +366,19 @@ pub fn search_lower_bounded_keeping(
     // win. Those of the cut's own bound may have been kept; timing one twice changes nothing.
     if let Some(cut) = cut.filter(|&cut| full && !loses(&best, cut)) {
         model.stream(l, hw, batch, b.floor, &mut |ev| {
+            // A bound on the counts `stream` handed is a bound on the completed ones too.
             if !loses(&best, (b.floor)(ev)) {
-                let bound = (b.lower)(ev);
+                let bare = (b.lower)(ev);
+                if loses(&best, bare) {
+                    return best.as_ref().map_or(f64::INFINITY, |(c, _)| *c);
+                }
+                let mut ev = ev.clone();
+                let bound = match model.complete(l, hw, batch, &mut ev) {
+                    true => (b.lower)(&ev),
+                    false => bare,
+                };
                 if bound >= cut && !loses(&best, bound) {
-                    time(&mut best, b, ev.clone());
+                    time(&mut best, b, ev);
                 }
             }
             best.as_ref().map_or(f64::INFINITY, |(c, _)| *c)
@@ -401,15 +426,26 @@ fn least_bounds(
         if at_most < f64::INFINITY && (b.floor)(ev) >= at_most {
             return at_most;
         }
-        let key = Key((b.lower)(ev), index);
+        // Only a candidate its bounds on the streamed counts do not rule out is completed
+        // (`DataflowModel::stream`): they are bounds of the completed counts too.
+        let bare = (b.lower)(ev);
+        if at_most < f64::INFINITY && bare >= at_most {
+            return at_most;
+        }
+        let mut ev = ev.clone();
+        let bound = match model.complete(l, hw, batch, &mut ev) {
+            true => (b.lower)(&ev),
+            false => bare,
+        };
+        let key = Key(bound, index);
         index += 1;
         if kept.len() < most {
-            slab.push(Some(ev.clone()));
+            slab.push(Some(ev));
             kept.push((key, slab.len() - 1));
         } else if key.0 < at_most {
             // It takes the slot of the largest kept, which it beats.
             let (_, slot) = kept.pop().expect("the heap is full");
-            slab[slot] = Some(ev.clone());
+            slab[slot] = Some(ev);
             kept.push((key, slot));
         }
         top(&kept)

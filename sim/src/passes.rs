@@ -216,11 +216,11 @@ pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, out: &mut NestCounts) ->
 pub fn walk(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> (AccessCounts, u64) {
     let mut counts = NestCounts::default();
     let mut cycles = 0;
-    let mesh = crate::rs::noc::Placement::new(l, hw, mp);
+    let mut mesh = crate::rs::noc::PassNoc::new(l, hw, mp);
     let _ = for_each_pass(l, batch, mp, |p| {
         cycles += pass_counts(l, mp, p, &mut counts);
-        if let Some(pl) = &mesh {
-            counts.noc += crate::rs::noc::pass_noc(pl, l, mp, p);
+        if let Some(noc) = &mut mesh {
+            counts.noc += noc.counts(p);
         }
         ControlFlow::Continue(())
     });

@@ -78,6 +78,12 @@ impl Mesh {
     pub fn net(&self, d: DataType) -> TypeNet {
         self.nets[d as usize]
     }
+    /// The most bits per cycle data type `d` can get: every router of every cluster
+    /// delivering its own word (`rs::noc::delivery_bits` with k = 1).
+    pub fn widest_bits(&self, d: DataType) -> u64 {
+        let net = self.net(d);
+        (self.clusters.rows * self.clusters.cols * net.routers * net.port_bits) as u64
+    }
     pub fn clusters(&self) -> usize {
         self.clusters.rows * self.clusters.cols
     }

@@ -420,6 +420,23 @@ pub(crate) fn evaluation(
     }
 }
 
+/// Add `mp`'s hops and routers to `ev`, a candidate counted without them, if `hw`'s network is
+/// a mesh, and say whether it was (`search::stream` leaves them out: they only add to the
+/// counts, and bounds on the counts without them rule most candidates out).
+pub(crate) fn complete_noc(
+    l: &Layer,
+    hw: &HwConfig,
+    batch: usize,
+    mp: &RsMapping,
+    ev: &mut Evaluation,
+) -> bool {
+    let Some(pl) = noc::Placement::new(l, hw, mp) else {
+        return false;
+    };
+    ev.counts = ev.counts.with_noc(noc::closed_form(&pl, l, batch, mp));
+    true
+}
+
 /// PEs busy in a full pass: each of its u groups keeps the sets of one group busy.
 #[inline]
 pub fn active_pes(l: &Layer, mp: &RsMapping) -> usize {

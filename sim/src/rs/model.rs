@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use crate::arch::HwConfig;
 use crate::counts::{AccessCounts, NestCounts};
 use crate::cycle::{Buffers, CyclePass, Work};
-use crate::dataflow::{params, Cost, Dataflow, DataflowModel, Mapping};
+use crate::dataflow::{params, Cost, Dataflow, DataflowModel, Mapping, MappingOf};
 use crate::dataflows::Storage;
 use crate::passes::{for_each_pass, pass_counts};
 use crate::rs::{glb_need, RsMapping};
@@ -70,6 +70,14 @@ impl DataflowModel for RowStationary {
         super::search::stream(l, hw, batch, floor, visit)
     }
 
+    /// The hops and routers `stream` leaves out on a mesh (`search::stream`).
+    fn complete(&self, l: &Layer, hw: &HwConfig, batch: usize, ev: &mut Evaluation) -> bool {
+        match RsMapping::of(&ev.mapping) {
+            Some(&mp) => super::complete_noc(l, hw, batch, &mp, ev),
+            None => false,
+        }
+    }
+
     fn passes(
         &self,
         l: &Layer,
@@ -79,7 +87,7 @@ impl DataflowModel for RowStationary {
         f: &mut dyn FnMut(&CyclePass) -> ControlFlow<()>,
     ) -> Result<(), String> {
         let mapping = *own(mp)?;
-        let mesh = super::noc::Placement::new(l, hw, &mapping);
+        let mut mesh = super::noc::PassNoc::new(l, hw, &mapping);
         let _ = for_each_pass(l, batch, &mapping, |pass| {
             let mut p = CyclePass {
                 counts: NestCounts::default(),
@@ -89,8 +97,8 @@ impl DataflowModel for RowStationary {
                 },
             };
             pass_counts(l, &mapping, pass, &mut p.counts);
-            if let Some(pl) = &mesh {
-                p.counts.noc = super::noc::pass_noc(pl, l, &mapping, pass);
+            if let Some(noc) = &mut mesh {
+                p.counts.noc = noc.counts(pass);
             }
             f(&p)
         });
@@ -109,6 +117,11 @@ impl DataflowModel for RowStationary {
             glb_words: hw.glb.words as u64,
             filter_words: hw.glb.filter_words as u64,
         })
+    }
+
+    /// The hierarchical mesh's widths (`noc::delivery_bits`).
+    fn delivery_bits(&self, l: &Layer, hw: &HwConfig, mp: &Mapping) -> Option<[u64; 3]> {
+        super::noc::delivery_bits(l, hw, own(mp).ok()?)
     }
 
     fn weights_before_macs(&self) -> bool {

@@ -160,7 +160,7 @@ impl Tree {
 }
 
 /// A pass's tile sizes, all the mesh counts depend on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {
     pub groups: usize,
     pub e: usize,
@@ -247,18 +247,50 @@ fn scale(u: &Unit, sk: u64, n: u64, width: u64, f: u64) -> NocCounts {
     out
 }
 
-/// The mesh counts of one pass of the walk.
-pub fn pass_noc(pl: &Placement, l: &Layer, mp: &RsMapping, p: &Pass) -> NocCounts {
-    let shape = Shape {
-        groups: p.groups,
-        e: p.e,
-        rk: p.rk,
-        m: p.m,
-        c: p.c,
-    };
-    let u = unit(pl, l, mp, &shape);
-    let width = segment_width(l, p.sk);
-    scale(&u, p.sk as u64, p.n as u64, width, l.f() as u64)
+/// The mesh counts of a mapping's passes, one by one (the walk and cycle mode): a pass's unit
+/// depends only on its tile shape, and a mapping has few distinct shapes but may have
+/// thousands of passes, so each shape's unit is built once (`unit` walks every PE of the pass;
+/// building it per pass was 96 % of an edp search on the v1.5 mesh).
+pub struct PassNoc<'a> {
+    pl: Placement,
+    l: &'a Layer,
+    mp: &'a RsMapping,
+    /// The shapes seen so far: a handful per mapping, so a scan beats hashing.
+    units: Vec<(Shape, Unit)>,
+}
+
+impl<'a> PassNoc<'a> {
+    /// The counter of `mp`'s passes on `hw`'s mesh; None on a bus.
+    pub fn new(l: &'a Layer, hw: &HwConfig, mp: &'a RsMapping) -> Option<PassNoc<'a>> {
+        Some(PassNoc {
+            pl: Placement::new(l, hw, mp)?,
+            l,
+            mp,
+            units: Vec::new(),
+        })
+    }
+
+    /// The mesh counts of pass `p`.
+    pub fn counts(&mut self, p: &Pass) -> NocCounts {
+        let shape = Shape {
+            groups: p.groups,
+            e: p.e,
+            rk: p.rk,
+            m: p.m,
+            c: p.c,
+        };
+        let l = self.l;
+        let u = match self.units.iter().find(|(s, _)| *s == shape) {
+            Some((_, u)) => *u,
+            None => {
+                let u = unit(&self.pl, l, self.mp, &shape);
+                self.units.push((shape, u));
+                u
+            }
+        };
+        let width = segment_width(l, p.sk);
+        scale(&u, p.sk as u64, p.n as u64, width, l.f() as u64)
+    }
 }
 
 /// Sizes of the chunks of `dim` in pieces of `size`, each with how many there are.
@@ -458,5 +490,98 @@ fn classify(group: &BTreeSet<usize>, active: usize) -> Mode {
         Mode::Grouped
     } else {
         Mode::Interleaved
+    }
+}
+
+/// The bits per cycle the mesh delivers of each data type (weights, ifmaps, psums) to `mp`'s
+/// passes, before what feeds it (the plan's rule, JETCAS 2019 §III-B): (independent sources)
+/// x port bits, where a word occupies a router in each of the k clusters of its multicast
+/// group, so the routers of the clusters a pass uses carry (clusters x routers / k) words at
+/// once. k is the largest group of the data type in `mp`'s fullest pass (a psum's: the
+/// clusters of its chain); every other pass uses a subset of its PEs, and one width per
+/// mapping keeps cycle mode's bounds, which take the mapping's ports, bounds. Broadcast iacts
+/// on v2's 16 clusters get 3 x 24 b, unicast ones 48 x 24 b. None on a bus.
+pub fn delivery_bits(l: &Layer, hw: &HwConfig, mp: &RsMapping) -> Option<[u64; 3]> {
+    let pl = Placement::new(l, hw, mp)?;
+    let s = full_shape(l, mp);
+    let (t_used, r_used) = (s.m.div_ceil(mp.p), s.c.div_ceil(mp.q));
+    let cols = pl.mesh.clusters.cols;
+    let bit = |set: [usize; 3], rr: usize, ee: usize| {
+        let (row, col) = pl.cluster(pl.pe(set, rr, ee));
+        row * cols + col
+    };
+    // Cluster sets as bits, reused word by word: the edp search asks this of every candidate
+    // it bounds.
+    let mut groups = Groups::new(pl.mesh.clusters.rows * cols);
+    for ui in 0..s.groups {
+        for ti in 0..t_used {
+            for ri in 0..r_used {
+                for rr in 0..s.rk {
+                    (0..s.e).for_each(|ee| groups.add(bit([ui, ti, ri], rr, ee)));
+                    groups.take(DataType::Weights);
+                }
+            }
+            for ee in 0..s.e {
+                for ri in 0..r_used {
+                    (0..s.rk).for_each(|rr| groups.add(bit([ui, ti, ri], rr, ee)));
+                }
+                groups.take(DataType::Psums);
+            }
+        }
+        for ri in 0..r_used {
+            for delta in 0..(s.e - 1) * l.stride + s.rk {
+                for ti in 0..t_used {
+                    for ee in 0..s.e {
+                        if let Some(rr) = delta.checked_sub(ee * l.stride).filter(|&rr| rr < s.rk) {
+                            groups.add(bit([ui, ti, ri], rr, ee));
+                        }
+                    }
+                }
+                groups.take(DataType::Ifmaps);
+            }
+        }
+    }
+    let used = groups
+        .used
+        .iter()
+        .map(|w| w.count_ones() as usize)
+        .sum::<usize>();
+    Some(DataType::ALL.map(|d| {
+        let net = pl.mesh.net(d);
+        let sources = (used * net.routers / groups.k[d as usize]).max(1);
+        (sources * net.port_bits) as u64
+    }))
+}
+
+/// The clusters of one word (bits), of every word so far, and the largest group per type.
+struct Groups {
+    word: Vec<u64>,
+    used: Vec<u64>,
+    k: [usize; 3],
+}
+
+impl Groups {
+    fn new(clusters: usize) -> Groups {
+        let n = clusters.div_ceil(64);
+        Groups {
+            word: vec![0; n],
+            used: vec![0; n],
+            k: [1; 3],
+        }
+    }
+
+    fn add(&mut self, cluster: usize) {
+        self.word[cluster / 64] |= 1 << (cluster % 64);
+    }
+
+    /// Close the word of type `d`.
+    fn take(&mut self, d: DataType) {
+        let mut k = 0;
+        for (w, u) in self.word.iter_mut().zip(&mut self.used) {
+            k += w.count_ones() as usize;
+            *u |= *w;
+            *w = 0;
+        }
+        self.k[d as usize] = self.k[d as usize].max(k);
     }
 }

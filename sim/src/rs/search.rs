@@ -192,6 +192,14 @@ impl<'a> Strip<'a> {
         evaluation(self.l, &self.d, self.roles, mp, &sums, self.mesh_hw)
     }
 
+    /// The evaluation of a candidate without its hops and routers, which `stream` may leave
+    /// out (`DataflowModel::stream`; `RowStationary::complete` adds them).
+    #[inline(always)]
+    fn evaluate_bare(&self, mp: RsMapping, mut sums: Sums) -> Evaluation {
+        sums.ifmap_fetches = ifmap_fetches(&self.d, &mp);
+        evaluation(self.l, &self.d, self.roles, mp, &sums, None)
+    }
+
     /// Evaluate a candidate and keep it if it wins.
     #[inline(always)]
     fn consider(&self, mp: RsMapping, sums: Sums, cost: Cost, best: &mut Best) {
@@ -529,7 +537,9 @@ fn candidates(
 /// filters per PE (p) are bounded from below as in `search` (the counts of their cheapest
 /// conceivable candidate, `floor`), and skipped when even that bound exceeds the answer: most
 /// of a fully-connected layer's 10^5-10^6 candidates go so. Largest q and p first, as `search`,
-/// so that low bounds come early.
+/// so that low bounds come early. On a mesh a candidate comes without its hops and routers
+/// (`RowStationary::complete` adds them): counting them was most of an edp search's time, and
+/// the bounds of all but the few candidates that may win rule them out without.
 pub fn stream(
     l: &Layer,
     hw: &HwConfig,
@@ -624,7 +634,7 @@ impl Stream<'_, '_> {
         {
             for &u in s.us.iter().filter(|&&u| s.fits(r, t, u)) {
                 candidates(s, self.hw, [p, q, r, t, u], n, c_side, &mut |mp, sums| {
-                    self.wanted = (self.visit)(&s.evaluate(mp, sums));
+                    self.wanted = (self.visit)(&s.evaluate_bare(mp, sums));
                 });
             }
         }
