@@ -104,6 +104,19 @@ impl Hardware {
         first_layer: bool,
         objective: Objective,
     ) -> Result<LayerResult, SimError> {
+        if self.arch.pe.simd > 1 && dataflow != Dataflow::RowStationary {
+            // Only the row-stationary PE's SIMD lanes are modelled; never ignore them silently.
+            let key = format!("{}.simd", self.arch.levels.rf().key);
+            return Err(self.invalid(
+                &key,
+                format!(
+                    "`simd` = {} MAC lanes per PE is modelled for the row-stationary dataflow only, and this run asks for {}",
+                    self.arch.pe.simd,
+                    dataflow.code()
+                ),
+                "run with --dataflow rs, or set simd = 1 to compare other dataflows".into(),
+            ));
+        }
         let cx = self.context(first_layer);
         let energy_of = EnergyObjective::new(layer, &cx);
         let cost = |ev: &Evaluation| energy_of.energy(ev);

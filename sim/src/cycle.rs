@@ -216,14 +216,15 @@ struct Shape {
     rows: u64,
     m: usize,
     c: usize,
-    p_max: usize,
+    /// The busiest PE's MAC steps per ifmap: its filters over the `simd` lanes, rounded up.
+    p_steps: usize,
     q_max: usize,
     reload: bool,
     /// The filter segment: first row, rows, first column, columns.
     seg: [usize; 4],
 }
 
-fn shape(l: &Layer, p: &Pass) -> Shape {
+fn shape(l: &Layer, p: &Pass, simd: usize) -> Shape {
     Shape {
         groups: p.groups,
         n: p.n,
@@ -231,7 +232,7 @@ fn shape(l: &Layer, p: &Pass) -> Shape {
         rows: segment_rows(l, p.e0, p.e, p.r0, p.rk),
         m: p.m,
         c: p.c,
-        p_max: p.p_max,
+        p_steps: p.p_max.div_ceil(simd),
         q_max: p.q_max,
         reload: p.reload,
         seg: [p.r0, p.rk, p.s0, p.sk],
@@ -595,11 +596,11 @@ fn pass_time(
     let scale = |macs: u64| (macs as f64 * params.mac_cycle_fraction).ceil() as u64;
     match p.work {
         Work::Rows { pass, mapping } => {
-            let key = shape(l, pass);
-            let dense = || scale((key.p_max * key.q_max * pass.sk) as u64);
+            let key = shape(l, pass, hw.pe.simd);
+            let dense = || scale((key.p_steps * key.q_max * pass.sk) as u64);
             match (zeros, replay) {
                 (Some((m, g)), _) if hw.pe.skip_zero_cycles => {
-                    let costs = column_costs(l, mapping, pass, m, g);
+                    let costs = column_costs(l, mapping, pass, (m, g), hw.pe.simd);
                     step_pass(l, hw, ports, &key, &|i| costs[i as usize])
                 }
                 (_, Replay::Memo) => memo.get_or(Key::Rows(key), || {

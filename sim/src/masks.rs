@@ -41,13 +41,21 @@ impl Masks {
     }
 }
 
-/// MAC cycles of each ofmap column of pass `p` (image-major, `p.n · F` entries): the most MACs
-/// any PE of the pass performs on that column when gated MACs are skipped. The PEs of all the
-/// pass's groups run in lockstep, so the busiest of any group sets the column's time.
-pub(crate) fn column_costs(l: &Layer, mp: &RsMapping, p: &Pass, m: &Masks, g: Gating) -> Vec<u64> {
+/// MAC cycles of each ofmap column of pass `p` (image-major, `p.n · F` entries): the most MAC
+/// steps any PE of the pass takes on that column when gated MACs are skipped. A PE of `simd`
+/// lanes does an ifmap's non-zero MACs `simd` at a time (the Eyeriss v2 PE packs a column's
+/// non-zero weights, JETCAS 2019 p. 302), so an ifmap costs ceil(its MACs / simd) steps. The PEs
+/// of all the pass's groups run in lockstep, so the busiest of any group sets the column's time.
+pub(crate) fn column_costs(
+    l: &Layer,
+    mp: &RsMapping,
+    p: &Pass,
+    (m, g): (&Masks, Gating),
+    simd: usize,
+) -> Vec<u64> {
     let mut costs = vec![0u64; p.n * l.f()];
     for group in p.group..p.group + p.groups {
-        group_costs(l, mp, p, group, (m, g), &mut costs);
+        group_costs(l, mp, p, group, (m, g, simd), &mut costs);
     }
     costs
 }
@@ -58,7 +66,7 @@ fn group_costs(
     mp: &RsMapping,
     p: &Pass,
     group: usize,
-    (m, g): (&Masks, Gating),
+    (m, g, simd): (&Masks, Gating, usize),
     costs: &mut [u64],
 ) {
     let f_out = l.f();
@@ -106,11 +114,10 @@ fn group_costs(
                                     if !ifmap_on(p.n0 + img, ch, hr, wc) {
                                         continue;
                                     }
-                                    for f in f_lo..f_hi {
-                                        if weight_on(group * mg + f, chg, rr, s) {
-                                            work += 1;
-                                        }
-                                    }
+                                    let macs = (f_lo..f_hi)
+                                        .filter(|&f| weight_on(group * mg + f, chg, rr, s))
+                                        .count();
+                                    work += macs.div_ceil(simd) as u64;
                                 }
                             }
                             let c = &mut costs[img * f_out + x];

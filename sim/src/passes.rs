@@ -148,8 +148,9 @@ fn filter_chunks(
 }
 
 /// What one pass moves, counted from its own tile (see the loop nest in `rs`): its `g` groups
-/// each move their own words, and compute in parallel (the cycles are one group's).
-pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, out: &mut NestCounts) -> u64 {
+/// each move their own words, and compute in parallel (the cycles are one group's). A PE of
+/// `simd` MAC lanes does up to `simd` of its filters' MACs per ifmap read and cycle.
+pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, simd: usize, out: &mut NestCounts) -> u64 {
     let (r, s) = (p.rk as u64, p.sk as u64);
     let (n, e, m, c) = (p.n as u64, p.e as u64, p.m as u64, p.c as u64);
     let g = p.groups as u64;
@@ -193,7 +194,10 @@ pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, out: &mut NestCounts) ->
     let delivered = g * n * width * r * e * c * p.t_used as u64;
     out.array.ifmaps.reads += delivered;
     out.rf.ifmaps.writes += delivered;
-    out.rf.ifmaps.reads += macs;
+    // Each PE reads an ifmap once per ceil(its filters / simd) MAC steps: its filters at simd 1.
+    let steps = |k: usize| k.div_ceil(simd) as u64;
+    let reads_per = (p.m / mp.p) as u64 * steps(mp.p) + steps(p.m % mp.p);
+    out.rf.ifmaps.reads += macs / m * reads_per;
     // Psums: up the segment's rows x r_used PEs, in from the GLB unless this is the first
     // channel chunk's first segment, out to the GLB.
     let psums = g * n * m * e * f;
@@ -209,7 +213,7 @@ pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, out: &mut NestCounts) ->
         out.glb.psums.reads += ofmaps;
         out.dram.psums.writes += ofmaps;
     }
-    n * p.p_max as u64 * p.q_max as u64 * f * s
+    n * p.p_max.div_ceil(simd) as u64 * p.q_max as u64 * f * s
 }
 
 /// Counts and cycles of a mapping by walking every pass, at the levels of `hw`.
@@ -218,7 +222,7 @@ pub fn walk(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> (AccessCo
     let mut cycles = 0;
     let mut mesh = crate::rs::noc::PassNoc::new(l, hw, mp);
     let _ = for_each_pass(l, batch, mp, |p| {
-        cycles += pass_counts(l, mp, p, &mut counts);
+        cycles += pass_counts(l, mp, p, hw.pe.simd, &mut counts);
         if let Some(noc) = &mut mesh {
             counts.noc += noc.counts(p);
         }

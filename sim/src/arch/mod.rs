@@ -44,10 +44,21 @@ pub struct PeSpec {
     /// chip does not: gating saves power, cycles are unchanged (JSSC 2017 §V-C).
     #[serde(default)]
     pub skip_zero_cycles: bool,
+    /// MACs per cycle per PE on as many filters sharing one ifmap (Eyeriss v2's SIMD-2: "fetching
+    /// two weights instead of one for computing two MAC operations per cycle with the same
+    /// iact", JETCAS 2019 p. 302). Row stationary only. Default 1, not serialised then.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub simd: usize,
 }
 
 fn default_pipeline() -> usize {
     1
+}
+fn one() -> usize {
+    1
+}
+fn is_one(v: &usize) -> bool {
+    *v == 1
 }
 
 /// The global buffer. `words` holds ifmaps and psums; `filter_words` is a separate filter
@@ -342,6 +353,7 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
         ("array.rows".to_string(), hw.array.rows),
         ("array.cols".to_string(), hw.array.cols),
         (key(pe, "pipeline_stages"), hw.pe.pipeline_stages),
+        (key(pe, "simd"), hw.pe.simd),
         (key(glb, "words"), hw.glb.words),
         (key(glb, "banks"), hw.glb.banks),
         (key(glb, "bank_width_bits"), hw.glb.bank_width_bits),
@@ -497,7 +509,7 @@ const MAX_MHZ: f64 = 1e6;
 /// (key, value, largest value allowed): far beyond any Eyeriss-class design, and small enough
 /// that PE counts, storage words and the bits cycle mode steps through stay exact and finite in
 /// time (a 2^40-bit word over a 1-bit bus would step for ever).
-fn limits(hw: &HwConfig) -> [(String, usize, usize); 19] {
+fn limits(hw: &HwConfig) -> [(String, usize, usize); 20] {
     const K64: usize = 1 << 16;
     let (pe, glb, noc, dram) = (
         hw.levels.rf(),
@@ -517,6 +529,7 @@ fn limits(hw: &HwConfig) -> [(String, usize, usize); 19] {
         (key(pe, "psum_spad_words"), hw.pe.psum_spad_words, 1 << 20),
         (key(pe, "rf_words"), hw.pe.rf_words.unwrap_or(0), 1 << 20),
         (key(pe, "pipeline_stages"), hw.pe.pipeline_stages, 1 << 10),
+        (key(pe, "simd"), hw.pe.simd, 64),
         (key(glb, "words"), hw.glb.words, 1 << 40),
         (key(glb, "filter_words"), hw.glb.filter_words, 1 << 40),
         (key(glb, "banks"), hw.glb.banks, K64),

@@ -97,6 +97,7 @@ mod tests {
             rf_words: Some(u),
             pipeline_stages: 1,
             skip_zero_cycles: false,
+            simd: 1,
         }
     }
 

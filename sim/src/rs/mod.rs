@@ -95,10 +95,14 @@ pub(crate) struct Sums {
     /// e-strips, and Σ unpadded input rows over strips.
     pub e_count: u64,
     pub e_rows: u64,
-    /// filter chunks (p·t): count, Σ filter sets used, Σ largest per-PE filter count.
+    /// filter chunks (p·t): count, Σ filter sets used.
     pub m_count: u64,
     pub t_used: u64,
-    pub p_max: u64,
+    /// With `simd` MAC lanes per PE: Σ over chunks of the busiest PE's MAC steps per ifmap,
+    /// ceil(p_max/simd) (the largest per-PE filter count at simd 1), and Σ over chunks and
+    /// filter sets of each PE's ifmap reads per ifmap, ceil(p/simd) (the filters, m, at simd 1).
+    pub p_lanes: u64,
+    pub p_reads: u64,
     /// channel chunks (q·r): count, Σ channel sets used, Σ largest per-PE channel count.
     pub c_count: u64,
     pub r_used: u64,
@@ -133,6 +137,38 @@ pub(crate) fn chunk_sums(dim: u64, per_pe: u64, sets: u64) -> (u64, u64, u64) {
     )
 }
 
+/// The filter-side sums of chunks of `p·t` filters over `dim`: the count and Σ sets used, as
+/// `chunk_sums`, then `Sums::p_lanes` and `Sums::p_reads` for `simd` lanes (at simd 1, the Σ
+/// largest per-PE share and `dim`).
+pub(crate) fn m_chunk_sums(dim: u64, p: u64, t: u64, simd: u64) -> MSide {
+    let (count, t_used, p_max) = chunk_sums(dim, p, t);
+    if simd == 1 {
+        return MSide {
+            count,
+            t_used,
+            lanes: p_max,
+            reads: dim,
+        };
+    }
+    let tiles = Tiles::new(dim as usize, (p * t) as usize);
+    let steps = |k: u64| k.div_ceil(simd);
+    MSide {
+        count,
+        t_used,
+        lanes: tiles.sum(|c| steps(c.min(p))),
+        reads: tiles.sum(|c| (c / p) * steps(p) + steps(c % p)),
+    }
+}
+
+/// The filter side of a mapping's sums (`m_chunk_sums`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MSide {
+    pub count: u64,
+    pub t_used: u64,
+    pub lanes: u64,
+    pub reads: u64,
+}
+
 /// Counts and cycles of a mapping, from the per-dimension sums.
 pub(crate) fn assemble(d: &Dims, s: &Sums) -> (NestCounts, u64) {
     let mut a = NestCounts::default();
@@ -154,7 +190,12 @@ pub(crate) fn assemble(d: &Dims, s: &Sums) -> (NestCounts, u64) {
     a.glb.ifmaps.reads = d.g * d.n * d.c * s.seg.cols * s.seg.rows * s.m_count;
     a.array.ifmaps.reads = d.g * d.n * s.seg.width * d.r * d.e * d.c * s.t_used;
     a.rf.ifmaps.writes = a.array.ifmaps.reads;
-    a.rf.ifmaps.reads = d.macs;
+    // One ifmap read feeds the PE's `simd` lanes: each of its p filters' MACs at simd 1.
+    a.rf.ifmaps.reads = if s.p_reads == d.m {
+        d.macs
+    } else {
+        d.macs / d.m * s.p_reads
+    };
     // Psums: a segment's rows x r_used PEs per column chain (R·r_used over the row tiles), fed
     // from the GLB except in the first channel chunk's first segment.
     let ofmap = d.g * d.n * d.m * d.e * d.f;
@@ -167,7 +208,7 @@ pub(crate) fn assemble(d: &Dims, s: &Sums) -> (NestCounts, u64) {
     a.glb.psums.reads = ofmap * trips; // (trips - 1) psum reloads + 1 ofmap drain
     a.dram.psums.writes = ofmap;
     // The groups of a pass run in parallel: time counts group chunks, not groups.
-    let cycles = s.g_count * d.n * s.e_count * d.f * s.seg.k_r * d.s * s.p_max * s.q_max;
+    let cycles = s.g_count * d.n * s.e_count * d.f * s.seg.k_r * d.s * s.p_lanes * s.q_max;
     (a, cycles)
 }
 
@@ -366,16 +407,17 @@ pub fn evaluate(
     check(l, hw, batch, mp)?;
     let d = Dims::new(l, batch);
     let (e_count, e_rows, _) = e_sums(l, mp.e);
-    let (m_count, t_used, p_max) = chunk_sums(d.m, mp.p as u64, mp.t as u64);
+    let ms = m_chunk_sums(d.m, mp.p as u64, mp.t as u64, hw.pe.simd as u64);
     let (c_count, r_used, q_max) = chunk_sums(d.c, mp.q as u64, mp.r as u64);
     let sums = Sums {
         g_count: Tiles::new(l.groups, mp.u).count(),
         n_count: Tiles::new(batch, mp.n).count(),
         e_count,
         e_rows,
-        m_count,
-        t_used,
-        p_max,
+        m_count: ms.count,
+        t_used: ms.t_used,
+        p_lanes: ms.lanes,
+        p_reads: ms.reads,
         c_count,
         r_used,
         q_max,

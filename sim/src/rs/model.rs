@@ -96,7 +96,7 @@ impl DataflowModel for RowStationary {
                     mapping: &mapping,
                 },
             };
-            pass_counts(l, &mapping, pass, &mut p.counts);
+            pass_counts(l, &mapping, pass, hw.pe.simd, &mut p.counts);
             if let Some(noc) = &mut mesh {
                 p.counts.noc = noc.counts(pass);
             }

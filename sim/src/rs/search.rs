@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use super::noc;
 use super::segment::{mapping_segment, seg_sums, segments, SegSums};
 use super::{
-    assemble, chunk_sums, e_sums, evaluation, glb_need_with, ifmap_fetches, set_capacity,
-    strip_widths, Dims, Sums,
+    assemble, chunk_sums, e_sums, evaluation, glb_need_with, ifmap_fetches, m_chunk_sums,
+    set_capacity, strip_widths, Dims, MSide, Sums,
 };
 use crate::arch::HwConfig;
 use crate::counts::{AccessCounts, DataType, Roles};
@@ -68,6 +68,8 @@ struct Strip<'a> {
     /// Whether (r, t, u) fits the mesh, as found so far (`noc::check` depends on nothing else
     /// within a strip).
     mesh_fits: RefCell<HashMap<(usize, usize, usize), bool>>,
+    /// MAC lanes per PE (`[pe] simd`).
+    simd: u64,
 }
 
 impl<'a> Strip<'a> {
@@ -94,6 +96,7 @@ impl<'a> Strip<'a> {
             us: group_sets(l, hw),
             mesh_hw: hw.mesh().map(|_| hw),
             mesh_fits: RefCell::new(HashMap::new()),
+            simd: hw.pe.simd as u64,
         }
     }
 
@@ -159,24 +162,34 @@ impl<'a> Strip<'a> {
         self.g_count(self.u_most(r))
     }
 
+    /// A floor on the filter-side sums of every candidate with at most `p_hi` filters per PE
+    /// and `t_cap` filter sets: each chunk holds at most p_hi·t_cap filters, each set at most
+    /// p_hi, and a chunk's busiest PE at least its share over t_cap sets; Σ ceil(x/simd) is at
+    /// least ceil(Σ x / simd).
+    #[inline]
+    fn m_floor(&self, p_hi: u64, t_cap: u64) -> MSide {
+        let m = self.d.m;
+        MSide {
+            count: m.div_ceil(p_hi * t_cap),
+            t_used: m.div_ceil(p_hi),
+            lanes: m.div_ceil(t_cap).div_ceil(self.simd),
+            reads: m.div_ceil(self.simd),
+        }
+    }
+
     /// The sums of a candidate from its group-chunk, image, filter-side and channel-side sums.
     #[inline]
-    fn sums(
-        &self,
-        [g_count, n_count]: [u64; 2],
-        m_side: (u64, u64, u64),
-        c_side: (u64, u64, u64),
-    ) -> Sums {
-        let (m_count, t_used, p_max) = m_side;
+    fn sums(&self, [g_count, n_count]: [u64; 2], m_side: MSide, c_side: (u64, u64, u64)) -> Sums {
         let (c_count, r_used, q_max) = c_side;
         Sums {
             g_count,
             n_count,
             e_count: self.e_count,
             e_rows: self.e_rows,
-            m_count,
-            t_used,
-            p_max,
+            m_count: m_side.count,
+            t_used: m_side.t_used,
+            p_lanes: m_side.lanes,
+            p_reads: m_side.reads,
             c_count,
             r_used,
             q_max,
@@ -321,14 +334,7 @@ impl Search<'_> {
                 // Bound: the cheapest any (p, t, u) below could be (every m-side sum and the
                 // group chunks at their floor); a monotone cost lets the whole subtree go if
                 // even that loses.
-                let floor = |p_hi: u64| {
-                    let m_side = (
-                        d.m.div_ceil(p_hi * t_cap),
-                        d.m.div_ceil(p_hi),
-                        d.m.div_ceil(t_cap),
-                    );
-                    s.sums([g_floor, 1], m_side, c_side)
-                };
+                let floor = |p_hi: u64| s.sums([g_floor, 1], s.m_floor(p_hi, t_cap), c_side);
                 if beaten(&self.best, d, &floor(pmax as u64), self.cost) {
                     continue;
                 }
@@ -374,7 +380,7 @@ impl Search<'_> {
             !s.fits(r, t, u) || (filter_words > 0 && u as u64 * staged(t) > filter_words)
         };
         for &t in t_list.iter().skip_while(|&&t| too_big(t, 1)) {
-            let m_side = chunk_sums(s.d.m, p as u64, t as u64);
+            let m_side = m_chunk_sums(s.d.m, p as u64, t as u64, s.simd);
             for &u in s.us.iter().skip_while(|&&u| too_big(t, u)) {
                 let shared = if filter_words > 0 { 0 } else { staged(t) };
                 self.tilings(s, [p, q, r, t], u, u as u64 * shared, (m_side, c_side));
@@ -390,7 +396,7 @@ impl Search<'_> {
         [p, q, r, t]: [usize; 4],
         u: usize,
         shared: u64,
-        (m_side, c_side): ((u64, u64, u64), (u64, u64, u64)),
+        (m_side, c_side): (MSide, (u64, u64, u64)),
     ) {
         let l = s.l;
         let (cg, mg) = (l.cg(), l.mg());
@@ -511,7 +517,7 @@ fn candidates(
         return;
     }
     let shared = if hw.glb.filter_words > 0 { 0 } else { filters };
-    let m_side = chunk_sums(s.d.m, p as u64, t as u64);
+    let m_side = m_chunk_sums(s.d.m, p as u64, t as u64, s.simd);
     for resident in [true, false] {
         let base = s.mapping(n, [p, q, r, t], u, pt, resident);
         let need = glb_need_with(l, n, &base, s.e_rows_max, cg, mg).held(s.roles);
@@ -582,11 +588,7 @@ impl Stream<'_, '_> {
     ) -> bool {
         let d = &s.d;
         let (p_hi, t_cap) = (p_hi as u64, (s.cap / r).max(1) as u64);
-        let m_side = (
-            d.m.div_ceil(p_hi * t_cap),
-            d.m.div_ceil(p_hi),
-            d.m.div_ceil(t_cap),
-        );
+        let m_side = s.m_floor(p_hi, t_cap);
         let u = s.u_most(r);
         let mapping = s.mapping(1, [p_hi as usize, q, r, 1], u, p_hi as usize, true);
         let sums = s.sums([s.g_count(u), n_count], m_side, c_side);

@@ -15,6 +15,7 @@ pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> Hw
             rf_words: None,
             pipeline_stages: 1,
             skip_zero_cycles: false,
+            simd: 1,
         },
         glb: GlbSpec {
             words: glb_words,
