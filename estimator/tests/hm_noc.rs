@@ -188,18 +188,18 @@ fn rs(p: usize, t: usize, e: usize, m: usize, u: usize) -> Mapping {
 }
 
 /// Cycle mode's widths on the mesh follow each data type's multicast groups (the plan's rule:
-/// clusters used x routers / k sources of port bits, capped by what feeds them), by hand on the
-/// toy (2 x 2 clusters of 3 x 4 PEs; ifmaps and weights 3 routers of 24 bits, psums 4 of 40;
-/// GLB banks of 51200 / 25 = 2048 words, 64 bits wide; ifmap bus key 16 bits).
+/// clusters used x routers / k sources of port bits; the clustered GLB's banks feed their own
+/// cluster's routers at port width, so only a type the GLB does not hold has another cap, the
+/// DRAM link), by hand on the toy (2 x 2 clusters of 3 x 4 PEs; ifmaps and weights 3 routers
+/// of 24 bits, psums 4 of 40; ifmap bus key 16 bits, unused on the mesh).
 /// - Depthwise, ifmaps unicast: 6 groups of one 8 x 192 channel, 1 x 1 filters; e = 8 and u = 6
 ///   put group i on PE row i, all 8 columns: every cluster used. An ifmap row goes to the one PE
-///   of its ofmap row: k = 1, 4 x 3 / 1 = 12 sources = 288 bits; the GLB holds 6 groups x 8 rows
-///   x 192 = 9216 ifmap words, 5 banks = 320 bits, so 288. A weight goes to its PE row, which
+///   of its ofmap row: k = 1, 4 x 3 / 1 = 12 sources = 288 bits. A weight goes to its PE row, which
 ///   spans both cluster columns: k = 2, 4 x 3 / 2 = 6 sources = 144 bits (held in the GLB: no
 ///   link cap). A psum stays in its PE: k = 1, 4 x 4 = 16 x 40 = 640 bits, in and out.
 /// - Fully connected, ifmaps broadcast: 4096 inputs, 48 outputs; t = 48 sets of one PE fill the
-///   array, every input goes to all 48 PEs: k = 4 clusters, 4 x 3 / 4 = 3 sources = 72 bits
-///   (4096 words take 2 banks = 128 bits: the mesh binds). A weight goes to one PE: 12 sources
+///   array, every input goes to all 48 PEs: k = 4 clusters, 4 x 3 / 4 = 3 sources = 72 bits.
+///   A weight goes to one PE: 12 sources
 ///   = 288 bits.
 /// - The same depthwise mapping with weights bypassing the GLB: the link (64 bits at 60 of 200
 ///   MHz = 19.2 bits per core cycle) caps the weights' 144 bits to 19.

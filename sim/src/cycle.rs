@@ -251,9 +251,14 @@ struct Ports {
 }
 
 impl Ports {
-    /// The network's widths for `mp` (the buses', or a mesh's, `DataflowModel::delivery_bits`),
-    /// capped by the GLB banks the mapping's tiles occupy (at least one each); on a mesh a
-    /// data type the GLB does not hold is fed by the DRAM link instead (v2's weights).
+    /// The network's widths for `mp` (the buses', or a mesh's, `DataflowModel::delivery_bits`).
+    /// On a bus they are capped by the GLB banks the mapping's tiles occupy (at least one
+    /// each). On a mesh the GLB is clustered, a cluster of banks beside each cluster of PEs,
+    /// and "each GLB bank or off-chip data I/O can deliver data independently to the PEs in
+    /// the cluster" (JETCAS 2019 p. 297): a pass's tiles sit in the GLB clusters of the PE
+    /// clusters that use them, so its banks feed its routers at their ports' width, and the
+    /// delivery width is the cap. A data type the GLB does not hold is fed by the DRAM link
+    /// instead (v2's weights).
     fn new(l: &Layer, hw: &HwConfig, mp: &Mapping, buf: &Buffers) -> Ports {
         let need = &buf.need;
         let width = hw.glb.bank_width_bits as u64;
@@ -277,10 +282,10 @@ impl Ports {
         };
         Ports {
             filter: fed(weights, DataType::Weights, u64::MAX),
-            ifmap: fed(ifmaps, DataType::Ifmaps, banks(need.ifmaps) * width),
+            ifmap: fed(ifmaps, DataType::Ifmaps, u64::MAX),
             psum_in: psums,
             psum_out: psums,
-            psum_glb,
+            psum_glb: psums,
         }
     }
 }
