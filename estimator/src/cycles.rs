@@ -13,9 +13,31 @@ use crate::run::NetworkResult;
 pub type PassObserver<'a> = &'a mut dyn FnMut(&str, &PassRecord);
 
 impl Hardware {
-    /// What `sim::cycle` needs to know about zeros for layer `i` of `res`.
+    /// What `sim::cycle` needs to know about zeros for layer `i` of `res`. With compressed
+    /// sparse columns, whether a data type's zeros are skipped depends on the mapping (a
+    /// segment too short to pay its address goes uncompressed, zeros processed), so the MAC
+    /// cycles skip what the energy of the layer's own mapping skips.
     pub fn cycle_params(&self, res: &NetworkResult, i: usize) -> CycleParams {
-        self.layer_cycle_params(&res.layers[i].layer, i == 0)
+        let r = &res.layers[i];
+        self.mapped_cycle_params(&r.layer, i == 0, &r.eval.mapping)
+    }
+
+    /// `layer_cycle_params` for `l` under `mapping`: with compressed sparse columns and zero
+    /// skipping, the MAC cycles skip the zeros the mapping's own segments let the PE skip.
+    /// (`layer_cycle_params` takes the cheapest segments, so its fraction is never above this
+    /// one: the search's time bounds stay bounds.)
+    pub fn mapped_cycle_params(
+        &self,
+        l: &ember_sim::Layer,
+        first_layer: bool,
+        mapping: &ember_sim::Mapping,
+    ) -> CycleParams {
+        let mut p = self.layer_cycle_params(l, first_layer);
+        if self.sparsity.csc && self.arch.pe.skip_zero_cycles {
+            let cx = self.context(first_layer);
+            p.mac_cycle_fraction = Factors::for_mapping(l, &cx, mapping).mac;
+        }
+        p
     }
 
     /// What `sim::cycle` needs to know about zeros for `l`. With compressed sparse columns the

@@ -251,7 +251,7 @@ fn simulated(
     // Only the measured layers are mapped (the edp objective times every candidate).
     let l = &net.layers[i];
     let r = hw.run_layer_with(l, batch, Dataflow::RowStationary, i == 0, objective)?;
-    let params = hw.layer_cycle_params(l, i == 0);
+    let params = hw.mapped_cycle_params(l, i == 0, &r.eval.mapping);
     let c = simulate(
         l,
         &hw.arch,
