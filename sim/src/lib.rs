@@ -50,9 +50,9 @@ impl Evaluation {
         self.active_pes == 0
     }
 
-    /// MACs / (cycles x all PEs).
+    /// MACs / (cycles x all PEs x their `simd` lanes): the share of the array's peak MAC rate.
     pub fn utilization(&self, hw: &HwConfig) -> f64 {
-        self.macs as f64 / (self.cycles as f64 * hw.pes() as f64)
+        self.macs as f64 / (self.cycles as f64 * (hw.pes() * hw.pe.simd) as f64)
     }
 }
 
