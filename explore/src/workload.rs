@@ -271,7 +271,7 @@ pub fn set_densities(net: &mut Network, layer: &str, d: &Densities) -> Result<()
 
 /// The hardware configs shipped in `hw_configs/`, embedded by name (the file stem), so a front
 /// end installed without the repository (the Python package) can name them.
-pub const SHIPPED_HARDWARE: [(&str, &str); 6] = [
+pub const SHIPPED_HARDWARE: [(&str, &str); 8] = [
     (
         "eyeriss-v1",
         include_str!("../../hw_configs/eyeriss-v1.toml"),
@@ -295,6 +295,14 @@ pub const SHIPPED_HARDWARE: [(&str, &str); 6] = [
     (
         "eyeriss-v1-scaled",
         include_str!("../../hw_configs/eyeriss-v1-scaled.toml"),
+    ),
+    (
+        "eyeriss-v1.5",
+        include_str!("../../hw_configs/eyeriss-v1.5.toml"),
+    ),
+    (
+        "eyeriss-v2",
+        include_str!("../../hw_configs/eyeriss-v2.toml"),
     ),
 ];
 
