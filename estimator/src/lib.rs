@@ -3,6 +3,7 @@
 //! Owns the energy tables, the sparsity and bit-width rules and the hardware config file format;
 //! composes `sim`'s mapper with the energy objective into a whole-network run.
 
+pub mod chip;
 pub mod cycles;
 pub mod energy;
 pub mod hardware;

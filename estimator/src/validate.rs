@@ -9,7 +9,6 @@ use ember_sim::error::{line_of, line_of_key, toml_error, Location, SimError};
 use ember_sim::files::{read_text, wrong_kind, FileKind};
 use ember_sim::{Dataflow, Network};
 
-use crate::energy::estimate;
 use ember_sim::cycle::{simulate, Replay};
 
 use crate::hardware::Hardware;
@@ -269,21 +268,12 @@ fn simulated(
     sim.insert("total_latency_ms", ms(c.total_cycles));
     sim.insert("dram_mb", level_words(roles.dram) * bytes / 1e6);
     sim.insert("glb_mb", level_words(roles.glb) * bytes / 1e6);
-    let mut power = None;
-    if let Some(table) = &hw.energy_pj {
-        let mut cx = hw.context(i == 0);
-        cx.table = table;
-        let e = estimate(&r.layer, &r.eval, &cx);
-        // Chip power: everything but DRAM, over the whole layer time.
-        let chip_pj = e.total - e.level(roles.dram as usize);
-        let mw = match &hw.power {
+    // Chip power: everything but DRAM, over the whole layer time.
+    let power = hw.layer_power(&r, i == 0, c.total_cycles);
+    if let Some(chip_pj) = hw.chip_access_pj(&r, i == 0) {
+        let mw = match &power {
             // `static_mw` is 0 beside a [power] model (checked when the config loads).
-            Some(model) => {
-                let active = r.eval.active_pes as f64 / hw.arch.pes() as f64;
-                let p = model.power(chip_pj, c.total_cycles, hw.arch.core.clock_mhz, active);
-                power = Some(p);
-                p.total_mw
-            }
+            Some(p) => p.total_mw,
             None => chip_pj / ms(c.total_cycles) * 1e-6,
         };
         sim.insert("power_mw", mw);

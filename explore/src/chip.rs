@@ -6,7 +6,6 @@
 
 use serde::Serialize;
 
-use ember_estimator::energy::estimate;
 use ember_estimator::{Hardware, LayerResult};
 
 use crate::error::{ExploreError, Result};
@@ -49,21 +48,16 @@ pub fn check_chip_model(name: &str, hw: &Hardware) -> Result<()> {
 }
 
 /// The chip energy of layer `r` (the network's first layer if `first_layer`), which takes
-/// `cycles` cycles. `hw` must pass `check_chip_model`.
+/// `cycles` cycles: `Hardware::layer_power`'s terms over the layer's time. `hw` must pass
+/// `check_chip_model`.
 pub fn chip_energy(hw: &Hardware, r: &LayerResult, first_layer: bool, cycles: u64) -> ChipEnergy {
-    let (Some(table), Some(model)) = (&hw.energy_pj, &hw.power) else {
+    let Some(p) = hw.layer_power(r, first_layer, cycles) else {
         return ChipEnergy::default();
     };
-    let mut cx = hw.context(first_layer);
-    cx.table = table;
-    let e = estimate(&r.layer, &r.eval, &cx);
-    let access_pj = e.total - e.level(hw.arch.roles().dram as usize);
-    let active = r.eval.active_pes as f64 / hw.arch.pes() as f64;
-    let p = model.power(access_pj, cycles, hw.arch.core.clock_mhz, active);
     // mW x ms = uJ = 1e6 pJ.
     let pj = |mw: f64| mw * p.time_ms * 1e6;
     ChipEnergy {
-        access_pj,
+        access_pj: hw.chip_access_pj(r, first_layer).unwrap_or(0.0),
         clock_pj: pj(p.clock_mw),
         control_pj: pj(p.control_mw),
         leakage_pj: pj(p.leakage_mw),
