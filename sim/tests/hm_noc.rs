@@ -189,13 +189,7 @@ fn topology_constraints_refuse_what_the_links_cannot_carry() {
 prop_compose! {
     fn layer()(r in 1usize..5, extra in 0usize..8, pad in 0usize..2, stride_pick in 0usize..3,
                groups in 1usize..3, cpg in 1usize..6, mpg in 1usize..8) -> Layer {
-        let stride = 1 + stride_pick % r;
-        let h = (r + extra).saturating_sub(2 * pad).max(1).max(r.saturating_sub(2 * pad));
-        let mut l = Layer::conv("L", cpg * groups, h, h, mpg * groups, r, r);
-        l.stride = stride;
-        l.pad = pad;
-        l.groups = groups;
-        l
+        common::random_layer([r, extra, pad, stride_pick], [groups, cpg, mpg])
     }
 }
 

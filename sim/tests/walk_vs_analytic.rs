@@ -17,13 +17,7 @@ static COMPARED: AtomicUsize = AtomicUsize::new(0);
 prop_compose! {
     fn layer()(r in 1usize..6, extra in 0usize..12, pad in 0usize..3, stride_pick in 0usize..3,
                groups in 1usize..4, cpg in 1usize..9, mpg in 1usize..13) -> Layer {
-        let stride = 1 + stride_pick % r;
-        let h = (r + extra).saturating_sub(2 * pad).max(1).max(r.saturating_sub(2 * pad));
-        let mut l = Layer::conv("L", cpg * groups, h, h, mpg * groups, r, r);
-        l.stride = stride;
-        l.pad = pad;
-        l.groups = groups;
-        l
+        common::random_layer([r, extra, pad, stride_pick], [groups, cpg, mpg])
     }
 }
 

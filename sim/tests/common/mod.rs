@@ -1,7 +1,27 @@
 //! A hardware config for tests: the Eyeriss chip's spads, buses and link on any array and GLB.
 
 use ember_sim::arch::{ArraySpec, CoreSpec, DramSpec, GlbSpec, MapperSpec, NocSpec, PeSpec};
-use ember_sim::{Dataflow, HwConfig};
+use ember_sim::{Dataflow, HwConfig, Layer};
+
+/// The random layer the walk-against-closed-form properties draw (each test picks its own
+/// ranges): an `r` x `r` filter with a stride below it, `groups` groups of `cpg` channels and
+/// `mpg` filters, an input at least as tall as the padded filter needs.
+#[allow(dead_code)] // not every test binary draws layers
+pub fn random_layer(
+    [r, extra, pad, stride_pick]: [usize; 4],
+    [groups, cpg, mpg]: [usize; 3],
+) -> Layer {
+    let stride = 1 + stride_pick % r;
+    let h = (r + extra)
+        .saturating_sub(2 * pad)
+        .max(1)
+        .max(r.saturating_sub(2 * pad));
+    let mut l = Layer::conv("L", cpg * groups, h, h, mpg * groups, r, r);
+    l.stride = stride;
+    l.pad = pad;
+    l.groups = groups;
+    l
+}
 
 pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> HwConfig {
     HwConfig {
