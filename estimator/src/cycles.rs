@@ -32,17 +32,32 @@ impl Hardware {
         first_layer: bool,
         mapping: &ember_sim::Mapping,
     ) -> CycleParams {
-        let mut p = self.layer_cycle_params(l, first_layer);
-        if self.sparsity.csc && self.arch.pe.skip_zero_cycles {
-            let cx = self.context(first_layer);
-            p.mac_cycle_fraction = Factors::for_mapping(l, &cx, mapping).mac;
-        }
-        p
+        let base = self.layer_cycle_params(l, first_layer);
+        self.cycle_params_for(base, l, first_layer, mapping)
     }
 
-    /// What `sim::cycle` needs to know about zeros for `l`. With compressed sparse columns the
-    /// words moved depend on the mapping's segments; the timing takes them without the segment
-    /// addresses (energy prices those), so one set of parameters serves every mapping.
+    /// `base` (the layer's `layer_cycle_params`) for `mapping`: unchanged unless compressed
+    /// sparse columns make the skipped zeros depend on the mapping's segments. The edp search
+    /// calls this per candidate, so it computes nothing in the common case.
+    #[inline]
+    pub fn cycle_params_for(
+        &self,
+        mut base: CycleParams,
+        l: &ember_sim::Layer,
+        first_layer: bool,
+        mapping: &ember_sim::Mapping,
+    ) -> CycleParams {
+        if self.sparsity.csc && self.arch.pe.skip_zero_cycles {
+            let cx = self.context(first_layer);
+            base.mac_cycle_fraction = Factors::for_mapping(l, &cx, mapping).mac;
+        }
+        base
+    }
+
+    /// What `sim::cycle` needs to know about zeros for `l`, for any mapping. With compressed
+    /// sparse columns the words moved depend on the mapping's segments; the timing takes them
+    /// without the segment addresses (energy prices those), and the cheapest segments' zero
+    /// skipping, a floor on any mapping's (`mapped_cycle_params` has the mapping's own).
     pub fn layer_cycle_params(&self, l: &ember_sim::Layer, first_layer: bool) -> CycleParams {
         let cx = self.context(first_layer);
         let f = if self.sparsity.csc {

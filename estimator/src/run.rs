@@ -141,7 +141,7 @@ impl Hardware {
                 }
                 let energy = energy_of.energy(ev);
                 let over = |cycles: u64| cycles as f64 * energy > limit;
-                let params = self.mapped_cycle_params(layer, first_layer, &ev.mapping);
+                let params = self.cycle_params_for(params, layer, first_layer, &ev.mapping);
                 let cycles = total_cycles_within(layer, &self.arch, batch, ev, &params, &over)?;
                 Some(cycles as f64 * energy)
             };

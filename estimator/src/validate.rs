@@ -268,14 +268,16 @@ fn simulated(
     sim.insert("total_latency_ms", ms(c.total_cycles));
     sim.insert("dram_mb", level_words(roles.dram) * bytes / 1e6);
     sim.insert("glb_mb", level_words(roles.glb) * bytes / 1e6);
-    // Chip power: everything but DRAM, over the whole layer time.
+    // Chip power: everything but DRAM, over the whole layer time. (`static_mw` is 0 beside a
+    // [power] model, checked when the config loads.)
     let power = hw.layer_power(&r, i == 0, c.total_cycles);
-    if let Some(chip_pj) = hw.chip_access_pj(&r, i == 0) {
-        let mw = match &power {
-            // `static_mw` is 0 beside a [power] model (checked when the config loads).
-            Some(p) => p.total_mw,
-            None => chip_pj / ms(c.total_cycles) * 1e-6,
-        };
+    let mw = match &power {
+        Some(p) => Some(p.total_mw),
+        None => hw
+            .chip_access_pj(&r, i == 0)
+            .map(|pj| pj / ms(c.total_cycles) * 1e-6),
+    };
+    if let Some(mw) = mw {
         sim.insert("power_mw", mw);
         // Operations per joule of chip energy (mW x ms = uJ), in G/W.
         let chip_uj = mw * ms(c.total_cycles);

@@ -57,7 +57,7 @@ pub fn chip_energy(hw: &Hardware, r: &LayerResult, first_layer: bool, cycles: u6
     // mW x ms = uJ = 1e6 pJ.
     let pj = |mw: f64| mw * p.time_ms * 1e6;
     ChipEnergy {
-        access_pj: hw.chip_access_pj(r, first_layer).unwrap_or(0.0),
+        access_pj: pj(p.access_mw),
         clock_pj: pj(p.clock_mw),
         control_pj: pj(p.control_mw),
         leakage_pj: pj(p.leakage_mw),
