@@ -14,7 +14,7 @@ use ember_sim::DataType;
 /// Network utilisation: MACs over (cycles x PEs x their `simd` lanes), the share of the peak
 /// MAC rate (above 1 where skipped zeros let nominal MACs outrun it).
 pub fn utilization(macs: u64, cycles: u64, hw: &Hardware) -> f64 {
-    macs as f64 / (cycles as f64 * (hw.arch.pes() * hw.arch.pe.simd) as f64)
+    macs as f64 / (cycles as f64 * hw.arch.peak_macs_per_cycle() as f64)
 }
 
 /// Energy in the columns `compare`, `sweep` and the plots share: MAC (with static), then each

@@ -52,7 +52,7 @@ impl Evaluation {
 
     /// MACs / (cycles x all PEs x their `simd` lanes): the share of the array's peak MAC rate.
     pub fn utilization(&self, hw: &HwConfig) -> f64 {
-        self.macs as f64 / (self.cycles as f64 * (hw.pes() * hw.pe.simd) as f64)
+        self.macs as f64 / (self.cycles as f64 * hw.peak_macs_per_cycle() as f64)
     }
 }
 

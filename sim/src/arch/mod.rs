@@ -306,6 +306,12 @@ impl HwConfig {
     pub fn pes(&self) -> usize {
         self.array.rows * self.array.cols
     }
+
+    /// The array's peak MAC rate: every PE's `simd` lanes busy.
+    pub fn peak_macs_per_cycle(&self) -> usize {
+        self.pes() * self.pe.simd
+    }
+
     /// The hierarchical mesh of the network level; None on a bus (or a config `check` would
     /// refuse).
     #[inline]
