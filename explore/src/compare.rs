@@ -362,6 +362,16 @@ impl Candidate {
         })
     }
 
+    /// Row `i`'s chip energy in `rows` order (a layer, or the total after the last one), when
+    /// compared on chip energy.
+    pub fn chip_row(&self, i: usize) -> Option<ChipEnergy> {
+        let layers = self.chip.as_ref()?;
+        match layers.get(i) {
+            Some(l) => Some(*l),
+            None => self.chip_total(),
+        }
+    }
+
     /// `{"layers": [{"name", terms...}], "total": {terms...}}`, when compared on chip energy.
     fn chip_json(&self) -> Option<Value> {
         let chip = self.chip.as_ref()?;

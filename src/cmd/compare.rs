@@ -156,15 +156,12 @@ pub fn to_csv(rep: &CompareReport) -> String {
     for (ci, c) in cands.iter().enumerate() {
         for (i, r) in c.rows(&cols).into_iter().enumerate() {
             let (be, bc) = (base[i].energy, base[i].cycles as f64);
-            let parts: Vec<String> = match (rep.energy, c.chip_total()) {
-                (EnergyScope::Chip, Some(total)) => {
-                    let t = c.chip.as_ref().and_then(|v| v.get(i)).unwrap_or(&total);
-                    [t.access_pj, t.clock_pj, t.control_pj, t.leakage_pj]
-                        .iter()
-                        .map(f64::to_string)
-                        .collect()
-                }
-                _ => r
+            let parts: Vec<String> = match c.chip_row(i) {
+                Some(t) => [t.access_pj, t.clock_pj, t.control_pj, t.leakage_pj]
+                    .iter()
+                    .map(f64::to_string)
+                    .collect(),
+                None => r
                     .by_level
                     .iter()
                     .map(|v| v.map_or(String::new(), |v| v.to_string()))
@@ -248,10 +245,7 @@ pub fn to_table(rep: &CompareReport) -> String {
         out += &render(
             format!("Chip energy by term, access/clock/control/leakage: {unit}"),
             &|c, r| {
-                let t = match cands[c].chip.as_ref().and_then(|v| v.get(r)) {
-                    Some(t) => *t,
-                    None => cands[c].chip_total().unwrap_or_default(),
-                };
+                let t = cands[c].chip_row(r).unwrap_or_default();
                 [t.access_pj, t.clock_pj, t.control_pj, t.leakage_pj]
                     .iter()
                     .map(|v| format!("{:.1}", v / div))
