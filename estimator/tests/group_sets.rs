@@ -180,13 +180,7 @@ fn edp_search_with_group_sets_equals_exhaustive() {
         let got = hw
             .run_layer_with(l, 2, Dataflow::RowStationary, false, Objective::Edp)
             .unwrap();
-        let energy = EnergyObjective::new(l, &hw.context(false));
-        let params = hw.layer_cycle_params(l, false);
-        let edp = |ev: &Evaluation| {
-            let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
-            c.total_cycles as f64 * energy.energy(ev)
-        };
-        let want = ember_sim::rs::search_reference(l, &hw.arch, 2, &edp).unwrap();
+        let want = common::edp_by_exhaustion(&hw, l, 2);
         assert_eq!(got.eval, want, "{name}");
         assert_eq!(
             u_of(&want) > 1,

@@ -287,7 +287,6 @@ fn time_bounds_hold_on_a_mesh() {
 #[test]
 fn edp_search_equals_exhaustive_on_a_mesh() {
     use ember_estimator::run::Objective;
-    use ember_sim::cycle::{simulate, Replay};
     let mut padded = Layer::conv("padded", 4, 9, 9, 8, 3, 3);
     padded.pad = 1;
     let mut dw = Layer::conv("dw", 6, 10, 10, 6, 3, 3);
@@ -296,13 +295,7 @@ fn edp_search_equals_exhaustive_on_a_mesh() {
     let fc = Layer::conv("fc", 64, 1, 1, 40, 1, 1);
     for hw in [toy(), toy_bypassing()] {
         for l in [&padded, &dw, &fc] {
-            let energy = EnergyObjective::new(l, &hw.context(false));
-            let params = hw.layer_cycle_params(l, false);
-            let edp = |ev: &Evaluation| {
-                let c = simulate(l, &hw.arch, 2, &ev.mapping, &params, Replay::Memo, None);
-                c.total_cycles as f64 * energy.energy(ev)
-            };
-            let want = ember_sim::rs::search_reference(l, &hw.arch, 2, &edp).unwrap();
+            let want = common::edp_by_exhaustion(&hw, l, 2);
             let got = hw
                 .run_layer_with(l, 2, Dataflow::RowStationary, false, Objective::Edp)
                 .unwrap();

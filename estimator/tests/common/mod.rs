@@ -47,6 +47,25 @@ pub fn dataflows(hw: &Hardware) -> Vec<ember_sim::Dataflow> {
     }
 }
 
+/// The minimum-EDP row-stationary mapping of `l` (not a network's first layer) found the slow
+/// way: every candidate of the exhaustive search run in cycle mode and priced, the oracle the
+/// edp search must equal.
+#[allow(dead_code)] // not every test binary uses it
+pub fn edp_by_exhaustion(
+    hw: &Hardware,
+    l: &ember_sim::Layer,
+    batch: usize,
+) -> ember_sim::Evaluation {
+    use ember_sim::cycle::{simulate, Replay};
+    let energy = ember_estimator::EnergyObjective::new(l, &hw.context(false));
+    let edp = |ev: &ember_sim::Evaluation| {
+        let params = hw.mapped_cycle_params(l, false, &ev.mapping);
+        let c = simulate(l, &hw.arch, batch, &ev.mapping, &params, Replay::Memo, None);
+        c.total_cycles as f64 * energy.energy(ev)
+    };
+    ember_sim::rs::search_reference(l, &hw.arch, batch, &edp).expect("a mapping fits")
+}
+
 pub fn trace(name: &str) -> Network {
     Network::load(&root().join("traces").join(name)).unwrap_or_else(|e| panic!("{e}"))
 }
