@@ -3,9 +3,10 @@
 
 use ember_sim::cycle::{simulate, simulate_masked, CycleParams, CycleStats, PassRecord, Replay};
 use ember_sim::masks::{Gating, Masks};
+use ember_sim::sparse_pe::SparsePe;
 use ember_sim::DataType;
 
-use crate::energy::Factors;
+use crate::energy::{csc_compressed_for, csc_skipped_for, Factors};
 use crate::hardware::Hardware;
 use crate::run::NetworkResult;
 
@@ -49,9 +50,32 @@ impl Hardware {
     ) -> CycleParams {
         if self.sparsity.csc && self.arch.pe.skip_zero_cycles {
             let cx = self.context(first_layer);
-            base.mac_cycle_fraction = Factors::for_mapping(l, &cx, mapping).mac;
+            let skipped = csc_skipped_for(l, &cx, Some(mapping));
+            self.set_sparse_pe(&mut base, l, skipped);
         }
         base
+    }
+
+    /// The sparse PE skipping `skipped` (ifmap, weight densities; `None`: nothing) on `l`: its
+    /// busiest PE's expected time, and the floor the latency bounds take over every pass.
+    fn set_sparse_pe(
+        &self,
+        p: &mut CycleParams,
+        l: &ember_sim::Layer,
+        skipped: Option<(f64, f64)>,
+    ) {
+        let Some((di, dw)) = skipped else {
+            p.sparse_pe = None;
+            p.mac_cycle_fraction = 1.0;
+            return;
+        };
+        let sp = SparsePe {
+            ifmap_density: di,
+            weight_density: dw,
+        };
+        let pe = &self.arch.pe;
+        p.mac_cycle_fraction = sp.floor_fraction(l.mg().min(pe.max_p(1, 1)), pe.simd);
+        p.sparse_pe = Some(sp);
     }
 
     /// What `sim::cycle` needs to know about zeros for `l`, for any mapping. With compressed
@@ -67,7 +91,7 @@ impl Hardware {
             Factors::new(l, &cx)
         };
         let dram = self.arch.roles().dram as usize;
-        CycleParams {
+        let mut p = CycleParams {
             dram_scale: [
                 f.kept[dram][DataType::Weights as usize].0,
                 f.kept[dram][DataType::Ifmaps as usize].0,
@@ -78,6 +102,36 @@ impl Hardware {
             } else {
                 1.0
             },
+            sparse_pe: None,
+        };
+        if self.sparsity.csc && self.arch.pe.skip_zero_cycles {
+            self.set_sparse_pe(&mut p, l, csc_skipped_for(l, &cx, None));
+        }
+        p
+    }
+
+    /// Which zeros of real masks let the PE skip a MAC on `l` under `mapping`: those the
+    /// sparsity rules gate, or, with compressed sparse columns, those of the data types the
+    /// mapping's segments compress (an uncompressed type's zeros are processed).
+    fn gating(
+        &self,
+        l: &ember_sim::Layer,
+        first_layer: bool,
+        mapping: &ember_sim::Mapping,
+    ) -> Gating {
+        if self.sparsity.csc {
+            let cx = self.context(first_layer);
+            let (ifmaps, weights) = csc_compressed_for(l, &cx, Some(mapping)).unwrap_or_default();
+            return Gating {
+                ifmaps,
+                weights,
+                csc: true,
+            };
+        }
+        Gating {
+            ifmaps: self.sparsity.gate_zero_ifmaps,
+            weights: self.sparsity.gate_zero_weights,
+            csc: false,
         }
     }
 
@@ -98,15 +152,12 @@ impl Hardware {
         masks: &[Option<Masks>],
         mut trace: Option<PassObserver<'_>>,
     ) -> Vec<CycleStats> {
-        let gating = Gating {
-            ifmaps: self.sparsity.gate_zero_ifmaps,
-            weights: self.sparsity.gate_zero_weights,
-        };
         res.layers
             .iter()
             .enumerate()
             .map(|(i, r)| {
                 let params = self.cycle_params(res, i);
+                let gating = self.gating(&r.layer, i == 0, &r.eval.mapping);
                 let mut per_pass = |p: &PassRecord| {
                     if let Some(t) = trace.as_deref_mut() {
                         t(&r.layer.name, p);

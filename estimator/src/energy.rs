@@ -174,6 +174,20 @@ impl Context<'_> {
     }
 }
 
+/// Whether ifmaps and weights move in compressed sparse columns at `segments` (ifmap, weight
+/// segment lengths) of `bits`-bit words: a data type that coding would not shrink goes
+/// uncompressed, and the PE processes its zeros. `Factors::csc`'s rule.
+pub fn csc_compressed(
+    (dw, di): (f64, f64),
+    (seg_i, seg_w): (u64, u64),
+    bits: usize,
+) -> (bool, bool) {
+    (
+        csc_ratio(di, seg_i, CSC_IFMAP_ADDRESS_BITS, bits) < 1.0,
+        csc_ratio(dw, seg_w, CSC_WEIGHT_ADDRESS_BITS, bits) < 1.0,
+    )
+}
+
 /// What the sparsity rules leave of each dense count, per level, data type and direction, and
 /// per MAC: `kept` of it is performed, `gated` of it gated (the rest, run-length coding's
 /// saving, is not moved at all). Both depend only on the layer's densities, so one table serves
@@ -226,8 +240,8 @@ impl Factors {
         let bits = cx.word_bits;
         let ri = csc_ratio(di, seg_i, CSC_IFMAP_ADDRESS_BITS, bits);
         let rw = csc_ratio(dw, seg_w, CSC_WEIGHT_ADDRESS_BITS, bits);
-        let si = if ri < 1.0 { di } else { 1.0 };
-        let sw = if rw < 1.0 { dw } else { 1.0 };
+        let (ci, cw) = csc_compressed((dw, di), (seg_i, seg_w), bits);
+        let (si, sw) = (if ci { di } else { 1.0 }, if cw { dw } else { 1.0 });
         let r = cx.roles;
         let (w, i, p) = (
             DataType::Weights as usize,
@@ -475,6 +489,40 @@ impl<'a> EnergyObjective<'a> {
 /// row-stationary, whose PEs take no compressed data.
 fn csc_segments(stride: usize, mapping: &Mapping) -> Option<(u64, u64)> {
     RsMapping::of(mapping).map(|m| ((m.q * stride) as u64, m.p as u64))
+}
+
+/// Whether ifmaps and weights of `layer` move in compressed sparse columns under `mapping`, or
+/// under the cheapest segments (`None`: zero-cost addresses, compressed wherever any mapping
+/// could be): `None` when nothing is (no `csc`, or a dataflow without segments, whose data
+/// move dense).
+pub fn csc_compressed_for(
+    layer: &Layer,
+    cx: &Context,
+    mapping: Option<&Mapping>,
+) -> Option<(bool, bool)> {
+    if !cx.rules.csc {
+        return None;
+    }
+    let segments = match mapping {
+        Some(mp) => csc_segments(layer.stride, mp)?,
+        None => (0, 0),
+    };
+    let d = (layer.weight_density, layer.ifmap_density);
+    Some(csc_compressed(d, segments, cx.word_bits))
+}
+
+/// The densities (ifmaps, weights) the sparse PE skips on `layer` (`csc_compressed_for`; an
+/// uncompressed type's zeros are processed: density 1).
+pub fn csc_skipped_for(
+    layer: &Layer,
+    cx: &Context,
+    mapping: Option<&Mapping>,
+) -> Option<(f64, f64)> {
+    let (ci, cw) = csc_compressed_for(layer, cx, mapping)?;
+    Some((
+        if ci { layer.ifmap_density } else { 1.0 },
+        if cw { layer.weight_density } else { 1.0 },
+    ))
 }
 
 /// Static energy per cycle: mW x s = mJ = 1e9 pJ (absolute tables only).

@@ -33,13 +33,14 @@ use std::ops::ControlFlow;
 
 use serde::Serialize;
 
-use crate::arch::HwConfig;
+use crate::arch::{HwConfig, PeSync};
 use crate::counts::{AccessCounts, DataType, NestCounts, Roles};
 use crate::dataflow::{Mapping, MappingOf};
 use crate::masks::{column_costs, Gating, Masks};
 use crate::passes::Pass;
 use crate::rs::segment::{segment_cols, segment_of, segment_rows};
 use crate::rs::{GlbNeed, RsMapping};
+use crate::sparse_pe::{spread, SparsePe};
 use crate::tiles::Tiles;
 use crate::workload::Layer;
 
@@ -100,7 +101,12 @@ pub struct CycleParams {
     /// DRAM words moved per dense word for weights, ifmaps and ofmaps (run-length coding).
     pub dram_scale: [f64; 3],
     /// Fraction of MAC cycles spent when the hardware skips gated MACs (1 = it does not).
+    /// With `sparse_pe`, a floor on the share any pass spends (`SparsePe::floor_fraction`):
+    /// the latency bounds' MAC term, and a stream pass's time.
     pub mac_cycle_fraction: f64,
+    /// The sparse PE (compressed sparse columns, zeros skipped): a row-stationary pass's
+    /// columns take its busiest PE's expected cycles from the densities (`sparse_pe`).
+    pub sparse_pe: Option<SparsePe>,
 }
 
 impl Default for CycleParams {
@@ -108,6 +114,7 @@ impl Default for CycleParams {
         CycleParams {
             dram_scale: [1.0; 3],
             mac_cycle_fraction: 1.0,
+            sparse_pe: None,
         }
     }
 }
@@ -218,7 +225,10 @@ struct Shape {
     c: usize,
     /// The busiest PE's MAC steps per ifmap: its filters over the `simd` lanes, rounded up.
     p_steps: usize,
+    p_max: usize,
     q_max: usize,
+    /// PEs at work: the sparse PE's busiest is the most of this many.
+    pes: usize,
     reload: bool,
     /// The filter segment: first row, rows, first column, columns.
     seg: [usize; 4],
@@ -233,7 +243,9 @@ fn shape(l: &Layer, p: &Pass, simd: usize) -> Shape {
         m: p.m,
         c: p.c,
         p_steps: p.p_max.div_ceil(simd),
+        p_max: p.p_max,
         q_max: p.q_max,
+        pes: p.groups * p.t_used * p.r_used * p.rk * p.e,
         reload: p.reload,
         seg: [p.r0, p.rk, p.s0, p.sk],
     }
@@ -602,20 +614,31 @@ fn pass_time(
     match p.work {
         Work::Rows { pass, mapping } => {
             let key = shape(l, pass, hw.pe.simd);
-            let dense = || scale((key.p_steps * key.q_max * pass.sk) as u64);
+            let unmasked = |key: &Shape| match params.sparse_pe {
+                Some(sp) => {
+                    let (n, simd, columns) = (key.q_max * pass.sk, hw.pe.simd, key.n * l.f());
+                    let mean = match hw.pe.sync {
+                        PeSync::Column => sp.busiest_column(n, key.p_max, simd, key.pes),
+                        PeSync::Pass => {
+                            let total = sp.busiest_pass(n, columns, key.p_max, simd, key.pes);
+                            total / columns.max(1) as f64
+                        }
+                    };
+                    step_pass(l, hw, ports, key, &|i| spread(mean, i))
+                }
+                None => {
+                    let dense = scale((key.p_steps * key.q_max * pass.sk) as u64);
+                    step_pass(l, hw, ports, key, &|_| dense)
+                }
+            };
             match (zeros, replay) {
                 (Some((m, g)), _) if hw.pe.skip_zero_cycles => {
-                    let costs = column_costs(l, mapping, pass, (m, g), hw.pe.simd);
+                    let pe = (hw.pe.simd, hw.pe.sync);
+                    let costs = column_costs(l, mapping, pass, (m, g), pe);
                     step_pass(l, hw, ports, &key, &|i| costs[i as usize])
                 }
-                (_, Replay::Memo) => memo.get_or(Key::Rows(key), || {
-                    let dense = dense();
-                    step_pass(l, hw, ports, &key, &|_| dense)
-                }),
-                (_, Replay::StepAll) => {
-                    let dense = dense();
-                    step_pass(l, hw, ports, &key, &|_| dense)
-                }
+                (_, Replay::Memo) => memo.get_or(Key::Rows(key), || unmasked(&key)),
+                (_, Replay::StepAll) => unmasked(&key),
             }
         }
         Work::Stream(sp) => match replay {

@@ -15,6 +15,7 @@ pub mod masks;
 pub mod passes;
 pub mod rs;
 mod select;
+pub mod sparse_pe;
 pub mod tiles;
 pub mod workload;
 

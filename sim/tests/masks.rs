@@ -3,6 +3,7 @@
 
 mod common;
 
+use ember_sim::arch::PeSync;
 use ember_sim::cycle::{simulate, simulate_masked, CycleParams, Replay};
 use ember_sim::masks::{Gating, Masks};
 use ember_sim::rs::RsMapping;
@@ -49,6 +50,7 @@ fn busiest_pe_by_hand() {
     let gate_ifmaps = Gating {
         ifmaps: true,
         weights: false,
+        csc: false,
     };
     let c = simulate_masked(&l, &hw, 1, &mp, &p, &masks, gate_ifmaps, None);
     assert_eq!(c.mac_cycles, 3);
@@ -66,6 +68,7 @@ fn busiest_pe_by_hand() {
     let gate_weights = Gating {
         ifmaps: false,
         weights: true,
+        csc: false,
     };
     let c = simulate_masked(&l, &hw, 1, &mp, &p, &wm, gate_weights, None);
     assert_eq!(c.mac_cycles, 4);
@@ -73,6 +76,60 @@ fn busiest_pe_by_hand() {
     hw.pe.skip_zero_cycles = false;
     let c = simulate_masked(&l, &hw, 1, &mp, &p, &masks, gate_ifmaps, None);
     assert_eq!(c, simulate(&l, &hw, 1, &mp, &p, Replay::StepAll, None));
+}
+
+/// The layer and mapping of `busiest_pe_by_hand`, with input rows 0 and 1 busiest in turn:
+/// row 0 = 1 1 0 0 has 2 then 1 non-zeros in the windows of ofmap columns 0 and 1, row 1 =
+/// 0 0 1 1 has 1 then 2, rows 2 and 3 none. PEs waiting at every column take 2 + 2 cycles;
+/// PEs waiting only at the pass's end take the busiest PE's total, 2 + 1 = 3 (JETCAS 2019
+/// p. 295). Weights gated instead, with compressed sparse columns, a non-zero ifmap whose
+/// weight is zero still takes its cycle (p. 302).
+#[test]
+fn pass_sync_and_compressed_columns_by_hand() {
+    let l = Layer::conv("L", 1, 4, 4, 1, 3, 3);
+    let mut hw = common::hw(12, 14, 4096, 0);
+    hw.pe.skip_zero_cycles = true;
+    #[rustfmt::skip]
+    let ifmaps = [
+        1, 1, 0, 0,
+        0, 0, 1, 1,
+        0, 0, 0, 0,
+        0, 0, 0, 0,
+    ];
+    let masks = Masks {
+        ifmaps: Some(ifmaps.iter().map(|&v| v == 1).collect()),
+        weights: None,
+    };
+    let (mp, p) = (one_pass_mapping(), CycleParams::default());
+    let gate = Gating {
+        ifmaps: true,
+        weights: false,
+        csc: false,
+    };
+    let c = simulate_masked(&l, &hw, 1, &mp, &p, &masks, gate, None);
+    assert_eq!(c.mac_cycles, 4);
+    hw.pe.sync = PeSync::Pass;
+    let c = simulate_masked(&l, &hw, 1, &mp, &p, &masks, gate, None);
+    assert_eq!(c.mac_cycles, 3);
+    // The filter's first column zero: without compressed columns 2 + 2 cycles (as in
+    // `busiest_pe_by_hand`), with them 3 + 3, the dense run's.
+    let mut w = vec![true; 9];
+    for rr in 0..3 {
+        w[rr * 3] = false;
+    }
+    let wm = Masks {
+        ifmaps: Some(vec![true; 16]),
+        weights: Some(w),
+    };
+    for (csc, want) in [(false, 4), (true, 6)] {
+        let gate = Gating {
+            ifmaps: false,
+            weights: true,
+            csc,
+        };
+        let c = simulate_masked(&l, &hw, 1, &mp, &p, &wm, gate, None);
+        assert_eq!(c.mac_cycles, want, "csc {csc}");
+    }
 }
 
 /// All-ones masks on an unpadded layer, over many passes (channel chunks, filter pieces, two
@@ -111,6 +168,7 @@ fn all_ones_equal_dense(l: &Layer, hw: &ember_sim::HwConfig, mp: &Mapping) -> u6
     let all = Gating {
         ifmaps: true,
         weights: true,
+        csc: false,
     };
     let masked = simulate_masked(l, hw, 2, mp, &p, &masks, all, None);
     let dense = simulate(l, hw, 2, mp, &p, Replay::StepAll, None);
@@ -194,7 +252,7 @@ mod random {
                 ifmaps: Some((0..ni).map(|_| bit()).collect()),
                 weights: Some((0..nw).map(|_| bit()).collect()),
             };
-            let both = Gating { ifmaps: true, weights: true };
+            let both = Gating { ifmaps: true, weights: true, csc: false };
             let p = CycleParams::default();
             let c = simulate_masked(&l, &hw, batch, &ev.mapping, &p, &masks, both, None);
             let dense = simulate(&l, &hw, batch, &ev.mapping, &p, Replay::StepAll, None);
@@ -287,6 +345,7 @@ fn busiest_group_sets_the_column_by_hand() {
     let gate = Gating {
         ifmaps: true,
         weights: false,
+        csc: false,
     };
     let p = CycleParams::default();
     let with = |u: usize| {

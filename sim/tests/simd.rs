@@ -6,6 +6,7 @@
 
 mod common;
 
+use ember_sim::arch::PeSync;
 use ember_sim::cycle::{simulate, simulate_masked, CycleParams, Replay};
 use ember_sim::dataflows::walk;
 use ember_sim::masks::{Gating, Masks};
@@ -107,14 +108,20 @@ proptest! {
 
     /// Zero skipping never does a MAC in less than its share of a cycle: over a layer, the MAC
     /// cycles x PEs x lanes are at least the MACs whose ifmap and weight are both non-zero,
-    /// counted straight from the masks (the acceptance property). All-ones masks on an
+    /// counted straight from the masks (the acceptance property), whether PEs wait at
+    /// every column or at the pass's end, with or without compressed columns. All-ones masks on an
     /// unpadded layer give exactly the dense run (padding is a zero the gated PE skips).
     #[test]
     fn skipping_never_counts_fewer_than_the_nonzero_macs(l in layer(), simd in 1usize..3,
                                                          p in 1usize..5, t in 1usize..3,
-                                                         seed in any::<u64>(), keep in 1u64..4) {
+                                                         seed in any::<u64>(), keep in 1u64..4,
+                                                         csc in any::<bool>(),
+                                                         by_pass in any::<bool>()) {
         let mut hw = with_simd(simd);
         hw.pe.skip_zero_cycles = true;
+        if by_pass {
+            hw.pe.sync = PeSync::Pass;
+        }
         let p = p.min(l.mg());
         let mp = rs(p, 1, 1, t, l.e(), p * t);
         let Ok(ev) = evaluate_mapping(&l, &hw, 1, &mp) else {
@@ -122,7 +129,7 @@ proptest! {
         };
         SKIPPED.fetch_add(1, Ordering::Relaxed);
         let masks = random_masks(&l, seed, keep);
-        let gate = Gating { ifmaps: true, weights: true };
+        let gate = Gating { ifmaps: true, weights: true, csc };
         let params = CycleParams::default();
         let c = simulate_masked(&l, &hw, 1, &mp, &params, &masks, gate, None);
         let pes = ev.active_pes as u64;

@@ -49,6 +49,32 @@ pub struct PeSpec {
     /// iact", JETCAS 2019 p. 302). Row stationary only. Default 1, not serialised then.
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub simd: usize,
+    /// When the PEs of a pass wait for one another while skipping zeros: at every ofmap column
+    /// (the default), or only at the pass's end. Default not serialised.
+    #[serde(default, skip_serializing_if = "PeSync::is_column")]
+    pub sync: PeSync,
+}
+
+/// When the PEs of a pass wait for one another; it matters only when they skip zeros, and so
+/// work unequally (`skip_zero_cycles`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeSync {
+    /// At every ofmap column: the busiest PE of each column sets its time (an array in
+    /// lockstep).
+    #[default]
+    Column,
+    /// At the pass's end: each PE runs through its columns on its own (FIFOs between PEs), and
+    /// the PE with the most work sets the pass's time (Eyeriss v2: "the throughput of the
+    /// entire DNN accelerator will be bounded by the PE that has the most non-zero MACs",
+    /// JETCAS 2019 p. 295).
+    Pass,
+}
+
+impl PeSync {
+    fn is_column(&self) -> bool {
+        *self == PeSync::Column
+    }
 }
 
 fn default_pipeline() -> usize {

@@ -98,6 +98,7 @@ mod tests {
             pipeline_stages: 1,
             skip_zero_cycles: false,
             simd: 1,
+            sync: Default::default(),
         }
     }
 

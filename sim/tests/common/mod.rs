@@ -36,6 +36,7 @@ pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> Hw
             pipeline_stages: 1,
             skip_zero_cycles: false,
             simd: 1,
+            sync: Default::default(),
         },
         glb: GlbSpec {
             words: glb_words,
