@@ -62,6 +62,7 @@ fn compare_and_validate_reports_serialise_to_the_cli_json() {
         min_active_pes: None,
         mode: Mode::Analytic,
         energy: EnergyScope::Total,
+        masks: None,
     };
     let rep = ember_explore::compare(&req).unwrap();
     let cli = ok(&["compare", "--dataflow", "rs,os", "--format", "json"]);
@@ -87,6 +88,7 @@ fn request_errors_are_the_cli_errors() {
         min_active_pes: None,
         mode: Mode::Analytic,
         energy: EnergyScope::Total,
+        masks: None,
     };
     let err = ember_explore::compare(&req).unwrap_err();
     assert!(matches!(err, ember_explore::ExploreError::TooFewCandidates));
@@ -178,6 +180,7 @@ fn a_zero_batch_is_refused_not_clamped() {
         min_active_pes: None,
         mode: Mode::Analytic,
         energy: EnergyScope::Total,
+        masks: None,
     };
     zero(ember_explore::compare(&compare).unwrap_err());
 }

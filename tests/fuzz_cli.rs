@@ -177,6 +177,7 @@ const COMMANDS: &[(&str, &[&str])] = &[
             "--plot",
             "--force",
             "--input-shape",
+            "--masks",
         ],
     ),
     (

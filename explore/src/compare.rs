@@ -8,12 +8,13 @@ use serde_json::{json, Value};
 
 use ember_estimator::{Hardware, LayerEnergy, NetworkResult, Objective, Units};
 use ember_sim::cycle::CycleStats;
+use ember_sim::masks::Masks;
 use ember_sim::{Dataflow, Network};
 
 use crate::chip::{check_chip_model, chip_energy, ChipEnergy};
 use crate::error::{ExploreError, Result};
 use crate::json::{cycle_json, energy_by_level, network_json, utilization};
-use crate::sim::Mode;
+use crate::sim::{apply_masks, Mode};
 use crate::workload::{load_hardware, Workload};
 
 /// Which energy the candidates are compared on.
@@ -41,13 +42,16 @@ impl std::str::FromStr for EnergyScope {
 
 /// How every candidate is run and priced (one setting for all, so ratios compare like with
 /// like).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CompareOptions {
     pub batch: usize,
     pub objective: Objective,
     /// Cycles in closed form, or from the cycle engine (NoC, buffer and DRAM stalls).
     pub mode: Mode,
     pub energy: EnergyScope,
+    /// Real zeros (safetensors, from `ember masks`), as `SimOptions::masks`: every candidate
+    /// runs the same non-zeros, so the ratios compare hardware, not data.
+    pub masks: Option<PathBuf>,
 }
 
 /// Everything `ember compare` is asked, as data.
@@ -68,6 +72,8 @@ pub struct CompareRequest {
     pub mode: Mode,
     /// Total access energy, or the chip's.
     pub energy: EnergyScope,
+    /// Real zeros for every candidate (as `ember sim --masks`); `None`: the trace's densities.
+    pub masks: Option<PathBuf>,
 }
 
 /// One evaluated candidate.
@@ -134,6 +140,7 @@ pub fn compare(req: &CompareRequest) -> Result<CompareReport> {
         objective: req.objective,
         mode: req.mode,
         energy: req.energy,
+        masks: req.masks.clone(),
     };
     let mut report = compare_loaded(&loaded.network, hws, &req.dataflows, &opts)?;
     report.warnings = loaded.warnings;
@@ -159,6 +166,9 @@ pub fn compare_loaded(
             }
         }
     }
+    // Loaded once, after the configs' cheap checks: every candidate reads the same zeros.
+    let mut net = net.clone();
+    let masks = apply_masks(&mut net, opts.masks.as_deref(), opts.batch)?;
     let mut candidates = Vec::new();
     for (_, hw) in hws {
         let dfs = if dataflows.is_empty() {
@@ -167,7 +177,7 @@ pub fn compare_loaded(
             dataflows.to_vec()
         };
         for df in dfs {
-            candidates.push(candidate(net, &hw, df, opts)?);
+            candidates.push(candidate(&net, &hw, df, &masks, opts)?);
         }
     }
     if candidates.len() < 2 {
@@ -180,17 +190,20 @@ pub fn compare_loaded(
     })
 }
 
-/// One config x dataflow, run and priced as `opts` says.
+/// One config x dataflow, run and priced as `opts` says. `net` carries the masks' densities
+/// already; `masks` (per layer, or empty) time the columns in cycle mode, so chip energy's
+/// static terms run over the masked time.
 fn candidate(
     net: &Network,
     hw: &Hardware,
     df: Dataflow,
+    masks: &[Option<Masks>],
     opts: &CompareOptions,
 ) -> Result<Candidate> {
     let result = hw.run_with(net, opts.batch, df, opts.objective)?;
     let cycle_stats = match opts.mode {
         Mode::Analytic => None,
-        Mode::Cycle => Some(hw.simulate_cycles_masked(&result, &[], None)),
+        Mode::Cycle => Some(hw.simulate_cycles_masked(&result, masks, None)),
     };
     let chip = match opts.energy {
         EnergyScope::Total => None,

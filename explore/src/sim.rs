@@ -1,13 +1,14 @@
 //! The whole-network pipeline of `ember sim`: load the workload and hardware, apply real masks,
 //! map and price every layer, and optionally run cycle mode — one call, one serialisable report.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Serialize, Serializer};
 
 use ember_estimator::masks::{apply_densities, load_masks};
 use ember_estimator::{Hardware, NetworkResult, Objective};
 use ember_sim::cycle::{CycleStats, PassRecord};
+use ember_sim::masks::Masks;
 use ember_sim::{Dataflow, Network};
 
 use crate::error::{ExploreError, Result};
@@ -132,14 +133,7 @@ pub fn simulate(mut net: Network, hw: Hardware, opts: &SimOptions) -> Result<Sim
         return Err(ExploreError::ZeroBatch);
     }
     let hw = with_min_active_pes(hw, opts.min_active_pes)?;
-    let masks = match &opts.masks {
-        Some(p) => {
-            let m = load_masks(p, &net, batch)?;
-            apply_densities(&mut net, &m);
-            m
-        }
-        None => Vec::new(),
-    };
+    let masks = apply_masks(&mut net, opts.masks.as_deref(), batch)?;
     let dataflow = opts.dataflow.unwrap_or(hw.arch.dataflow);
     let result = hw.run_with(&net, batch, dataflow, opts.objective)?;
     let mut passes = Vec::new();
@@ -164,6 +158,22 @@ pub fn simulate(mut net: Network, hw: Hardware, opts: &SimOptions) -> Result<Sim
         passes,
         warnings: Vec::new(),
     })
+}
+
+/// The masks of `path` for each layer of `net` at `batch`, with the layers' ifmap and weight
+/// densities set from them; no file: none. One function so that `sim` and `compare` read a
+/// masks file alike (its checks name the file and tensor) and price the same densities.
+pub(crate) fn apply_masks(
+    net: &mut Network,
+    path: Option<&Path>,
+    batch: usize,
+) -> Result<Vec<Option<Masks>>> {
+    let Some(p) = path else {
+        return Ok(Vec::new());
+    };
+    let masks = load_masks(p, net, batch)?;
+    apply_densities(net, &masks);
+    Ok(masks)
 }
 
 /// `hw` with its `[mapper] min_active_pes` replaced by `share` (when given).

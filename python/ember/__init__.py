@@ -202,11 +202,14 @@ def compare(
     min_active_pes: Optional[float] = None,
     mode: str = "analytic",
     energy: str = "total",
+    masks: Union[str, "os.PathLike[str]", None] = None,
 ) -> Dict[str, Any]:
     """``ember compare --format json``: one network on several configs (and/or dataflows),
     each mapped for ``objective`` (``edp`` or ``energy``) and ``min_active_pes`` as in
     :func:`sim`; cycles from ``mode`` (``analytic`` or ``cycle``), energy ``total`` (every
-    access, DRAM included) or ``chip`` (on chip, with clock, control and leakage)."""
+    access, DRAM included) or ``chip`` (on chip, with clock, control and leakage); ``masks``
+    (a safetensors file of ``ember masks``) gives every candidate the same real zeros, as in
+    :func:`sim`."""
     hw_list = [hardware(h) for h in hws] or [hardware(None)]
     text = _core.compare(
         network(net),
@@ -217,6 +220,7 @@ def compare(
         min_active_pes=min_active_pes,
         mode=mode,
         energy=energy,
+        masks=None if masks is None else os.fspath(masks),
     )
     return json.loads(text)
 

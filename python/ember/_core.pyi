@@ -71,5 +71,6 @@ def compare(
     min_active_pes: Optional[float] = None,
     mode: str = "analytic",
     energy: str = "total",
+    masks: Optional[str] = None,
 ) -> str: ...
 def validate(net: Network, hw: Hardware, measured: Optional[str] = None, objective: str = "edp") -> str: ...

@@ -281,7 +281,7 @@ fn layer_energy(
 
 /// `ember compare --format json` of `net` on every config x dataflow, as a JSON string.
 #[pyfunction]
-#[pyo3(signature = (net, hws, dataflows=Vec::new(), batch=4, objective="edp", min_active_pes=None, mode="analytic", energy="total"))]
+#[pyo3(signature = (net, hws, dataflows=Vec::new(), batch=4, objective="edp", min_active_pes=None, mode="analytic", energy="total", masks=None))]
 #[allow(clippy::too_many_arguments)] // one per keyword of the Python function
 fn compare(
     py: Python<'_>,
@@ -293,12 +293,14 @@ fn compare(
     min_active_pes: Option<f64>,
     mode: &str,
     energy: &str,
+    masks: Option<PathBuf>,
 ) -> PyResult<String> {
     let opts = ember_explore::CompareOptions {
         batch,
         objective: parse::<Objective>(objective)?,
         mode: parse::<ember_explore::Mode>(mode)?,
         energy: parse::<ember_explore::EnergyScope>(energy)?,
+        masks,
     };
     let dfs = dataflows
         .iter()

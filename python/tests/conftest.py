@@ -4,10 +4,12 @@ checks the package against."""
 from __future__ import annotations
 
 import json
+import math
 import os
+import struct
 import subprocess
 from pathlib import Path
-from typing import Any, List
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
@@ -83,3 +85,18 @@ def write_trace(path: Path, name: str, layers: List[dict]) -> None:
         lines += [f"{k} = {value(v)}" for k, v in layer.items() if v is not None]
         lines.append("")
     path.write_text("\n".join(lines))
+
+
+def write_masks(path: Path, tensors: Dict[str, Tuple[List[int], bytes]]) -> None:
+    """A masks file (safetensors, U8; what `ember masks` writes) of `{name: (shape, flags)}`,
+    written by hand (an 8-byte header length, a JSON header, the data) so the tests need no
+    safetensors package."""
+    header: Dict[str, Any] = {}
+    data = b""
+    for name, (shape, flags) in tensors.items():
+        assert len(flags) == math.prod(shape), name
+        header[name] = {"dtype": "U8", "shape": shape, "data_offsets": [len(data), len(data) + len(flags)]}
+        data += flags
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)  # the format pads the header to 8 bytes
+    path.write_bytes(struct.pack("<Q", len(text)) + text + data)

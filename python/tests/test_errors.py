@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import ember
-from conftest import write_trace
+from conftest import write_masks, write_trace
 
 
 def test_ember_error_is_an_exception():
@@ -67,6 +67,19 @@ def test_option_errors():
         ember.sim(batch=0)
     with pytest.raises(ember.EmberError, match="compare needs at least two candidates"):
         ember.compare(None, ["eyeriss-v1"])
+
+
+def test_a_mismatched_masks_file_raises_the_cli_message(cli, tmp_path: Path):
+    trace, masks = tmp_path / "net.toml", tmp_path / "m.safetensors"
+    write_trace(trace, "net", [{"name": "a", "c": 3, "h": 8, "w": 8, "m": 4, "r": 3}])
+    write_masks(masks, {"b.ifmaps": ([1, 3, 8, 8], bytes(192))})
+    with pytest.raises(ember.EmberError) as e:
+        ember.compare(trace, ["eyeriss-v1", "eyeriss-v1-skip"], batch=1, masks=masks)
+    msg = str(e.value)
+    hws = ["--hw", "hw_configs/eyeriss-v1.toml", "--hw", "hw_configs/eyeriss-v1-skip.toml"]
+    args = ["compare", "--net", str(trace), *hws, "--batch", "1"]
+    assert msg == cli.error([*args, "--masks", str(masks)])
+    assert str(masks) in msg and "no layer `b`" in msg and "fix:" in msg
 
 
 def test_layer_list_and_density_errors_name_the_layer():

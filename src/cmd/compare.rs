@@ -57,6 +57,11 @@ pub struct CompareArgs {
     /// and leakage over each layer's time; DRAM left out: the energy behind GOPS/W).
     #[arg(long, value_enum, default_value_t = EnergyArg::Total)]
     pub energy: EnergyArg,
+    /// Real zeros for every candidate, as in `ember sim` (safetensors, from `ember masks`):
+    /// LAYER.ifmaps [batch,C,H,W] and LAYER.weights [M,C/groups,R,S] set the layers'
+    /// densities, and in cycle mode with `pe.skip_zero_cycles` the time of every ofmap column.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub masks: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -89,6 +94,7 @@ impl CompareArgs {
                 EnergyArg::Total => EnergyScope::Total,
                 EnergyArg::Chip => EnergyScope::Chip,
             },
+            masks: self.masks.clone(),
         }
     }
 }
