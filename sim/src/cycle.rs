@@ -33,7 +33,7 @@ use std::ops::ControlFlow;
 
 use serde::Serialize;
 
-use crate::arch::{HwConfig, PeSync};
+use crate::arch::{GlbPartition, HwConfig, PeSync};
 use crate::counts::{AccessCounts, DataType, NestCounts, Roles};
 use crate::dataflow::{Mapping, MappingOf};
 use crate::masks::{column_costs, Gating, Masks};
@@ -93,6 +93,9 @@ pub struct Buffers {
     pub glb_words: u64,
     /// A separate filter buffer (0: none).
     pub filter_words: u64,
+    /// The GLB's per-type shares (`[glb] partition`), for row stationary on the config's own
+    /// GLB; `None`: ifmaps and psums share `glb_words`.
+    pub partition: Option<GlbPartition>,
 }
 
 /// What the caller knows about zeros and compression (the estimator's sparsity rules).
@@ -700,12 +703,19 @@ impl Buffering {
             false => FilterBuffer::None,
         };
         let overlap = hw.dram.overlap_fmaps;
+        // Two tiles of one type beside one of the other, within the shares if partitioned.
+        let fit = |ifmaps: u64, psums: u64| {
+            ifmaps + psums <= fmap_glb
+                && buf
+                    .partition
+                    .is_none_or(|p| ifmaps <= p.ifmaps as u64 && psums <= p.psums as u64)
+        };
         Buffering {
             filters,
             ifmaps: overlap
                 && roles.glb_holds(DataType::Ifmaps)
-                && 2 * need.ifmaps + need.psums <= fmap_glb,
-            psums: overlap && need.ifmaps + 2 * need.psums <= fmap_glb,
+                && fit(2 * need.ifmaps, need.psums),
+            psums: overlap && fit(need.ifmaps, 2 * need.psums),
         }
     }
 }

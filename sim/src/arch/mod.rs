@@ -106,9 +106,42 @@ pub struct GlbSpec {
     /// "the final output activations skip the GLB cluster"). Default false, not serialised.
     #[serde(default, skip_serializing_if = "is_false")]
     pub ofmaps_to_dram: bool,
+    /// Per-type capacity within `words` (Eyeriss v2's GLB cluster: "iacts have three banks
+    /// ... and psums have four banks", JETCAS 2019 p. 296). Absent: ifmaps and psums share
+    /// `words` (not serialised then). Row stationary's mappings honour it; the stream
+    /// dataflows take the ISCA 2016 equal-storage GLB instead (`dataflows::storage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<GlbPartition>,
+}
+
+/// `[glb] partition = { ifmaps, psums }`: the words each may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GlbPartition {
+    pub ifmaps: usize,
+    pub psums: usize,
 }
 
 impl GlbSpec {
+    /// Do `ifmaps` and `psums` words fit beside `shared` filter words: within `words`, and
+    /// each within its `partition` share?
+    pub fn fits(&self, shared: u64, ifmaps: u64, psums: u64) -> bool {
+        shared + ifmaps + psums <= self.words as u64
+            && self
+                .partition
+                .is_none_or(|p| ifmaps <= p.ifmaps as u64 && psums <= p.psums as u64)
+    }
+
+    /// The most psum words that fit beside `shared` filter words and `ifmaps` ifmap words;
+    /// `None` when the ifmaps do not fit.
+    pub fn psum_room(&self, shared: u64, ifmaps: u64) -> Option<u64> {
+        let free = (self.words as u64).checked_sub(shared + ifmaps)?;
+        match self.partition {
+            None => Some(free),
+            Some(p) => (ifmaps <= p.ifmaps as u64).then_some(free.min(p.psums as u64)),
+        }
+    }
+
     /// The data types the GLB does not hold, as a bit set (`counts::Roles::glb_bypass`).
     pub fn bypass(&self) -> u8 {
         self.holds.map_or(0, |h| 0b111 & !h.mask)
@@ -399,6 +432,7 @@ pub fn check(hw: &HwConfig) -> Result<(), (String, String, String)> {
     ];
     check_pe_storage(hw, pe)?;
     check_glb_holds(hw, glb)?;
+    check_glb_partition(hw, glb)?;
     let array = Grid {
         rows: hw.array.rows,
         cols: hw.array.cols,
@@ -496,6 +530,39 @@ fn check_pe_storage(hw: &HwConfig, pe: &Level) -> Result<(), (String, String, St
 /// `holds` of the global buffer: not empty, each type once, psums among them (every dataflow
 /// here accumulates psums across passes in the GLB; Eyeriss v2: "psums are always stored in the
 /// GLB"), and no filter buffer for weights that bypass it.
+/// A partition's shares are positive and fit the buffer they divide.
+fn check_glb_partition(hw: &HwConfig, glb: &Level) -> Result<(), (String, String, String)> {
+    let Some(p) = hw.glb.partition else {
+        return Ok(());
+    };
+    let k = key(glb, "partition");
+    if p.ifmaps == 0 || p.psums == 0 {
+        return Err((
+            k.clone(),
+            format!(
+                "`{k}` gives ifmaps {} and psums {} words: each needs some",
+                p.ifmaps, p.psums
+            ),
+            "give both a positive number of words, or remove the key (shared capacity)".into(),
+        ));
+    }
+    if p.ifmaps + p.psums > hw.glb.words {
+        return Err((
+            k.clone(),
+            format!(
+                "`{k}` gives ifmaps {} + psums {} = {} words, more than `{}` = {}",
+                p.ifmaps,
+                p.psums,
+                p.ifmaps + p.psums,
+                key(glb, "words"),
+                hw.glb.words
+            ),
+            "make the shares add up to at most words".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn check_glb_holds(hw: &HwConfig, glb: &Level) -> Result<(), (String, String, String)> {
     let Some(h) = hw.glb.holds else {
         return Ok(());

@@ -413,6 +413,7 @@ impl DataflowModel for OutputStationary {
             need: glb_need(l, batch, mp, rows_max),
             glb_words: small_rf(hw).glb_words as u64,
             filter_words: 0,
+            partition: None, // the equal-storage GLB (`dataflows::storage`)
         })
     }
     /// Weights stream with the steps, one per filter column.

@@ -473,6 +473,7 @@ pub(crate) fn buffers(
         need: glb_need(l, batch, mp, rows_max),
         glb_words: (v.storage)(hw).glb_words as u64,
         filter_words: 0,
+        partition: None, // the equal-storage GLB (`dataflows::storage`)
     }
 }
 

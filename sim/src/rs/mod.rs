@@ -323,28 +323,32 @@ fn check_spads(hw: &HwConfig, mp: &RsMapping, sk: usize) -> Result<(), String> {
     hw.pe.fits(mp.p, mp.q, sk)
 }
 
-/// One pass's filters, ifmaps and psums fit the GLB, or filters a separate filter buffer.
+/// One pass's filters, ifmaps and psums fit the GLB (each within its share when the GLB is
+/// partitioned), or filters a separate filter buffer.
 fn check_glb(hw: &HwConfig, need: &GlbNeed) -> Result<(), String> {
-    if hw.glb.filter_words > 0 {
+    let shared = if hw.glb.filter_words > 0 {
         if need.filters > hw.glb.filter_words as u64 {
             return Err(format!(
                 "filter buffer {} < {} filter words per pass",
                 hw.glb.filter_words, need.filters
             ));
         }
-        if need.ifmaps + need.psums > hw.glb.words as u64 {
-            return Err(format!(
-                "GLB {} < {} ifmap + {} psum words",
-                hw.glb.words, need.ifmaps, need.psums
-            ));
-        }
-    } else if need.filters + need.ifmaps + need.psums > hw.glb.words as u64 {
-        return Err(format!(
-            "GLB {} < {} filter + {} ifmap + {} psum words",
-            hw.glb.words, need.filters, need.ifmaps, need.psums
-        ));
+        0
+    } else {
+        need.filters
+    };
+    if hw.glb.fits(shared, need.ifmaps, need.psums) {
+        return Ok(());
     }
-    Ok(())
+    let split = hw
+        .glb
+        .partition
+        .map(|p| format!(" (ifmaps at most {}, psums at most {})", p.ifmaps, p.psums))
+        .unwrap_or_default();
+    Err(format!(
+        "GLB {}{split} < {shared} filter + {} ifmap + {} psum words",
+        hw.glb.words, need.ifmaps, need.psums
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

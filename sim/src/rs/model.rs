@@ -116,6 +116,7 @@ impl DataflowModel for RowStationary {
             need: glb_need(l, batch, own(mp)?).held(hw.roles()),
             glb_words: hw.glb.words as u64,
             filter_words: hw.glb.filter_words as u64,
+            partition: hw.glb.partition,
         })
     }
 

@@ -401,7 +401,7 @@ impl Search<'_> {
         let l = s.l;
         let (cg, mg) = (l.cg(), l.mg());
         let qr = (q * r).min(cg) as u64;
-        let glb = self.hw.glb.words as u64;
+        let glb = &self.hw.glb;
         // Per image, the u groups' strips of one channel and psums of one filter.
         // (None when ifmaps bypass the GLB, `[glb] holds`: they stream from DRAM.)
         let strip_per_channel = match s.roles.glb_holds(DataType::Ifmaps) {
@@ -411,12 +411,17 @@ impl Search<'_> {
         let psum_per_filter = u as u64 * (s.e * l.f()) as u64;
         let (pt, pqrt, g_count) = (p * t, [p, q, r, t], s.g_count(u));
         // Resident: the GLB holds every channel's strip and p·t filters' psums.
-        let resident_need =
-            |n: u64| shared + n * (cg as u64 * strip_per_channel + pt as u64 * psum_per_filter);
+        let resident_fits = |n: u64| {
+            let (ifmaps, psums) = (
+                n * cg as u64 * strip_per_channel,
+                n * pt as u64 * psum_per_filter,
+            );
+            glb.fits(shared, ifmaps, psums)
+        };
         let resident_n = self
             .ns
             .iter()
-            .find(|&&(n, _)| resident_need(n as u64) <= glb)
+            .find(|&&(n, _)| resident_fits(n as u64))
             .copied();
         if let Some((n, n_count)) = resident_n {
             let sums = s.sums([g_count, n_count], m_side, c_side);
@@ -428,7 +433,7 @@ impl Search<'_> {
         let limit = resident_n.map_or(0, |(n, _)| n);
         for &(n, n_count) in self.ns.iter().filter(|&&(n, _)| n > limit) {
             let ifmaps = n as u64 * qr * strip_per_channel;
-            let Some(free) = glb.checked_sub(shared + ifmaps) else {
+            let Some(free) = glb.psum_room(shared, ifmaps) else {
                 continue;
             };
             let fit = (free / (n as u64 * psum_per_filter)) as usize / pt * pt;
@@ -521,8 +526,9 @@ fn candidates(
     for resident in [true, false] {
         let base = s.mapping(n, [p, q, r, t], u, pt, resident);
         let need = glb_need_with(l, n, &base, s.e_rows_max, cg, mg).held(s.roles);
-        let free = (hw.glb.words as u64).checked_sub(shared + need.ifmaps);
-        let Some(free) = free else { continue };
+        let Some(free) = hw.glb.psum_room(shared, need.ifmaps) else {
+            continue;
+        };
         let per_filter = (u * n * s.e * l.f()) as u64;
         let fit = (free / per_filter) as usize / pt * pt;
         if fit < pt {

@@ -45,6 +45,7 @@ pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> Hw
             bank_width_bits: 64,
             holds: None,
             ofmaps_to_dram: false,
+            partition: None,
         },
         noc: NocSpec {
             filter_bus_bits: 64,
