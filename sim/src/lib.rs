@@ -6,6 +6,7 @@
 
 pub mod arch;
 pub mod counts;
+pub mod csc;
 pub mod cycle;
 pub mod dataflow;
 pub mod dataflows;

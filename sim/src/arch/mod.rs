@@ -53,6 +53,13 @@ pub struct PeSpec {
     /// (the default), or only at the pass's end. Default not serialised.
     #[serde(default, skip_serializing_if = "PeSync::is_column")]
     pub sync: PeSync,
+    /// The filter spad holds compressed sparse columns: only non-zero weights take entries
+    /// (Eyeriss v2's weight data spad, "96 x (24b/12b) = 192" non-zeros, JETCAS 2019 p. 302;
+    /// its Table III: a sparse layer maps more weights per PE). The mapper takes the layer's
+    /// weight density as each PE's share (`PeSpec::for_density`); real masks may put more
+    /// non-zeros in one PE than that. Three spads only. Default false, not serialised.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub compressed_weights: bool,
 }
 
 /// When the PEs of a pass wait for one another; it matters only when they skip zeros, and so
@@ -498,6 +505,17 @@ fn check_pe_storage(hw: &HwConfig, pe: &Level) -> Result<(), (String, String, St
                         key(pe, name)
                     ),
                     "give either `rf_words` (the mapper splits it) or the three spad sizes".into(),
+                ));
+            }
+            if hw.pe.compressed_weights {
+                let k = key(pe, "compressed_weights");
+                return Err((
+                    k.clone(),
+                    format!(
+                        "`{k}` is a filter spad's format, but `{}` is a unified RF",
+                        key(pe, "rf_words")
+                    ),
+                    "give the three spad sizes, or remove compressed_weights".into(),
                 ));
             }
             if u < 3 {

@@ -8,8 +8,59 @@
 //! unified RF of U words their sum must fit: q·S + p·q·S + p <= U.
 
 use super::PeSpec;
+use crate::csc::{csc_ratio, CSC_WEIGHT_ADDRESS_BITS};
+
+/// The most dense weights a compressed filter spad is taken to hold (a density near zero
+/// would make it unbounded; the ifmap and psum spads bound the mapping long before).
+const MOST_DENSE_WEIGHTS: usize = 1 << 20;
 
 impl PeSpec {
+    /// This PE with its filter spad holding compressed columns of weights at `weight_density`:
+    /// the dense weights whose expected non-zeros fit its entries, ⌊entries / density⌋. As it
+    /// is without `compressed_weights` or with a unified RF (which stores dense).
+    pub fn for_density(&self, weight_density: f64) -> PeSpec {
+        if !self.compressed_weights || self.rf_words.is_some() {
+            return *self;
+        }
+        let d = weight_density.clamp(0.0, 1.0);
+        let words = match d > 0.0 {
+            true => (self.filter_spad_words as f64 / d)
+                .floor()
+                .min(MOST_DENSE_WEIGHTS as f64),
+            false => MOST_DENSE_WEIGHTS as f64,
+        };
+        PeSpec {
+            filter_spad_words: (words as usize).max(self.filter_spad_words),
+            ..*self
+        }
+    }
+
+    /// This PE for `p` filters of a layer of `weight_density` in `word_bits`-bit words: its
+    /// filter spad holds them compressed when the weights move compressed, i.e. when
+    /// (count, value) pairs with one address per column of `p` would shrink them (the `csc`
+    /// rule, `csc::csc_ratio`); otherwise each weight, zero or not, takes an entry.
+    pub fn for_weights(&self, weight_density: f64, p: usize, word_bits: usize) -> PeSpec {
+        let ratio = csc_ratio(weight_density, p as u64, CSC_WEIGHT_ADDRESS_BITS, word_bits);
+        match ratio < 1.0 {
+            true => self.for_density(weight_density),
+            false => *self,
+        }
+    }
+
+    /// Can a PE hold `p` filters of `q` channels on `cols`-column rows at `weight_density`?
+    pub fn holds_filters(
+        &self,
+        p: usize,
+        q: usize,
+        cols: usize,
+        weight_density: f64,
+        word_bits: usize,
+    ) -> bool {
+        self.for_weights(weight_density, p, word_bits)
+            .max_p(q, cols)
+            >= p
+    }
+
     /// Is the PE's storage one register file (`rf_words`) rather than three spads?
     pub fn unified(&self) -> bool {
         self.rf_words.is_some()
@@ -99,6 +150,7 @@ mod tests {
             skip_zero_cycles: false,
             simd: 1,
             sync: Default::default(),
+            compressed_weights: false,
         }
     }
 

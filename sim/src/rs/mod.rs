@@ -272,7 +272,7 @@ pub fn check(l: &Layer, hw: &HwConfig, batch: usize, mp: &RsMapping) -> Result<(
             seg.rows, seg.cols, l.r, l.s
         ));
     }
-    check_spads(hw, mp, seg.cols)?;
+    check_spads(l, hw, mp, seg.cols)?;
     check_groups(l, hw, mp)?;
     let cap = set_capacity(seg.rows, hw, mp.e).ok_or_else(|| {
         format!(
@@ -318,9 +318,13 @@ fn check_groups(l: &Layer, hw: &HwConfig, mp: &RsMapping) -> Result<(), String> 
 }
 
 /// The spads of one PE hold a mapping's ifmap row (q channels of an `sk`-column segment
-/// row), its filter rows (p filters of those) and p psums (`PeSpec::fits`).
-fn check_spads(hw: &HwConfig, mp: &RsMapping, sk: usize) -> Result<(), String> {
-    hw.pe.fits(mp.p, mp.q, sk)
+/// row), its filter rows (p filters of those; their expected non-zeros when the filter spad
+/// holds compressed columns, `PeSpec::for_weights`) and p psums (`PeSpec::fits`).
+fn check_spads(l: &Layer, hw: &HwConfig, mp: &RsMapping, sk: usize) -> Result<(), String> {
+    let wb = hw.core.word_bits;
+    hw.pe
+        .for_weights(l.weight_density, mp.p, wb)
+        .fits(mp.p, mp.q, sk)
 }
 
 /// One pass's filters, ifmaps and psums fit the GLB (each within its share when the GLB is

@@ -73,6 +73,19 @@ struct Strip<'a> {
 }
 
 impl<'a> Strip<'a> {
+    /// Do `p` filters of `q` channels fit a PE's filter spad? Always within the dense limit;
+    /// beyond it (up to `PeSpec::for_density`'s) only where the weights are compressed at `p`.
+    fn holds(&self, hw: &HwConfig, p: usize, q: usize) -> bool {
+        !hw.pe.compressed_weights
+            || hw.pe.holds_filters(
+                p,
+                q,
+                self.seg.cols,
+                self.l.weight_density,
+                hw.core.word_bits,
+            )
+    }
+
     fn new(
         l: &'a Layer,
         hw: &'a HwConfig,
@@ -303,8 +316,9 @@ struct Lists {
 impl Lists {
     fn new(l: &Layer, hw: &HwConfig, cols: usize) -> Lists {
         let (cg, mg) = (l.cg(), l.mg());
-        let qmax = hw.pe.max_q(cols).min(cg);
-        let p_top = hw.pe.max_p(1, cols).min(mg);
+        let pe = hw.pe.for_density(l.weight_density);
+        let qmax = pe.max_q(cols).min(cg);
+        let p_top = pe.max_p(1, cols).min(mg);
         Lists {
             r_lists: (0..=qmax)
                 .map(|q| balanced(cg.div_ceil(q.max(1))))
@@ -321,8 +335,9 @@ impl Search<'_> {
     fn strip(&mut self, s: &Strip, lists: &Lists) {
         let (d, hw) = (&s.d, self.hw);
         let mg = s.l.mg();
+        let pe = hw.pe.for_density(s.l.weight_density);
         for (q, r_list) in lists.r_lists.iter().enumerate().skip(1).rev() {
-            let pmax = hw.pe.max_p(q, s.seg.cols).min(mg);
+            let pmax = pe.max_p(q, s.seg.cols).min(mg);
             if pmax == 0 {
                 // The filter spad cannot hold q channels' rows of even one filter.
                 continue;
@@ -346,7 +361,7 @@ impl Search<'_> {
                     .skip(1)
                     .rev()
                 {
-                    if beaten(&self.best, d, &floor(p as u64), self.cost) {
+                    if !s.holds(hw, p, q) || beaten(&self.best, d, &floor(p as u64), self.cost) {
                         continue;
                     }
                     self.filter_sets(s, [p, q, r], t_list, c_side);
@@ -474,12 +489,13 @@ fn reference_strip(
 ) {
     let (l, d) = (s.l, &s.d);
     let (cg, mg) = (l.cg(), l.mg());
-    let qmax = hw.pe.max_q(s.seg.cols).min(cg);
+    let pe = hw.pe.for_density(l.weight_density);
+    let qmax = pe.max_q(s.seg.cols).min(cg);
     for q in 1..=qmax {
-        let pmax = hw.pe.max_p(q, s.seg.cols).min(mg);
+        let pmax = pe.max_p(q, s.seg.cols).min(mg);
         for r in balanced(cg.div_ceil(q)).into_iter().filter(|&r| r <= s.cap) {
             let c_side = chunk_sums(d.c, q as u64, r as u64);
-            for p in 1..=pmax {
+            for p in (1..=pmax).filter(|&p| s.holds(hw, p, q)) {
                 for t in balanced(mg.div_ceil(p))
                     .into_iter()
                     .filter(|&t| r * t <= s.cap)
@@ -607,9 +623,10 @@ impl Stream<'_, '_> {
     fn strip(&mut self, s: &Strip) {
         let (l, hw, d) = (s.l, self.hw, &s.d);
         let (cg, mg) = (l.cg(), l.mg());
-        let qmax = hw.pe.max_q(s.seg.cols).min(cg);
+        let pe = hw.pe.for_density(l.weight_density);
+        let qmax = pe.max_q(s.seg.cols).min(cg);
         for q in (1..=qmax).rev() {
-            let pmax = hw.pe.max_p(q, s.seg.cols).min(mg);
+            let pmax = pe.max_p(q, s.seg.cols).min(mg);
             if pmax == 0 {
                 continue;
             }
@@ -620,7 +637,7 @@ impl Stream<'_, '_> {
                     continue;
                 }
                 for p in (1..=pmax).rev() {
-                    if self.unwanted(s, [p, q, r], c_side, 1) {
+                    if !s.holds(self.hw, p, q) || self.unwanted(s, [p, q, r], c_side, 1) {
                         continue;
                     }
                     for i in 0..self.ns.len() {

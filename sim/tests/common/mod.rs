@@ -37,6 +37,7 @@ pub fn hw(rows: usize, cols: usize, glb_words: usize, filter_words: usize) -> Hw
             skip_zero_cycles: false,
             simd: 1,
             sync: Default::default(),
+            compressed_weights: false,
         },
         glb: GlbSpec {
             words: glb_words,
