@@ -31,51 +31,60 @@ fn one_pass_mapping() -> Mapping {
 /// column 1 sees 0, 1, 1, 0 (cost 1): 3 MAC cycles, against 3 + 3 dense.
 #[test]
 fn busiest_pe_by_hand() {
-    let l = Layer::conv("L", 1, 4, 4, 1, 3, 3);
-    let mut hw = common::hw(12, 14, 4096, 0);
-    hw.pe.skip_zero_cycles = true;
+    let (l, mut hw) = hand_case();
     #[rustfmt::skip]
-    let ifmaps = [
+    let masks = ifmap_masks([
         1, 0, 0, 0,
         0, 0, 0, 1,
         1, 1, 0, 0,
         0, 0, 0, 0,
-    ];
-    let masks = Masks {
-        ifmaps: Some(ifmaps.iter().map(|&v| v == 1).collect()),
-        weights: None,
-    };
-    let mp = one_pass_mapping();
-    let p = CycleParams::default();
-    let gate_ifmaps = Gating {
-        ifmaps: true,
-        weights: false,
-        csc: false,
-    };
+    ]);
+    let (mp, p) = (one_pass_mapping(), CycleParams::default());
+    let gate_ifmaps = gating(true, false, false);
     let c = simulate_masked(&l, &hw, 1, &mp, &p, &masks, gate_ifmaps, None);
     assert_eq!(c.mac_cycles, 3);
     let dense = simulate(&l, &hw, 1, &mp, &p, Replay::StepAll, None);
     assert_eq!(dense.mac_cycles, 6);
     // Weights gated instead: the filter's first column zero leaves 2 MACs per PE per column.
-    let mut w = vec![true; 9];
-    for rr in 0..3 {
-        w[rr * 3] = false;
-    }
-    let wm = Masks {
-        ifmaps: Some(vec![true; 16]),
-        weights: Some(w),
-    };
-    let gate_weights = Gating {
-        ifmaps: false,
-        weights: true,
-        csc: false,
-    };
-    let c = simulate_masked(&l, &hw, 1, &mp, &p, &wm, gate_weights, None);
+    let wm = first_filter_column_zero();
+    let c = simulate_masked(&l, &hw, 1, &mp, &p, &wm, gating(false, true, false), None);
     assert_eq!(c.mac_cycles, 4);
     // Without zero skipping in the hardware, masks change no cycle.
     hw.pe.skip_zero_cycles = false;
     let c = simulate_masked(&l, &hw, 1, &mp, &p, &masks, gate_ifmaps, None);
     assert_eq!(c, simulate(&l, &hw, 1, &mp, &p, Replay::StepAll, None));
+}
+
+/// The hand cases' layer (a 4x4 input, one 3x3 filter) on an array that skips gated MACs.
+fn hand_case() -> (Layer, ember_sim::HwConfig) {
+    let mut hw = common::hw(12, 14, 4096, 0);
+    hw.pe.skip_zero_cycles = true;
+    (Layer::conv("L", 1, 4, 4, 1, 3, 3), hw)
+}
+
+/// A 4x4 ifmap mask (1 = non-zero), no weight mask.
+fn ifmap_masks(bits: [u8; 16]) -> Masks {
+    Masks {
+        ifmaps: Some(bits.iter().map(|&v| v == 1).collect()),
+        weights: None,
+    }
+}
+
+/// All ifmaps non-zero; the 3x3 filter's first column zero.
+fn first_filter_column_zero() -> Masks {
+    let w = (0..9).map(|i| i % 3 != 0).collect();
+    Masks {
+        ifmaps: Some(vec![true; 16]),
+        weights: Some(w),
+    }
+}
+
+fn gating(ifmaps: bool, weights: bool, csc: bool) -> Gating {
+    Gating {
+        ifmaps,
+        weights,
+        csc,
+    }
 }
 
 /// The layer and mapping of `busiest_pe_by_hand`, with input rows 0 and 1 busiest in turn:
@@ -86,50 +95,26 @@ fn busiest_pe_by_hand() {
 /// weight is zero still takes its cycle (p. 302).
 #[test]
 fn pass_sync_and_compressed_columns_by_hand() {
-    let l = Layer::conv("L", 1, 4, 4, 1, 3, 3);
-    let mut hw = common::hw(12, 14, 4096, 0);
-    hw.pe.skip_zero_cycles = true;
+    let (l, mut hw) = hand_case();
     #[rustfmt::skip]
-    let ifmaps = [
+    let masks = ifmap_masks([
         1, 1, 0, 0,
         0, 0, 1, 1,
         0, 0, 0, 0,
         0, 0, 0, 0,
-    ];
-    let masks = Masks {
-        ifmaps: Some(ifmaps.iter().map(|&v| v == 1).collect()),
-        weights: None,
-    };
+    ]);
     let (mp, p) = (one_pass_mapping(), CycleParams::default());
-    let gate = Gating {
-        ifmaps: true,
-        weights: false,
-        csc: false,
-    };
+    let gate = gating(true, false, false);
     let c = simulate_masked(&l, &hw, 1, &mp, &p, &masks, gate, None);
     assert_eq!(c.mac_cycles, 4);
     hw.pe.sync = PeSync::Pass;
     let c = simulate_masked(&l, &hw, 1, &mp, &p, &masks, gate, None);
     assert_eq!(c.mac_cycles, 3);
-    // The filter's first column zero: without compressed columns 2 + 2 cycles (as in
-    // `busiest_pe_by_hand`), with them 3 + 3, the dense run's.
-    let mut w = vec![true; 9];
-    for rr in 0..3 {
-        w[rr * 3] = false;
-    }
-    let wm = Masks {
-        ifmaps: Some(vec![true; 16]),
-        weights: Some(w),
-    };
-    for (csc, want) in [(false, 4), (true, 6)] {
-        let gate = Gating {
-            ifmaps: false,
-            weights: true,
-            csc,
-        };
-        let c = simulate_masked(&l, &hw, 1, &mp, &p, &wm, gate, None);
-        assert_eq!(c.mac_cycles, want, "csc {csc}");
-    }
+    // The filter's first column zero: 2 + 2 cycles without compressed columns
+    // (`busiest_pe_by_hand`), 3 + 3 with them, the dense run's.
+    let wm = first_filter_column_zero();
+    let c = simulate_masked(&l, &hw, 1, &mp, &p, &wm, gating(false, true, true), None);
+    assert_eq!(c.mac_cycles, 6);
 }
 
 /// All-ones masks on an unpadded layer, over many passes (channel chunks, filter pieces, two

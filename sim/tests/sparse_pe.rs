@@ -60,6 +60,35 @@ impl SplitMix {
     fn bernoulli(&mut self, d: f64) -> bool {
         ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < d
     }
+
+    /// One PE's cycles over `iacts` ifmaps of `p` filters, zeros drawn at the densities, by
+    /// the rule of `cycles_of`.
+    fn pe_cycles(&mut self, iacts: usize, p: usize, simd: usize, (di, dw): (f64, f64)) -> usize {
+        let mut total = 0;
+        for _ in 0..iacts {
+            if self.bernoulli(di) {
+                let k = (0..p).filter(|_| self.bernoulli(dw)).count();
+                total += k.div_ceil(simd).max(1);
+            }
+        }
+        total
+    }
+}
+
+/// The mean of `trials` draws of the busiest of `pes` PEs, each drawing `pe()`, and its
+/// standard error.
+fn busiest_mean(trials: usize, pes: usize, mut pe: impl FnMut() -> usize) -> (f64, f64) {
+    let (mut sum, mut sq) = (0.0, 0.0);
+    for _ in 0..trials {
+        let busiest = (0..pes).map(|_| pe()).max().unwrap_or(0) as f64;
+        sum += busiest;
+        sq += busiest * busiest;
+    }
+    let mean = sum / trials as f64;
+    (
+        mean,
+        ((sq / trials as f64 - mean * mean) / trials as f64).sqrt(),
+    )
 }
 
 #[test]
@@ -77,26 +106,8 @@ fn busiest_pe_matches_monte_carlo() {
             ifmap_density: di,
             weight_density: dw,
         };
-        let trials = 4000;
-        let (mut sum, mut sq) = (0.0, 0.0);
-        for _ in 0..trials {
-            let busiest = (0..pes)
-                .map(|_| {
-                    let iacts: Vec<bool> = (0..n).map(|_| rng.bernoulli(di)).collect();
-                    let weights: Vec<u32> = (0..n)
-                        .map(|_| (0..p).filter(|_| rng.bernoulli(dw)).count() as u32)
-                        .map(|k| if k == 32 { u32::MAX } else { (1u32 << k) - 1 })
-                        .collect();
-                    cycles_of(&iacts, &weights, simd)
-                })
-                .max()
-                .unwrap() as f64;
-            sum += busiest;
-            sq += busiest * busiest;
-        }
-        let mean = sum / trials as f64;
-        let se = ((sq / trials as f64 - mean * mean) / trials as f64).sqrt();
-        let model = sp.busiest_column(n, p, simd as usize, pes);
+        let (mean, se) = busiest_mean(4000, pes, || rng.pe_cycles(n, p, simd, (di, dw)));
+        let model = sp.busiest_column(n, p, simd, pes);
         assert!(
             (model - mean).abs() <= 5.0 * se.max(1e-3),
             "n={n} p={p} simd={simd} A={pes}: model {model:.4}, Monte Carlo {mean:.4} ± {se:.4}"
@@ -121,27 +132,8 @@ fn busiest_pass_matches_monte_carlo() {
             ifmap_density: di,
             weight_density: dw,
         };
-        let trials = 600;
-        let (mut sum, mut sq) = (0.0, 0.0);
-        for _ in 0..trials {
-            let busiest = (0..pes)
-                .map(|_| {
-                    let mut total = 0;
-                    for _ in 0..n * columns {
-                        if rng.bernoulli(di) {
-                            let k = (0..p).filter(|_| rng.bernoulli(dw)).count();
-                            total += k.div_ceil(simd).max(1);
-                        }
-                    }
-                    total
-                })
-                .max()
-                .unwrap() as f64;
-            sum += busiest;
-            sq += busiest * busiest;
-        }
-        let mean = sum / trials as f64;
-        let se = ((sq / trials as f64 - mean * mean) / trials as f64).sqrt();
+        let draw = || rng.pe_cycles(n * columns, p, simd, (di, dw));
+        let (mean, se) = busiest_mean(600, pes, draw);
         let model = sp.busiest_pass(n, columns, p, simd, pes);
         assert!(
             (model - mean).abs() <= 5.0 * se + approx * mean,
