@@ -12,9 +12,11 @@
 //! computed exactly by convolution. The array waits for its busiest PE ("the throughput of the
 //! entire DNN accelerator will be bounded by the PE that has the most non-zero MACs", p. 295),
 //! so a column takes the expected maximum over the pass's PEs, Σ_k P(max ≥ k) =
-//! Σ_k (1 − F(k−1)^A). Treating the PEs as independent is the model's one approximation: PEs
-//! that share an ifmap (filter sets) or a weight row (ofmap rows) are correlated, so the true
-//! busiest PE is a little less busy than this.
+//! Σ_k (1 − F(k−1)^A). Independent zeros are the model's one approximation, and it errs both
+//! ways: PEs that share an ifmap (filter sets) or a weight row (ofmap rows) are alike, which
+//! makes the true maximum smaller, while zeros that cluster (a dead channel, a pruned filter)
+//! make PEs differ more, which makes it larger; on real masks of a pruned CNN the latter wins
+//! (README, "Prune for energy, then run on v2").
 
 use std::cell::RefCell;
 use std::collections::HashMap;
