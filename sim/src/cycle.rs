@@ -705,10 +705,7 @@ impl Buffering {
         let overlap = hw.dram.overlap_fmaps;
         // Two tiles of one type beside one of the other, within the shares if partitioned.
         let fit = |ifmaps: u64, psums: u64| {
-            ifmaps + psums <= fmap_glb
-                && buf
-                    .partition
-                    .is_none_or(|p| ifmaps <= p.ifmaps as u64 && psums <= p.psums as u64)
+            ifmaps + psums <= fmap_glb && buf.partition.is_none_or(|p| p.admits(ifmaps, psums))
         };
         Buffering {
             filters,

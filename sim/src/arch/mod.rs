@@ -129,14 +129,19 @@ pub struct GlbPartition {
     pub psums: usize,
 }
 
+impl GlbPartition {
+    /// Are `ifmaps` and `psums` words each within their share?
+    pub fn admits(&self, ifmaps: u64, psums: u64) -> bool {
+        ifmaps <= self.ifmaps as u64 && psums <= self.psums as u64
+    }
+}
+
 impl GlbSpec {
     /// Do `ifmaps` and `psums` words fit beside `shared` filter words: within `words`, and
     /// each within its `partition` share?
     pub fn fits(&self, shared: u64, ifmaps: u64, psums: u64) -> bool {
         shared + ifmaps + psums <= self.words as u64
-            && self
-                .partition
-                .is_none_or(|p| ifmaps <= p.ifmaps as u64 && psums <= p.psums as u64)
+            && self.partition.is_none_or(|p| p.admits(ifmaps, psums))
     }
 
     /// The most psum words that fit beside `shared` filter words and `ifmaps` ifmap words;
