@@ -240,8 +240,11 @@ impl Factors {
         let bits = cx.word_bits;
         let ri = csc_ratio(di, seg_i, CSC_IFMAP_ADDRESS_BITS, bits);
         let rw = csc_ratio(dw, seg_w, CSC_WEIGHT_ADDRESS_BITS, bits);
-        let (ci, cw) = csc_compressed((dw, di), (seg_i, seg_w), bits);
-        let (si, sw) = (if ci { di } else { 1.0 }, if cw { dw } else { 1.0 });
+        // Compressed where coding shrinks the data (`csc_compressed`'s rule, on these ratios).
+        let (si, sw) = (
+            if ri < 1.0 { di } else { 1.0 },
+            if rw < 1.0 { dw } else { 1.0 },
+        );
         let r = cx.roles;
         let (w, i, p) = (
             DataType::Weights as usize,

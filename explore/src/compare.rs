@@ -205,29 +205,19 @@ fn candidate(
         Mode::Analytic => None,
         Mode::Cycle => Some(hw.simulate_cycles_masked(&result, masks, None)),
     };
-    let chip = match opts.energy {
-        EnergyScope::Total => None,
-        EnergyScope::Chip => Some(
-            result
-                .layers
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    let cycles = cycle_stats
-                        .as_ref()
-                        .map_or(l.eval.cycles, |s| s[i].total_cycles);
-                    chip_energy(hw, l, i == 0, cycles)
-                })
-                .collect(),
-        ),
-    };
-    Ok(Candidate {
+    let mut c = Candidate {
         hw: hw.clone(),
         label: format!("{} {}", hw.arch.name, df.code()),
         result,
         cycle_stats,
-        chip,
-    })
+        chip: None,
+    };
+    if opts.energy == EnergyScope::Chip {
+        let layers = c.result.layers.iter().enumerate();
+        let chip = layers.map(|(i, l)| chip_energy(hw, l, i == 0, c.layer_cycles(i)));
+        c.chip = Some(chip.collect());
+    }
+    Ok(c)
 }
 
 /// Candidates are compared as ratios and drawn on one axis: their energies must share a unit

@@ -1087,24 +1087,10 @@ impl Load {
 /// share of its segment's columns it reads, whatever the batch chunk.
 fn ifmap_share(l: &Layer, mp: &Mapping) -> f64 {
     // With a stride of 1 the last ofmap column reads the end of every window.
-    let Some(rs) = RsMapping::of(mp).filter(|_| l.stride > 1) else {
-        return 1.0;
-    };
-    let mut share: f64 = 1.0;
-    let mut s0 = 0;
-    for sk in Tiles::new(l.s, segment_of(l, rs).cols).iter() {
-        let sk = sk as usize;
-        let cols = segment_cols(l, s0, sk);
-        let last = ((l.f() - 1) * l.stride + s0 + sk)
-            .saturating_sub(l.pad)
-            .min(l.w);
-        let within = (last.saturating_sub(s0.saturating_sub(l.pad)) as u64).min(cols);
-        if cols > 0 {
-            share = share.min(within as f64 / cols as f64);
-        }
-        s0 += sk;
+    match RsMapping::of(mp).filter(|_| l.stride > 1) {
+        Some(rs) => window_share(l, rs, l.f() - 1),
+        None => 1.0,
     }
-    share
 }
 
 /// The least share of a row-stationary pass's ifmap words (GLB reads) that its first ofmap
@@ -1112,20 +1098,26 @@ fn ifmap_share(l: &Layer, mp: &Mapping) -> f64 {
 /// columns, over the most images a pass has), and of its psums that one column moves (one of
 /// its at most n x f columns): what `step_pass` moves before the first MAC and after the last.
 fn first_column_share(l: &Layer, rs: &RsMapping) -> [f64; 2] {
+    let n = rs.n as f64;
+    [window_share(l, rs, 0) / n, 1.0 / (n * l.f() as f64)]
+}
+
+/// Over `rs`'s filter segments, the least share of a segment's ifmap columns that ofmap column
+/// `x` (of one image) has read by its end: the columns up to its window's last.
+fn window_share(l: &Layer, rs: &RsMapping, x: usize) -> f64 {
     let mut share: f64 = 1.0;
     let mut s0 = 0;
     for sk in Tiles::new(l.s, segment_of(l, rs).cols).iter() {
         let sk = sk as usize;
         let cols = segment_cols(l, s0, sk);
-        let last = (s0 + sk).saturating_sub(l.pad).min(l.w);
+        let last = (x * l.stride + s0 + sk).saturating_sub(l.pad).min(l.w);
         let within = (last.saturating_sub(s0.saturating_sub(l.pad)) as u64).min(cols);
         if cols > 0 {
             share = share.min(within as f64 / cols as f64);
         }
         s0 += sk;
     }
-    let n = rs.n as f64;
-    [share / n, 1.0 / (n * l.f() as f64)]
+    share
 }
 
 /// Core cycles per word of each path a `Load` takes, at the best the hardware allows.

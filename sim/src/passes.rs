@@ -195,8 +195,7 @@ pub fn pass_counts(l: &Layer, mp: &RsMapping, p: &Pass, simd: usize, out: &mut N
     out.array.ifmaps.reads += delivered;
     out.rf.ifmaps.writes += delivered;
     // Each PE reads an ifmap once per ceil(its filters / simd) MAC steps: its filters at simd 1.
-    let steps = |k: usize| k.div_ceil(simd) as u64;
-    let reads_per = (p.m / mp.p) as u64 * steps(mp.p) + steps(p.m % mp.p);
+    let reads_per = crate::rs::chunk_ifmap_reads(m, mp.p as u64, simd as u64);
     out.rf.ifmaps.reads += macs / m * reads_per;
     // Psums: up the segment's rows x r_used PEs, in from the GLB unless this is the first
     // channel chunk's first segment, out to the GLB.

@@ -48,6 +48,8 @@ impl PeSpec {
     }
 
     /// Can a PE hold `p` filters of `q` channels on `cols`-column rows at `weight_density`?
+    /// Dense, or else compressed at `p` (`for_weights`; the CSC rule is only asked beyond the
+    /// dense limit).
     pub fn holds_filters(
         &self,
         p: usize,
@@ -56,9 +58,11 @@ impl PeSpec {
         weight_density: f64,
         word_bits: usize,
     ) -> bool {
-        self.for_weights(weight_density, p, word_bits)
-            .max_p(q, cols)
-            >= p
+        self.max_p(q, cols) >= p
+            || self
+                .for_weights(weight_density, p, word_bits)
+                .max_p(q, cols)
+                >= p
     }
 
     /// Is the PE's storage one register file (`rf_words`) rather than three spads?

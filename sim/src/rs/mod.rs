@@ -151,13 +151,18 @@ pub(crate) fn m_chunk_sums(dim: u64, p: u64, t: u64, simd: u64) -> MSide {
         };
     }
     let tiles = Tiles::new(dim as usize, (p * t) as usize);
-    let steps = |k: u64| k.div_ceil(simd);
     MSide {
         count,
         t_used,
-        lanes: tiles.sum(|c| steps(c.min(p))),
-        reads: tiles.sum(|c| (c / p) * steps(p) + steps(c % p)),
+        lanes: tiles.sum(|c| c.min(p).div_ceil(simd)),
+        reads: tiles.sum(|c| chunk_ifmap_reads(c, p, simd)),
     }
+}
+
+/// Ifmap reads per ifmap a chunk of `c` filters takes over PEs of `p` filters and `simd` lanes:
+/// each full PE ceil(p / simd), the last PE ceil(its rest / simd) (`c` at simd 1).
+pub(crate) fn chunk_ifmap_reads(c: u64, p: u64, simd: u64) -> u64 {
+    (c / p) * p.div_ceil(simd) + (c % p).div_ceil(simd)
 }
 
 /// The filter side of a mapping's sums (`m_chunk_sums`).

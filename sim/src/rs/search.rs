@@ -17,7 +17,7 @@ use super::{
     assemble, chunk_sums, e_sums, evaluation, glb_need_with, ifmap_fetches, m_chunk_sums,
     set_capacity, strip_widths, Dims, MSide, Sums,
 };
-use crate::arch::HwConfig;
+use crate::arch::{HwConfig, PeSpec};
 use crate::counts::{AccessCounts, DataType, Roles};
 use crate::rs::mapping::{RsMapping, Segment};
 use crate::select::keep;
@@ -70,6 +70,9 @@ struct Strip<'a> {
     mesh_fits: RefCell<HashMap<(usize, usize, usize), bool>>,
     /// MAC lanes per PE (`[pe] simd`).
     simd: u64,
+    /// The PE at its most (`PeSpec::for_density`): the bound on q and p every search path
+    /// enumerates to, `holds` deciding each p.
+    pe_most: PeSpec,
 }
 
 impl<'a> Strip<'a> {
@@ -110,6 +113,7 @@ impl<'a> Strip<'a> {
             mesh_hw: hw.mesh().map(|_| hw),
             mesh_fits: RefCell::new(HashMap::new()),
             simd: hw.pe.simd as u64,
+            pe_most: hw.pe.for_density(l.weight_density),
         }
     }
 
@@ -335,9 +339,8 @@ impl Search<'_> {
     fn strip(&mut self, s: &Strip, lists: &Lists) {
         let (d, hw) = (&s.d, self.hw);
         let mg = s.l.mg();
-        let pe = hw.pe.for_density(s.l.weight_density);
         for (q, r_list) in lists.r_lists.iter().enumerate().skip(1).rev() {
-            let pmax = pe.max_p(q, s.seg.cols).min(mg);
+            let pmax = s.pe_most.max_p(q, s.seg.cols).min(mg);
             if pmax == 0 {
                 // The filter spad cannot hold q channels' rows of even one filter.
                 continue;
@@ -489,10 +492,9 @@ fn reference_strip(
 ) {
     let (l, d) = (s.l, &s.d);
     let (cg, mg) = (l.cg(), l.mg());
-    let pe = hw.pe.for_density(l.weight_density);
-    let qmax = pe.max_q(s.seg.cols).min(cg);
+    let qmax = s.pe_most.max_q(s.seg.cols).min(cg);
     for q in 1..=qmax {
-        let pmax = pe.max_p(q, s.seg.cols).min(mg);
+        let pmax = s.pe_most.max_p(q, s.seg.cols).min(mg);
         for r in balanced(cg.div_ceil(q)).into_iter().filter(|&r| r <= s.cap) {
             let c_side = chunk_sums(d.c, q as u64, r as u64);
             for p in (1..=pmax).filter(|&p| s.holds(hw, p, q)) {
@@ -621,12 +623,11 @@ impl Stream<'_, '_> {
 
     /// Every (q, r, p) of one strip whose floor is wanted, largest first.
     fn strip(&mut self, s: &Strip) {
-        let (l, hw, d) = (s.l, self.hw, &s.d);
+        let (l, d) = (s.l, &s.d);
         let (cg, mg) = (l.cg(), l.mg());
-        let pe = hw.pe.for_density(l.weight_density);
-        let qmax = pe.max_q(s.seg.cols).min(cg);
+        let qmax = s.pe_most.max_q(s.seg.cols).min(cg);
         for q in (1..=qmax).rev() {
-            let pmax = pe.max_p(q, s.seg.cols).min(mg);
+            let pmax = s.pe_most.max_p(q, s.seg.cols).min(mg);
             if pmax == 0 {
                 continue;
             }
